@@ -1,0 +1,1 @@
+"""Facteur: e-invoices from French suppliers to public entities."""

@@ -1,0 +1,44 @@
+"""People, their tokens (e-mail confirmation, password reset) and their memberships."""
+
+from piccolo.columns import Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from backend.directory.tables import Structure
+
+
+class User(Table, tablename="app_user"):  # "user" is reserved in PostgreSQL
+    email = Varchar(length=254, unique=True, index=True)
+    password_hash = Varchar(length=255)
+    first_name = Varchar(length=100)
+    last_name = Varchar(length=100)
+    email_confirmed_at = Timestamptz(null=True, default=None)
+    is_active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AccountToken(Table):
+    """Single-use link secret; only its SHA-256 is stored."""
+
+    user = ForeignKey(references=User, index=True)
+    purpose = Varchar(length=16)  # "confirm" | "reset"
+    token_hash = Varchar(length=64, unique=True, index=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Membership(Table):
+    """A user's attachment (rattachement) to a structure, with rights (habilitations)."""
+
+    user = ForeignKey(references=User, index=True)
+    structure = ForeignKey(references=Structure, index=True)
+    status = Varchar(length=16, index=True)  # "pending" | "active" | "refused"
+    is_manager = Boolean(default=False)  # gestionnaire
+    can_deposit = Boolean(default=False)  # saisie + dépôt
+    can_consult = Boolean(default=True)
+    can_process = Boolean(default=False)  # public side: traiter les factures reçues
+    created_at = Timestamptz(default=TimestamptzNow())
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = Integer(null=True, default=None)
+

@@ -1,0 +1,47 @@
+"""Structures (legal entities by SIRET) and the services of public structures.
+
+One table holds every structure: supplier companies that sign up and the public
+structures of the directory (annuaire). `is_public` marks the latter; their flags drive
+the routing rules of a deposit.
+"""
+
+from piccolo.columns import Boolean, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Structure(Table):
+    siret = Varchar(length=14, unique=True, index=True)
+    siren = Varchar(length=9, index=True)
+    name = Varchar(length=255)
+    # fold(name + city + postal code): what the autocomplete searches.
+    search_key = Text(index=True)
+    address_line1 = Varchar(length=255, default="")
+    address_line2 = Varchar(length=255, default="")
+    address_line3 = Varchar(length=255, default="")
+    postal_code = Varchar(length=16, default="")
+    city = Varchar(length=128, default="", index=True)
+    country = Varchar(length=2, default="FR")
+    vat_number = Varchar(length=32, default="")
+    iban = Varchar(length=34, default="")
+    bic = Varchar(length=11, default="")
+    contact_email = Varchar(length=254, default="")
+    # Directory (annuaire) data, meaningful when is_public is true.
+    is_public = Boolean(default=False, index=True)
+    requires_service = Boolean(default=False)
+    requires_engagement = Boolean(default=False)
+    requires_service_or_engagement = Boolean(default=False)
+    reports_payment = Boolean(default=True)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Service(Table):
+    structure = ForeignKey(references=Structure, index=True)
+    code = Varchar(length=100)
+    name = Varchar(length=255)
+    requires_engagement = Boolean(default=False)
+    active = Boolean(default=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+

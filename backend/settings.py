@@ -1,0 +1,151 @@
+"""Typed settings read from FACTEUR_* environment variables, validated once at start.
+
+A bad value stops the program with a message naming the variable, never a traceback
+deep inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+import msgspec
+
+
+class SettingsError(ValueError):
+    """A FACTEUR_* variable holds a value the application cannot use."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: Path
+    database_url: str
+    redis_url: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Facteur <no-reply@facteur.localhost>"
+    debug: bool = False
+    max_file_size: int = 20 * 1024 * 1024
+    max_flux_size: int = 120 * 1024 * 1024
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def mailbox_dir(self) -> Path:
+        return self.data_dir / "mailbox"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(f"FACTEUR_{name}")
+    return value.strip() if value is not None else None
+
+
+def _parse_bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise SettingsError(f"FACTEUR_{name} doit valoir 1/0, true/false, yes/no ou on/off (reçu {raw!r}).")
+
+
+def _parse_int(name: str, default: int, low: int, high: int) -> int:
+    raw = _env(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"FACTEUR_{name} doit être un nombre entier (reçu {raw!r}).") from None
+    if not low <= value <= high:
+        raise SettingsError(f"FACTEUR_{name} doit être compris entre {low} et {high} (reçu {value}).")
+    return value
+
+
+def _parse_url(name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = _env(name)
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
+        raise SettingsError(f"FACTEUR_{name} doit être une URL {'/'.join(schemes)}:// (reçu {raw!r}).")
+    return raw
+
+
+def _database_url(data_dir: Path) -> str:
+    url = _parse_url("DATABASE_URL", ("sqlite", "postgres", "postgresql"))
+    if url is None:
+        return f"sqlite:///{data_dir / 'facteur.sqlite3'}"
+    return url
+
+
+def _secret_key(data_dir: Path) -> str:
+    """Read FACTEUR_SECRET_KEY, or a key generated once into the data folder."""
+    raw = _env("SECRET_KEY")
+    if raw:
+        if len(raw) < 32:
+            raise SettingsError("FACTEUR_SECRET_KEY doit contenir au moins 32 caractères.")
+        return raw
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        tmp = key_file.with_suffix(".tmp")
+        tmp.write_text(secrets.token_urlsafe(48))
+        tmp.chmod(0o600)
+        os.replace(tmp, key_file)  # atomic: two processes starting together agree on one key
+    return key_file.read_text().strip()
+
+
+def load_settings() -> Settings:
+    data_dir = Path(_env("DATA_DIR") or "./data").resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"FACTEUR_DATA_DIR : impossible de créer {data_dir} ({exc.strerror}).") from None
+    base_url = _parse_url("BASE_URL", ("http", "https")) or "http://127.0.0.1:8000"
+    return Settings(
+        data_dir=data_dir,
+        database_url=_database_url(data_dir),
+        redis_url=_parse_url("REDIS_URL", ("redis", "rediss", "unix")),
+        base_url=base_url.rstrip("/"),
+        secret_key=_secret_key(data_dir),
+        smtp_host=_env("SMTP_HOST") or None,
+        smtp_port=_parse_int("SMTP_PORT", 25, 1, 65535),
+        smtp_user=_env("SMTP_USER") or None,
+        smtp_password=_env("SMTP_PASSWORD") or None,
+        smtp_from=_env("SMTP_FROM") or "Facteur <no-reply@facteur.localhost>",
+        debug=_parse_bool("DEBUG", False),
+        max_file_size=_parse_int("MAX_FILE_SIZE", 20 * 1024 * 1024, 1024, 1024**3),
+        max_flux_size=_parse_int("MAX_FLUX_SIZE", 120 * 1024 * 1024, 1024, 4 * 1024**3),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call get_settings.cache_clear() after changing the environment."""
+    return load_settings()

@@ -1,0 +1,15 @@
+"""Piccolo configuration: the engine comes from FACTEUR_DATABASE_URL (SQLite by default)."""
+
+from piccolo.conf.apps import AppRegistry
+
+from backend.db import make_engine
+from backend.settings import get_settings
+
+DB = make_engine(get_settings())
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "backend.directory.piccolo_app",
+        "backend.accounts.piccolo_app",
+    ]
+)
