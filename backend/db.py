@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import sys
 
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
@@ -65,6 +67,8 @@ async def run_migrations() -> None:
     """Apply pending Piccolo migrations of every app (what `facteur serve` does first)."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    response = await run_forwards(app_name="all", migration_id="all", fake=False)
+    # Piccolo prints its progress; keep stdout clean for `facteur demo --json`.
+    with contextlib.redirect_stdout(sys.stderr):
+        response = await run_forwards(app_name="all", migration_id="all", fake=False)
     if not response.success:
         raise RuntimeError(f"Échec des migrations : {response.message}")

@@ -1,0 +1,117 @@
+"""The "Compte" pages: my structures, switching, joining; members and rights; structure profile."""
+
+from __future__ import annotations
+
+from litestar import Request, Router, get, post
+from litestar.di import Provide
+from litestar.response import Redirect, Template
+
+from backend.accounts import mails, memberships, profile
+from backend.accounts.mails import deliver
+from backend.accounts.memberships import Rights
+from backend.accounts.service import AccountError
+from backend.directory.tables import Structure
+from backend.web import form_data, CurrentUser, flash, page, require_user
+
+
+@get("/account")
+async def account_page(request: Request, current: CurrentUser) -> Template:
+    requests = await memberships.user_requests(current.id)
+    return page(request, "accounts/account.html", requests=requests, join_error=None, join_siret="")
+
+
+@post("/account/active-structure")
+async def switch_structure(request: Request, current: CurrentUser) -> Redirect:
+    data = await form_data(request)
+    try:
+        wanted = int(data.get("structure_id", ""))
+    except ValueError:
+        wanted = -1
+    if not any(m["structure"]["id"] == wanted for m in current.memberships):
+        raise memberships.NOT_FOUND
+    request.session["structure_id"] = wanted
+    return Redirect(data.get("next") if (data.get("next") or "").startswith("/") and not data["next"].startswith("//") else "/")
+
+
+@post("/account/join")
+async def join_structure(request: Request, current: CurrentUser) -> Template | Redirect:
+    data = await form_data(request)
+    try:
+        structure, managers = await memberships.request_join(current.id, data.get("siret", ""))
+    except AccountError as exc:
+        requests = await memberships.user_requests(current.id)
+        return page(request, "accounts/account.html", status_code=422, requests=requests, join_error=exc.message, join_siret=data.get("siret", ""))
+    settings = request.app.state.settings
+    requester = f"{current.display_name} <{current.email}>"
+    for manager_email in managers:
+        await deliver(settings, manager_email, *mails.join_request(settings, requester, structure.name, structure.id))
+    flash(request, f"Votre demande de rattachement à {structure.name} a été envoyée à ses gestionnaires.", "success")
+    return Redirect("/account")
+
+
+@get("/structures/{structure_id:int}/members")
+async def members_page(request: Request, current: CurrentUser, structure_id: int) -> Template:
+    rows = await memberships.members(current.id, structure_id)
+    structure = await Structure.objects().get(Structure.id == structure_id)
+    return page(request, "accounts/members.html", structure=structure, members=rows)
+
+
+@post("/structures/{structure_id:int}/requests/{membership_id:int}/{decision:str}")
+async def decide_request(request: Request, current: CurrentUser, structure_id: int, membership_id: int, decision: str) -> Redirect:
+    if decision not in ("accept", "refuse"):
+        raise memberships.NOT_FOUND
+    accepted = decision == "accept"
+    requester_email = await memberships.decide_request(current.id, structure_id, membership_id, accepted)
+    structure = await Structure.objects().get(Structure.id == structure_id)
+    settings = request.app.state.settings
+    await deliver(settings, requester_email, *mails.join_decision(settings, structure.name, accepted))
+    flash(request, f"Demande de {requester_email} {'acceptée' if accepted else 'refusée'}.", "success")
+    return Redirect(f"/structures/{structure_id}/members")
+
+
+@post("/structures/{structure_id:int}/members/{membership_id:int}/rights")
+async def change_rights(request: Request, current: CurrentUser, structure_id: int, membership_id: int) -> Redirect:
+    data = await form_data(request)
+    rights = Rights(
+        can_deposit=data.get("can_deposit") == "on",
+        can_consult=True,
+        is_manager=data.get("is_manager") == "on",
+        can_process=data.get("can_process") == "on",
+    )
+    await memberships.set_rights(current.id, structure_id, membership_id, rights)
+    flash(request, "Habilitations mises à jour.", "success")
+    return Redirect(f"/structures/{structure_id}/members")
+
+
+@post("/structures/{structure_id:int}/members/{membership_id:int}/remove")
+async def remove_member(request: Request, current: CurrentUser, structure_id: int, membership_id: int) -> Redirect:
+    await memberships.remove_member(current.id, structure_id, membership_id)
+    flash(request, "Le membre a été retiré de la structure.", "success")
+    return Redirect(f"/structures/{structure_id}/members")
+
+
+@get("/structures/{structure_id:int}/profile")
+async def profile_page(request: Request, current: CurrentUser, structure_id: int) -> Template:
+    structure = await profile.editable_structure(current.id, structure_id)
+    return page(request, "accounts/profile.html", structure=structure, form=profile.form_of(structure), errors={})
+
+
+@post("/structures/{structure_id:int}/profile")
+async def profile_submit(request: Request, current: CurrentUser, structure_id: int) -> Template | Redirect:
+    structure = await profile.editable_structure(current.id, structure_id)
+    data = await form_data(request)
+    errors = await profile.update(structure, data)
+    if errors:
+        return page(request, "accounts/profile.html", status_code=422, structure=structure, form=data, errors=errors)
+    flash(request, "Profil de la structure enregistré.", "success")
+    return Redirect(f"/structures/{structure_id}/profile")
+
+
+router = Router(
+    path="/",
+    dependencies={"current": Provide(require_user)},
+    route_handlers=[
+        account_page, switch_structure, join_structure, members_page, decide_request,
+        change_rights, remove_member, profile_page, profile_submit,
+    ],
+)

@@ -1,0 +1,192 @@
+"""Memberships (rattachements) and rights (habilitations) inside a structure.
+
+Every function takes the acting user's id and checks it itself: a controller cannot
+forget a check, and a user of another structure gets "not found", never a hint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.accounts.service import AccountError, active_managers
+from backend.accounts.tables import Membership, User
+from backend.common import utcnow
+from backend.db import transaction
+from backend.directory.identifiers import clean_siret, siret_error
+from backend.directory.tables import Structure
+
+NOT_FOUND = AccountError("not_found", "Cette page n'existe pas ou vous n'y avez pas accès.")
+
+
+@dataclass(frozen=True)
+class Rights:
+    can_deposit: bool
+    can_consult: bool
+    is_manager: bool
+    can_process: bool = False
+
+
+_MEMBER_COLUMNS = (
+    Membership.id,
+    Membership.status,
+    Membership.is_manager,
+    Membership.can_deposit,
+    Membership.can_consult,
+    Membership.can_process,
+    Membership.created_at,
+    Membership.structure.id,
+    Membership.structure.name,
+    Membership.structure.siret,
+    Membership.structure.is_public,
+)
+
+
+async def user_structures(user_id: int) -> list[dict]:
+    """The user's active memberships with their structure, by structure name."""
+    return (
+        await Membership.select(*_MEMBER_COLUMNS)
+        .where((Membership.user == user_id) & (Membership.status == "active"))
+        .order_by(Membership.structure.name)
+        .output(nested=True)
+    )
+
+
+async def user_requests(user_id: int) -> list[dict]:
+    return (
+        await Membership.select(*_MEMBER_COLUMNS)
+        .where((Membership.user == user_id) & (Membership.status != "active"))
+        .order_by(Membership.created_at, ascending=False)
+        .output(nested=True)
+    )
+
+
+async def active_membership(user_id: int, structure_id: int) -> Membership | None:
+    return await Membership.objects().get(
+        (Membership.user == user_id) & (Membership.structure == structure_id) & (Membership.status == "active")
+    )
+
+
+async def require_manager(user_id: int, structure_id: int) -> Membership:
+    membership = await active_membership(user_id, structure_id)
+    if membership is None or not membership.is_manager:
+        raise NOT_FOUND
+    return membership
+
+
+async def members(manager_id: int, structure_id: int) -> list[dict]:
+    await require_manager(manager_id, structure_id)
+    return (
+        await Membership.select(
+            Membership.id,
+            Membership.status,
+            Membership.is_manager,
+            Membership.can_deposit,
+            Membership.can_consult,
+            Membership.can_process,
+            Membership.created_at,
+            Membership.user.id,
+            Membership.user.email,
+            Membership.user.first_name,
+            Membership.user.last_name,
+        )
+        .where((Membership.structure == structure_id) & (Membership.status.is_in(["active", "pending"])))
+        .order_by(Membership.status, ascending=False)
+        .order_by(Membership.user.last_name)
+        .output(nested=True)
+    )
+
+
+async def request_join(user_id: int, raw_siret: str) -> tuple[Structure, list[str]]:
+    """An existing user asks to join the structure with this SIRET; returns managers to tell."""
+    if message := siret_error(raw_siret):
+        raise AccountError("invalid", message, "siret")
+    structure = await Structure.objects().get(Structure.siret == clean_siret(raw_siret))
+    if structure is None:
+        raise AccountError(
+            "structure_unknown",
+            "Aucune structure n'est enregistrée avec ce SIRET. Pour la créer, inscrivez-la depuis la page d'inscription.",
+            "siret",
+        )
+    async with transaction():
+        existing = await Membership.objects().get(
+            (Membership.user == user_id) & (Membership.structure == structure.id)
+        )
+        if existing is not None and existing.status in ("active", "pending"):
+            message = (
+                "Vous êtes déjà membre de cette structure."
+                if existing.status == "active"
+                else "Une demande de rattachement à cette structure est déjà en attente."
+            )
+            raise AccountError("already_requested", message, "siret")
+        if existing is not None:  # a refused request may be asked again
+            await Membership.update({Membership.status: "pending", Membership.decided_at: None}).where(
+                Membership.id == existing.id
+            )
+        else:
+            await Membership.insert(Membership(user=user_id, structure=structure.id, status="pending"))
+    managers = await active_managers(structure.id)
+    return structure, [m["user"]["email"] for m in managers]
+
+
+async def _member_of(structure_id: int, membership_id: int) -> Membership:
+    membership = await Membership.objects().get(
+        (Membership.id == membership_id) & (Membership.structure == structure_id)
+    )
+    if membership is None:
+        raise NOT_FOUND
+    return membership
+
+
+async def decide_request(manager_id: int, structure_id: int, membership_id: int, accept: bool) -> str:
+    """Accept (with consult + deposit rights) or refuse a pending request; returns the requester's e-mail."""
+    await require_manager(manager_id, structure_id)
+    async with transaction():
+        membership = await _member_of(structure_id, membership_id)
+        if membership.status != "pending":
+            raise AccountError("not_pending", "Cette demande a déjà été traitée.")
+        values = {
+            Membership.status: "active" if accept else "refused",
+            Membership.decided_at: utcnow(),
+            Membership.decided_by: manager_id,
+        }
+        if accept:
+            values |= {Membership.can_consult: True, Membership.can_deposit: True}
+        await Membership.update(values).where(Membership.id == membership.id)
+    user = await User.objects().get(User.id == membership.user)
+    return user.email
+
+
+async def _other_active_managers(structure_id: int, membership_id: int) -> int:
+    return await Membership.count().where(
+        (Membership.structure == structure_id)
+        & (Membership.status == "active")
+        & (Membership.is_manager == True)  # noqa: E712
+        & (Membership.id != membership_id)
+    )
+
+
+async def set_rights(manager_id: int, structure_id: int, membership_id: int, rights: Rights) -> None:
+    await require_manager(manager_id, structure_id)
+    async with transaction():
+        membership = await _member_of(structure_id, membership_id)
+        if membership.status != "active":
+            raise NOT_FOUND
+        if membership.is_manager and not rights.is_manager and not await _other_active_managers(structure_id, membership_id):
+            raise AccountError("last_manager", "La structure doit garder au moins un gestionnaire.")
+        await Membership.update(
+            {
+                Membership.is_manager: rights.is_manager,
+                Membership.can_deposit: rights.can_deposit or rights.is_manager,
+                Membership.can_consult: True,  # every member may at least read
+                Membership.can_process: rights.can_process or rights.is_manager,
+            }
+        ).where(Membership.id == membership.id)
+
+
+async def remove_member(manager_id: int, structure_id: int, membership_id: int) -> None:
+    await require_manager(manager_id, structure_id)
+    async with transaction():
+        membership = await _member_of(structure_id, membership_id)
+        if membership.is_manager and not await _other_active_managers(structure_id, membership_id):
+            raise AccountError("last_manager", "La structure doit garder au moins un gestionnaire.")
+        await Membership.delete().where(Membership.id == membership.id)

@@ -1,0 +1,64 @@
+"""A supplier structure's profile: legal name, address, VAT number, IBAN/BIC, contact.
+
+These fields feed invoice generation later, so they are checked here once.
+"""
+
+from __future__ import annotations
+
+from backend.accounts.memberships import require_manager
+from backend.accounts.service import email_error, normalize_email
+from backend.common import fold, utcnow
+from backend.directory import identifiers as ids
+from backend.directory.tables import Structure
+
+TEXT_FIELDS = {
+    "name": ("La raison sociale", 255, True),
+    "address_line1": ("L'adresse", 255, False),
+    "address_line2": ("Le complément d'adresse", 255, False),
+    "postal_code": ("Le code postal", 16, False),
+    "city": ("La ville", 128, False),
+}
+FIELDS = (*TEXT_FIELDS, "vat_number", "iban", "bic", "contact_email")
+
+
+async def editable_structure(user_id: int, structure_id: int) -> Structure:
+    await require_manager(user_id, structure_id)
+    return await Structure.objects().get(Structure.id == structure_id)
+
+
+def form_of(structure: Structure) -> dict[str, str]:
+    return {name: getattr(structure, name) or "" for name in FIELDS}
+
+
+def _errors(data: dict[str, str], siren: str) -> dict[str, str]:
+    errors: dict[str, str | None] = {}
+    for name, (label, max_len, required) in TEXT_FIELDS.items():
+        value = data.get(name, "").strip()
+        if required and not value:
+            errors[name] = f"{label} est obligatoire."
+        elif len(value) > max_len:
+            errors[name] = f"{label} est trop long ({max_len} caractères au plus)."
+    errors["vat_number"] = ids.vat_error(data.get("vat_number", ""), siren)
+    errors["iban"] = ids.iban_error(data.get("iban", ""))
+    errors["bic"] = ids.bic_error(data.get("bic", ""))
+    contact = normalize_email(data.get("contact_email", ""))
+    errors["contact_email"] = email_error(contact) if contact else None
+    return {k: v for k, v in errors.items() if v}
+
+
+async def update(structure: Structure, data: dict[str, str]) -> dict[str, str]:
+    """Save the profile, or return the French errors by field and save nothing."""
+    errors = _errors(data, structure.siren)
+    if errors:
+        return errors
+    values = {getattr(Structure, name): data.get(name, "").strip() for name in TEXT_FIELDS}
+    values |= {
+        Structure.vat_number: ids.clean_vat(data.get("vat_number", "")),
+        Structure.iban: ids.clean_iban(data.get("iban", "")),
+        Structure.bic: ids.clean_bic(data.get("bic", "")),
+        Structure.contact_email: normalize_email(data.get("contact_email", "")),
+        Structure.search_key: fold(f"{data.get('name', '')} {data.get('city', '')}"),
+        Structure.updated_at: utcnow(),
+    }
+    await Structure.update(values).where(Structure.id == structure.id)
+    return {}

@@ -1,0 +1,127 @@
+"""The Litestar application factory: routers of every domain, templates, static files, sessions."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from litestar import Litestar, Request, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.response import Response
+from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
+from litestar.stores.file import FileStore
+from litestar.stores.redis import RedisStore
+from litestar.template.config import TemplateConfig
+
+from backend import db
+from backend.accounts.account_controllers import router as account_router
+from backend.accounts.controllers import router as auth_router
+from backend.directory.controllers import router as directory_router
+from backend.errors import EXCEPTION_HANDLERS
+from backend.formats import JINJA_FILTERS
+from backend.home import router as home_router
+from backend.security import security_headers_middleware
+from backend.sessions import RotatingSessionConfig
+from backend.settings import Settings, get_settings
+from backend.throttle import FailureCounter, Limit
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "frontend" / "templates"
+STATIC = ROOT / "frontend" / "static"
+NODE_MODULES = ROOT / "frontend" / "node_modules"
+
+log = logging.getLogger(__name__)
+
+
+@get("/healthz", exclude_from_csrf=True, skip_session=True, include_in_schema=False)
+async def healthz() -> Response:
+    ok = await db.ping()
+    return Response(
+        {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable"},
+        status_code=200 if ok else 503,
+    )
+
+
+def _stores(settings: Settings) -> dict[str, Store]:
+    if settings.redis_url:
+        root = RedisStore.with_client(url=settings.redis_url, db=None)
+        return {"sessions": root.with_namespace("facteur:sessions"), "throttle": root.with_namespace("facteur:throttle")}
+    return {
+        "sessions": FileStore(settings.data_dir / "sessions"),
+        "throttle": FileStore(settings.data_dir / "throttle"),
+    }
+
+
+def _template_engine(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters.update(JINJA_FILTERS)
+    engine.engine.globals["static_version"] = _static_version()
+
+
+def _static_version() -> str:
+    """Changes when a static file changes, so browsers fetch the new one (cache-busting)."""
+    newest = max((p.stat().st_mtime_ns for p in STATIC.rglob("*") if p.is_file()), default=0)
+    return format(newest, "x")[-8:]
+
+
+def _vendor_routers() -> list:
+    """htmx and its SSE extension, served straight from the npm install (no copy, no CDN)."""
+    return [
+        create_static_files_router(path="/static/vendor/htmx", directories=[NODE_MODULES / "htmx.org" / "dist"], name="vendor-htmx", include_in_schema=False),
+        create_static_files_router(path="/static/vendor/htmx-ext-sse", directories=[NODE_MODULES / "htmx-ext-sse" / "dist"], name="vendor-sse", include_in_schema=False),
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    stores = _stores(settings)
+
+    async def on_startup(app: Litestar) -> None:
+        await db.start_pool()
+
+    async def on_shutdown(app: Litestar) -> None:
+        await db.close_pool()
+
+    app = Litestar(
+        route_handlers=[
+            healthz,
+            auth_router,
+            account_router,
+            home_router,
+            directory_router,
+            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+            *_vendor_routers(),
+        ],
+        stores=stores,
+        middleware=[
+            security_headers_middleware,
+            RotatingSessionConfig(
+                store="sessions",
+                secure=settings.secure_cookies,
+                samesite="lax",
+                httponly=True,
+                key="facteur_session",
+                max_age=14 * 24 * 3600,
+                exclude=["/static", "/healthz"],
+            ).middleware,
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="facteur_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+            exclude=["/api/", "/healthz"],
+        ),
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_engine),
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        debug=False,
+        request_max_body_size=settings.max_flux_size,
+    )
+    app.state.settings = settings
+    app.state.login_by_account = FailureCounter(stores["throttle"], Limit(attempts=5, window_seconds=900))
+    app.state.login_by_address = FailureCounter(stores["throttle"], Limit(attempts=30, window_seconds=900))
+    return app

@@ -1,0 +1,111 @@
+"""The `facteur` command: serve, migrate, demo data, directory import, validation."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from backend.settings import SettingsError, get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend.db import run_migrations
+
+    asyncio.run(run_migrations())
+    uvicorn.run(
+        "backend.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from backend.db import run_migrations
+
+    asyncio.run(run_migrations())
+    print("Migrations appliquées.")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from backend.db import run_migrations
+    from backend.demo import load_demo, print_demo
+
+    async def run() -> dict:
+        await run_migrations()
+        return await load_demo()
+
+    data = asyncio.run(run())
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        print_demo(data)
+    return 0
+
+
+def _directory_import(args: argparse.Namespace) -> int:
+    from backend.directory.importer import import_command
+
+    return import_command(args.structures, args.services)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from backend.invoices.validation.cli import main as validate_main
+
+    return validate_main(args.paths, as_json=args.json, strict_fr=args.strict_fr, portal_check=None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facteur", description="Facteur : factures électroniques vers les entités publiques.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="applique les migrations puis sert l'application")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=_serve)
+
+    migrate = sub.add_parser("migrate", help="applique les migrations en attente")
+    migrate.set_defaults(func=_migrate)
+
+    demo = sub.add_parser("demo", help="crée (ou retrouve) les données de démonstration")
+    demo.add_argument("--json", action="store_true", help="imprime un objet JSON")
+    demo.set_defaults(func=_demo)
+
+    directory = sub.add_parser("directory", help="annuaire des structures publiques")
+    directory_sub = directory.add_subparsers(dest="directory_command", required=True)
+    imp = directory_sub.add_parser("import", help="importe l'export CSV de l'annuaire (structures, et services)")
+    imp.add_argument("structures")
+    imp.add_argument("services", nargs="?")
+    imp.set_defaults(func=_directory_import)
+
+    validate = sub.add_parser("validate", help="valide des fichiers de facture (Factur-X, CII, UBL)")
+    validate.add_argument("paths", nargs="+")
+    validate.add_argument("--json", action="store_true")
+    validate.add_argument("--portal", action="store_true", help="applique aussi les règles du portail (base configurée)")
+    validate.add_argument("--strict-fr", action="store_true", help="ajoute les règles françaises BR-FR")
+    validate.set_defaults(func=_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        get_settings()
+    except SettingsError as exc:
+        print(f"Configuration invalide : {exc}", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

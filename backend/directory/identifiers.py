@@ -1,0 +1,65 @@
+"""French identifiers checked with python-stdnum: SIRET, SIREN, VAT number, IBAN, BIC."""
+
+from __future__ import annotations
+
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
+from stdnum.fr import siren as stdnum_siren
+from stdnum.fr import siret as stdnum_siret
+from stdnum.fr import tva as stdnum_tva
+
+
+def clean_siret(raw: str) -> str:
+    return stdnum_siret.compact(raw or "")
+
+
+def siret_error(raw: str) -> str | None:
+    """French message when the SIRET is not a valid 14-digit, Luhn-checked number."""
+    siret = clean_siret(raw)
+    if not siret:
+        return "Le SIRET est obligatoire."
+    if not siret.isdigit() or len(siret) != 14:
+        return "Le SIRET doit comporter exactement 14 chiffres."
+    if not stdnum_siret.is_valid(siret):
+        return "Ce SIRET n'est pas valide (clé de contrôle incorrecte) : vérifiez les 14 chiffres."
+    return None
+
+
+def vat_error(raw: str, siren: str) -> str | None:
+    """A French VAT number must be valid and carry the structure's own SIREN."""
+    vat = stdnum_tva.compact(raw or "")
+    if not vat:
+        return None
+    if not stdnum_tva.is_valid(vat):
+        return "Ce numéro de TVA intracommunautaire n'est pas valide (format FRxx + SIREN)."
+    if vat[4:] != siren:
+        return "Ce numéro de TVA ne correspond pas au SIREN de la structure."
+    return None
+
+
+def clean_vat(raw: str) -> str:
+    return stdnum_tva.compact(raw or "")
+
+
+def iban_error(raw: str) -> str | None:
+    if not (raw or "").strip():
+        return None
+    return None if stdnum_iban.is_valid(raw) else "Cet IBAN n'est pas valide (clé de contrôle incorrecte)."
+
+
+def clean_iban(raw: str) -> str:
+    return stdnum_iban.compact(raw or "")
+
+
+def bic_error(raw: str) -> str | None:
+    if not (raw or "").strip():
+        return None
+    return None if stdnum_bic.is_valid(raw) else "Ce BIC n'est pas valide (8 ou 11 caractères)."
+
+
+def clean_bic(raw: str) -> str:
+    return stdnum_bic.compact(raw or "")
+
+
+def siren_of(siret: str) -> str:
+    return stdnum_siren.compact(siret[:9])

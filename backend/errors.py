@@ -1,0 +1,77 @@
+"""Errors become French pages for people and problem+json for programs; never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.response import Template
+
+from backend.accounts.service import AccountError
+from backend.web import login_redirect, page
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "La requête n'est pas valide.",
+    401: "Connectez-vous pour accéder à cette page.",
+    403: "Vous n'avez pas le droit d'effectuer cette action.",
+    404: "Cette page n'existe pas ou vous n'y avez pas accès.",
+    405: "Cette action n'est pas possible sur cette page.",
+    409: "Cette action n'est plus possible : la situation a changé entre-temps.",
+    413: "Le fichier envoyé est trop volumineux.",
+    415: "Ce type de contenu n'est pas accepté.",
+    422: "Les données envoyées ne sont pas valides.",
+    429: "Trop de demandes : réessayez dans quelques instants.",
+    500: "Une erreur inattendue s'est produite. Elle a été enregistrée ; réessayez dans un instant.",
+}
+CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+         409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
+         500: "internal_error"}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def _error(request: Request, status: int, message: str, code: str) -> Response | Template:
+    if _wants_json(request):
+        return Response(
+            {"type": "about:blank", "title": MESSAGES.get(status, ""), "status": status, "code": code, "detail": message},
+            status_code=status,
+            media_type="application/problem+json",
+        )
+    return page(request, "error.html", status_code=status, status=status, message=message)
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response | Template:
+    status = exc.status_code
+    if isinstance(exc, NotAuthorizedException) and not _wants_json(request):
+        return login_redirect(request)  # type: ignore[return-value]
+    message = MESSAGES.get(status, exc.detail)
+    if isinstance(exc, PermissionDeniedException) and "CSRF" in (exc.detail or ""):
+        message = "Le formulaire a expiré ou ne provient pas de Facteur. Rechargez la page puis recommencez."
+        return _error(request, 403, message, "csrf_failed")
+    response = _error(request, status, message, CODES.get(status, "error"))
+    if status == 429 and exc.headers and "Retry-After" in exc.headers:
+        response.headers["Retry-After"] = exc.headers["Retry-After"]
+    return response
+
+
+def account_error_handler(request: Request, exc: AccountError) -> Response | Template:
+    if exc.code == "not_found":
+        return _error(request, 404, MESSAGES[404], "not_found")
+    return _error(request, 409, exc.message, exc.code)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response | Template:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error(request, 500, MESSAGES[500], "internal_error")
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: http_exception_handler,
+    AccountError: account_error_handler,
+    Exception: internal_error_handler,
+}

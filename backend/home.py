@@ -1,0 +1,41 @@
+"""Accueil and the sections of the bottom navigation that later issues fill in."""
+
+from __future__ import annotations
+
+from litestar import Request, Router, get
+from litestar.di import Provide
+from litestar.response import Template
+
+from backend.accounts.tables import Membership
+from backend.web import CurrentUser, page, require_user
+
+
+async def _pending_requests(current: CurrentUser) -> int:
+    if not current.is_manager:
+        return 0
+    return await Membership.count().where(
+        (Membership.structure == current.structure_id) & (Membership.status == "pending")
+    )
+
+
+@get("/")
+async def home(request: Request, current: CurrentUser) -> Template:
+    return page(request, "home.html", pending_requests=await _pending_requests(current))
+
+
+@get("/invoices")
+async def invoices(request: Request, current: CurrentUser) -> Template:
+    return page(request, "section.html", title="Factures", message="Aucune facture pour l'instant : les factures déposées pour votre structure apparaîtront ici.")
+
+
+@get("/capture")
+async def capture(request: Request, current: CurrentUser) -> Template:
+    return page(request, "section.html", title="Saisir une facture", message="La saisie et le dépôt de factures ne sont pas encore ouverts sur cette version.")
+
+
+@get("/notifications")
+async def notifications(request: Request, current: CurrentUser) -> Template:
+    return page(request, "section.html", title="Notifications", message="Aucune notification.")
+
+
+router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[home, invoices, capture, notifications])

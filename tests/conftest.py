@@ -1,0 +1,69 @@
+"""Test set-up shared by every suite.
+
+The database is the one FACTEUR_DATABASE_URL names (SQLite in a temporary folder when
+unset); `make test` runs the suite once per engine. The environment is fixed here,
+before any backend module reads its settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="facteur-test-"))
+os.environ["FACTEUR_DATA_DIR"] = str(_DATA_DIR)
+os.environ.setdefault("FACTEUR_SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
+os.environ.pop("FACTEUR_SMTP_HOST", None)  # tests that want SMTP start their own server
+
+import pytest  # noqa: E402
+
+from backend.settings import get_settings  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_component(available: bool, what: str) -> None:
+    """Skip a test whose component is missing on a laptop; fail it under CI=true."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} est requis sous CI=true mais n'est pas disponible.")
+    pytest.skip(f"{what} n'est pas disponible sur cette machine.")
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+async def migrated_db(settings):
+    """Apply the migrations once per run, on a fresh database."""
+    from backend import db
+
+    if settings.is_postgres:
+        await _reset_postgres(settings)
+    await db.run_migrations()
+    await db.start_pool()
+    yield
+    await db.close_pool()
+
+
+async def _reset_postgres(settings) -> None:
+    # Only a database named "test" is ever wiped: never point the suite at real data.
+    if not settings.database_url.rstrip("/").endswith("/test"):
+        raise RuntimeError("Les tests n'effacent qu'une base PostgreSQL nommée « test ».")
+    from backend.db import engine
+
+    await engine().run_ddl("DROP SCHEMA public CASCADE")
+    await engine().run_ddl("CREATE SCHEMA public")
+
+
+@pytest.fixture
+async def clean_db(migrated_db):
+    """Every table emptied before the test: tests never see each other's rows."""
+    from tests.support.database import truncate_all
+
+    await truncate_all()
+    yield
