@@ -73,15 +73,18 @@ def _vendor_routers() -> list:
     ]
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, connection_pool: bool = True) -> Litestar:
+    """The application; tests pass connection_pool=False because their client runs in another event loop."""
     settings = settings or get_settings()
     stores = _stores(settings)
 
     async def on_startup(app: Litestar) -> None:
-        await db.start_pool()
+        if connection_pool:
+            await db.start_pool()
 
     async def on_shutdown(app: Litestar) -> None:
-        await db.close_pool()
+        if connection_pool:
+            await db.close_pool()
 
     app = Litestar(
         route_handlers=[

@@ -45,9 +45,7 @@ async def migrated_db(settings):
     if settings.is_postgres:
         await _reset_postgres(settings)
     await db.run_migrations()
-    await db.start_pool()
     yield
-    await db.close_pool()
 
 
 async def _reset_postgres(settings) -> None:

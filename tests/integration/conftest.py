@@ -13,7 +13,7 @@ from tests.support.accounts import AccountFactory
 async def client(clean_db, settings):
     for folder in ("mailbox", "throttle", "sessions"):
         shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
-    async with AsyncTestClient(app=create_app(settings), base_url="http://127.0.0.1:8000") as test_client:
+    async with AsyncTestClient(app=create_app(settings, connection_pool=False), base_url="http://127.0.0.1:8000") as test_client:
         yield test_client
 
 
