@@ -46,8 +46,10 @@ async def healthz() -> Response:
 
 def _stores(settings: Settings) -> dict[str, Store]:
     if settings.redis_url:
-        root = RedisStore.with_client(url=settings.redis_url, db=None)
-        return {"sessions": root.with_namespace("facteur:sessions"), "throttle": root.with_namespace("facteur:throttle")}
+        root = RedisStore.with_client(url=settings.redis_url, namespace="facteur")
+        return {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
+    for folder in ("sessions", "throttle"):
+        (settings.data_dir / folder).mkdir(parents=True, exist_ok=True)
     return {
         "sessions": FileStore(settings.data_dir / "sessions"),
         "throttle": FileStore(settings.data_dir / "throttle"),

@@ -9,11 +9,35 @@ from backend.app import create_app
 from tests.support.accounts import AccountFactory
 
 
-@pytest.fixture
-async def client(clean_db, settings):
-    for folder in ("mailbox", "throttle", "sessions"):
+async def _forget_sessions_and_counters(settings) -> None:
+    """Sessions and login counters live in files or Redis: every test starts from none.
+
+    Done with a client of our own: the app's Redis client must first be used inside the
+    test client's event loop.
+    """
+    for folder in ("sessions", "throttle", "mailbox"):
         shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
-    async with AsyncTestClient(app=create_app(settings, connection_pool=False), base_url="http://127.0.0.1:8000") as test_client:
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(settings.redis_url)
+        try:
+            keys = await redis.keys("facteur_*")
+            if keys:
+                await redis.delete(*keys)
+        finally:
+            await redis.aclose()
+
+
+@pytest.fixture
+async def app(clean_db, settings):
+    await _forget_sessions_and_counters(settings)
+    return create_app(settings, connection_pool=False)
+
+
+@pytest.fixture
+async def client(app):
+    async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as test_client:
         yield test_client
 
 

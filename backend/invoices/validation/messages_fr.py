@@ -111,7 +111,6 @@ FR_RULES: dict[str, str] = {
     "BR-DEC-23": "Le montant net d'une ligne (BT-131) a plus de 2 décimales.",
 }
 
-_DEC_PREFIX = "BR-DEC-"
 _GENERIC = {
     "BR-DEC": "Un montant a plus de décimales que permis (2 au maximum).",
     "BR-FR": "",  # BR-FR texts are already French
