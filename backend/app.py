@@ -7,7 +7,7 @@ from pathlib import Path
 
 from litestar import Litestar, Request, get
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from backend import db
 from backend.accounts.account_controllers import router as account_router
 from backend.accounts.controllers import router as auth_router
+from backend.dev_mailbox import dev_mailbox
 from backend.directory.controllers import router as directory_router
 from backend.errors import EXCEPTION_HANDLERS
 from backend.formats import JINJA_FILTERS
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
             directory_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
             *_vendor_routers(),
+            *([dev_mailbox] if settings.debug else []),
         ],
         stores=stores,
         middleware=[

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from litestar import Request, Router, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 
 from backend.accounts.tables import Membership
 from backend.web import CurrentUser, page, require_user
 
 
-async def _pending_requests(current: CurrentUser) -> int:
+async def _pending_requests(current: NamedDependency[CurrentUser]) -> int:
     if not current.is_manager:
         return 0
     return await Membership.count().where(
@@ -19,22 +19,22 @@ async def _pending_requests(current: CurrentUser) -> int:
 
 
 @get("/")
-async def home(request: Request, current: CurrentUser) -> Template:
+async def home(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     return page(request, "home.html", pending_requests=await _pending_requests(current))
 
 
 @get("/invoices")
-async def invoices(request: Request, current: CurrentUser) -> Template:
+async def invoices(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     return page(request, "section.html", title="Factures", message="Aucune facture pour l'instant : les factures déposées pour votre structure apparaîtront ici.")
 
 
 @get("/capture")
-async def capture(request: Request, current: CurrentUser) -> Template:
+async def capture(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     return page(request, "section.html", title="Saisir une facture", message="La saisie et le dépôt de factures ne sont pas encore ouverts sur cette version.")
 
 
 @get("/notifications")
-async def notifications(request: Request, current: CurrentUser) -> Template:
+async def notifications(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     return page(request, "section.html", title="Notifications", message="Aucune notification.")
 
 

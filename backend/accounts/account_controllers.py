@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from litestar import Request, Router, get, post
-from litestar.di import Provide
+from litestar.params import FromPath
+from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 
 from backend.accounts import mails, memberships, profile
@@ -15,13 +16,13 @@ from backend.web import form_data, CurrentUser, flash, page, require_user
 
 
 @get("/account")
-async def account_page(request: Request, current: CurrentUser) -> Template:
+async def account_page(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     requests = await memberships.user_requests(current.id)
     return page(request, "accounts/account.html", requests=requests, join_error=None, join_siret="")
 
 
 @post("/account/active-structure")
-async def switch_structure(request: Request, current: CurrentUser) -> Redirect:
+async def switch_structure(request: Request, current: NamedDependency[CurrentUser]) -> Redirect:
     data = await form_data(request)
     try:
         wanted = int(data.get("structure_id", ""))
@@ -34,7 +35,7 @@ async def switch_structure(request: Request, current: CurrentUser) -> Redirect:
 
 
 @post("/account/join")
-async def join_structure(request: Request, current: CurrentUser) -> Template | Redirect:
+async def join_structure(request: Request, current: NamedDependency[CurrentUser]) -> Template | Redirect:
     data = await form_data(request)
     try:
         structure, managers = await memberships.request_join(current.id, data.get("siret", ""))
@@ -50,14 +51,14 @@ async def join_structure(request: Request, current: CurrentUser) -> Template | R
 
 
 @get("/structures/{structure_id:int}/members")
-async def members_page(request: Request, current: CurrentUser, structure_id: int) -> Template:
+async def members_page(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int]) -> Template:
     rows = await memberships.members(current.id, structure_id)
     structure = await Structure.objects().get(Structure.id == structure_id)
-    return page(request, "accounts/members.html", structure=structure, members=rows)
+    return page(request, "accounts/members.html", structure=structure, members=rows, invite={}, invite_error=None)
 
 
 @post("/structures/{structure_id:int}/requests/{membership_id:int}/{decision:str}")
-async def decide_request(request: Request, current: CurrentUser, structure_id: int, membership_id: int, decision: str) -> Redirect:
+async def decide_request(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int], membership_id: FromPath[int], decision: FromPath[str]) -> Redirect:
     if decision not in ("accept", "refuse"):
         raise memberships.NOT_FOUND
     accepted = decision == "accept"
@@ -69,35 +70,56 @@ async def decide_request(request: Request, current: CurrentUser, structure_id: i
     return Redirect(f"/structures/{structure_id}/members")
 
 
-@post("/structures/{structure_id:int}/members/{membership_id:int}/rights")
-async def change_rights(request: Request, current: CurrentUser, structure_id: int, membership_id: int) -> Redirect:
-    data = await form_data(request)
-    rights = Rights(
+def _rights_from(data: dict[str, str]) -> Rights:
+    return Rights(
         can_deposit=data.get("can_deposit") == "on",
         can_consult=True,
         is_manager=data.get("is_manager") == "on",
         can_process=data.get("can_process") == "on",
     )
-    await memberships.set_rights(current.id, structure_id, membership_id, rights)
+
+
+@post("/structures/{structure_id:int}/invitations")
+async def invite_member(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int]) -> Template | Redirect:
+    data = await form_data(request)
+    try:
+        invitation = await memberships.invite(current.id, structure_id, data, _rights_from(data))
+    except AccountError as exc:
+        if exc.code == "not_found":
+            raise
+        rows = await memberships.members(current.id, structure_id)
+        structure = await Structure.objects().get(Structure.id == structure_id)
+        return page(request, "accounts/members.html", status_code=422, structure=structure, members=rows,
+                    invite=data, invite_error=exc.message)
+    settings = request.app.state.settings
+    await deliver(settings, invitation.email, *mails.invitation(settings, invitation.structure_name, invitation.token))
+    flash(request, f"{invitation.email} a été ajouté à la structure et prévenu par e-mail.", "success")
+    return Redirect(f"/structures/{structure_id}/members")
+
+
+@post("/structures/{structure_id:int}/members/{membership_id:int}/rights")
+async def change_rights(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int], membership_id: FromPath[int]) -> Redirect:
+    data = await form_data(request)
+    await memberships.set_rights(current.id, structure_id, membership_id, _rights_from(data))
     flash(request, "Habilitations mises à jour.", "success")
     return Redirect(f"/structures/{structure_id}/members")
 
 
 @post("/structures/{structure_id:int}/members/{membership_id:int}/remove")
-async def remove_member(request: Request, current: CurrentUser, structure_id: int, membership_id: int) -> Redirect:
+async def remove_member(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int], membership_id: FromPath[int]) -> Redirect:
     await memberships.remove_member(current.id, structure_id, membership_id)
     flash(request, "Le membre a été retiré de la structure.", "success")
     return Redirect(f"/structures/{structure_id}/members")
 
 
 @get("/structures/{structure_id:int}/profile")
-async def profile_page(request: Request, current: CurrentUser, structure_id: int) -> Template:
+async def profile_page(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int]) -> Template:
     structure = await profile.editable_structure(current.id, structure_id)
     return page(request, "accounts/profile.html", structure=structure, form=profile.form_of(structure), errors={})
 
 
 @post("/structures/{structure_id:int}/profile")
-async def profile_submit(request: Request, current: CurrentUser, structure_id: int) -> Template | Redirect:
+async def profile_submit(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int]) -> Template | Redirect:
     structure = await profile.editable_structure(current.id, structure_id)
     data = await form_data(request)
     errors = await profile.update(structure, data)
@@ -112,6 +134,6 @@ router = Router(
     dependencies={"current": Provide(require_user)},
     route_handlers=[
         account_page, switch_structure, join_structure, members_page, decide_request,
-        change_rights, remove_member, profile_page, profile_submit,
+        invite_member, change_rights, remove_member, profile_page, profile_submit,
     ],
 )

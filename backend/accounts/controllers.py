@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request, Router, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from backend.accounts import mails, service
@@ -56,12 +57,12 @@ async def signup_submit(request: Request) -> Template:
 
 
 @get("/confirm/{token:str}")
-async def confirm_page(request: Request, token: str) -> Template:
+async def confirm_page(request: Request, token: FromPath[str]) -> Template:
     return page(request, "accounts/confirm.html", token=token)
 
 
 @post("/confirm/{token:str}")
-async def confirm_submit(request: Request, token: str) -> Template | Redirect:
+async def confirm_submit(request: Request, token: FromPath[str]) -> Template | Redirect:
     try:
         await service.confirm_email(token)
     except AccountError as exc:
@@ -148,7 +149,7 @@ async def forgot_submit(request: Request) -> Template:
 
 
 @get("/password/reset/{token:str}")
-async def reset_page(request: Request, token: str) -> Template:
+async def reset_page(request: Request, token: FromPath[str]) -> Template:
     try:
         await service.check_reset_token(token)
     except AccountError as exc:
@@ -157,7 +158,7 @@ async def reset_page(request: Request, token: str) -> Template:
 
 
 @post("/password/reset/{token:str}")
-async def reset_submit(request: Request, token: str) -> Template | Redirect:
+async def reset_submit(request: Request, token: FromPath[str]) -> Template | Redirect:
     data = await form_data(request)
     try:
         await service.reset_password(token, data.get("password", ""))

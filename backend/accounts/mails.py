@@ -55,3 +55,18 @@ def join_decision(settings: Settings, structure_name: str, accepted: bool) -> tu
         f"Bonjour,\n\nVotre demande de rattachement à la structure {structure_name} a été {verdict}.\n"
         + (f"Vous pouvez y accéder dès maintenant : {settings.base_url}/\n" if accepted else ""),
     )
+
+
+def invitation(settings: Settings, structure_name: str, token: str | None) -> tuple[str, str]:
+    if token is None:
+        return (
+            f"Facteur — vous avez été ajouté à {structure_name}",
+            f"Bonjour,\n\nUn gestionnaire vous a ajouté à la structure {structure_name} sur Facteur.\n"
+            f"Elle apparaît dans votre compte : {settings.base_url}/account\n",
+        )
+    return (
+        f"Facteur — invitation à rejoindre {structure_name}",
+        f"Bonjour,\n\nUn gestionnaire vous invite à rejoindre la structure {structure_name} sur Facteur.\n"
+        f"Choisissez votre mot de passe avec ce lien (valable 48 heures, une seule fois) :\n\n"
+        f"{settings.base_url}/password/reset/{token}\n",
+    )

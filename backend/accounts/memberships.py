@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.accounts.service import AccountError, active_managers
+from backend.accounts.service import (
+    AccountError,
+    active_managers,
+    email_error,
+    invite_user,
+    normalize_email,
+)
 from backend.accounts.tables import Membership, User
 from backend.common import utcnow
 from backend.db import transaction
@@ -190,3 +196,40 @@ async def remove_member(manager_id: int, structure_id: int, membership_id: int) 
         if membership.is_manager and not await _other_active_managers(structure_id, membership_id):
             raise AccountError("last_manager", "La structure doit garder au moins un gestionnaire.")
         await Membership.delete().where(Membership.id == membership.id)
+
+
+@dataclass(frozen=True)
+class Invitation:
+    email: str
+    structure_name: str
+    token: str | None  # set when a new account was created and needs a password
+
+
+async def invite(manager_id: int, structure_id: int, data: dict[str, str], rights: Rights) -> Invitation:
+    """A gestionnaire adds someone by e-mail: an existing account joins at once, a new one gets a link."""
+    await require_manager(manager_id, structure_id)
+    email = normalize_email(data.get("email", ""))
+    if message := email_error(email):
+        raise AccountError("invalid", message, "email")
+    first_name, last_name = data.get("first_name", "").strip()[:100], data.get("last_name", "").strip()[:100]
+    structure = await Structure.objects().get(Structure.id == structure_id)
+    async with transaction():
+        user = await User.objects().get(User.email == email)
+        token = None
+        if user is None:
+            if not first_name or not last_name:
+                raise AccountError("invalid", "Indiquez le prénom et le nom de la personne invitée.", "first_name")
+            user_id, token = await invite_user(email, first_name, last_name)
+        else:
+            user_id = user.id
+        existing = await Membership.objects().get((Membership.user == user_id) & (Membership.structure == structure_id))
+        if existing is not None and existing.status == "active":
+            raise AccountError("already_member", "Cette personne est déjà membre de la structure.", "email")
+        if existing is not None:
+            await Membership.delete().where(Membership.id == existing.id)
+        await Membership.insert(Membership(
+            user=user_id, structure=structure_id, status="active", decided_at=utcnow(), decided_by=manager_id,
+            is_manager=rights.is_manager, can_consult=True,
+            can_deposit=rights.can_deposit or rights.is_manager, can_process=rights.can_process or rights.is_manager,
+        ))
+    return Invitation(email=email, structure_name=structure.name, token=token)

@@ -22,6 +22,8 @@ from backend.directory.identifiers import clean_siret, siren_of, siret_error
 from backend.directory.tables import Structure
 
 CONFIRM_TTL = timedelta(hours=48)
+INVITE_TTL = timedelta(hours=48)
+UNUSABLE_PASSWORD = "!"  # never a valid argon2 hash: no password opens the account before it is chosen
 RESET_TTL = timedelta(hours=1)
 MIN_PASSWORD_LENGTH = 12
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -236,6 +238,13 @@ async def authenticate(email: str, password: str) -> User | None:
     if not ok or user is None or not user.is_active:
         return None
     return user
+
+
+async def invite_user(email: str, first_name: str, last_name: str) -> tuple[int, str]:
+    """Create an account without a password; the returned token lets the invitee choose one."""
+    user = User(email=email, password_hash=UNUSABLE_PASSWORD, first_name=first_name, last_name=last_name)
+    await user.save()
+    return user.id, await _new_token(user.id, "reset", INVITE_TTL)
 
 
 async def start_password_reset(email: str) -> tuple[User, str] | None:

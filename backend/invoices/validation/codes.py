@@ -116,12 +116,24 @@ CODES: dict[str, Code] = {
         "L'identifiant de profil (BT-24) « {guideline} » n'est pas un profil Factur-X "
         "connu : la facture a été contrôlée avec les seules règles EN 16931.",
     ),
+    "FCT-PROFILE-03": Code(
+        "warning",
+        "profile",
+        "Élément non prévu par le profil Factur-X déclaré : il sera ignoré. "
+        "Texte officiel : {official}",
+    ),
     # --- rule engine ----------------------------------------------------------------
     "FCT-SCH-01": Code(
         "fatal",
         "en16931",
         "Le contrôle des règles métier ({ruleset}) n'a pas pu être exécuté : {detail}. "
         "Réessayez ; si le problème persiste, contactez le support.",
+    ),
+    "FCT-SCH-02": Code(
+        "fatal",
+        "en16931",
+        "Règle métier non respectée (règle sans identifiant officiel). Texte "
+        "officiel : {official}",
     ),
     "FCT-FR-01": Code(
         "warning",

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import msgspec
 from lxml import etree
 
 from .codes import finding
 from .detect import Detection, detect
 from .extract import extract
 from .model import Finding, NormalizedInvoice, ValidationResult, is_valid
-from .profiles import CTC_FR, level_of, profile_from_guideline
+from .profiles import CTC_FR, EN16931_CORE, level_of, profile_from_guideline
 from .schematron import check, compiled, ruleset_available
 from .xsd import get_schema, validate_xsd
 
@@ -32,11 +33,27 @@ class Plan:
     xsd: str | None
     rulesets: list[str] = field(default_factory=list)
     notes: list[Finding] = field(default_factory=list)
+    # True for a CII that does not declare Factur-X: only the EN 16931 business
+    # rules (BR-*) of the Factur-X stylesheet block it, the rest is advisory.
+    core_rules_only: bool = False
 
 
-def plan_checks(syntax: str, level: str | None, profile: str | None, strict_fr: bool) -> Plan:
+def plan_checks(
+    syntax: str,
+    level: str | None,
+    profile: str | None,
+    strict_fr: bool,
+    *,
+    in_pdf: bool = False,
+    guideline: str | None = None,
+) -> Plan:
     if syntax == "CII":
         plan = _cii_plan(level, profile)
+        if profile == "en16931" and not in_pdf and (guideline or "").strip() == EN16931_CORE:
+            # Alone, "urn:cen.eu:en16931:2017" is the plain EN 16931 identifier, not
+            # a Factur-X claim (inside a Factur-X PDF it is): Factur-X-only rules
+            # are advisory for such a CII file. See POLICY.md.
+            plan.core_rules_only = True
         fr_key = "br-fr-cii"
     else:
         plan = _ubl_plan(syntax, level)
@@ -56,7 +73,7 @@ def _cii_plan(level: str | None, profile: str | None) -> Plan:
     # A CII that is not Factur-X (XRechnung, Peppol CII, ...): EN 16931 rules as
     # Factur-X publishes them for CII, structure checked with the EXTENDED schema,
     # the widest CII D16B schema factur-x bundles.
-    return Plan("facturx-extended", ["facturx-en16931"])
+    return Plan("facturx-extended", ["facturx-en16931"], core_rules_only=True)
 
 
 def _ubl_plan(syntax: str, level: str | None) -> Plan:
@@ -125,14 +142,24 @@ def _check_document(detection: Detection, filename: str | None, *, strict_fr: bo
     profile = invoice.profile
     if detection.format == "facturx-pdf" and profile is None and not fragment:
         findings.append(finding("FCT-PROFILE-02", guideline=invoice.guideline_id or "absent"))
-    plan = plan_checks(syntax, level, profile, strict_fr)
+    plan = plan_checks(
+        syntax,
+        level,
+        profile,
+        strict_fr,
+        in_pdf=detection.format == "facturx-pdf",
+        guideline=invoice.guideline_id,
+    )
     findings.extend(plan.notes)
     checks: list[str] = []
     if plan.xsd and not fragment:
         findings.extend(validate_xsd(root, plan.xsd))
         checks.append(f"xsd:{plan.xsd}")
     for key in plan.rulesets:
-        findings.extend(check(root, key))
+        found = check(root, key)
+        if plan.core_rules_only and key.startswith("facturx-"):
+            found = [advisory_unless_core(f) for f in found]
+        findings.extend(found)
         checks.append(f"sch:{key}")
     return ValidationResult(
         file=filename,
@@ -143,6 +170,23 @@ def _check_document(detection: Detection, filename: str | None, *, strict_fr: bo
         invoice=invoice,
         checks=checks,
     )
+
+
+_ADVISORY_PREFIX = (
+    "Avertissement : règle propre à Factur-X, non bloquante pour un fichier CII qui ne "
+    "se déclare pas Factur-X. "
+)
+
+
+def is_core_rule(rule: str) -> bool:
+    """An EN 16931 business rule (BR-..., BR-CO-..., BR-S-...), not a Factur-X one."""
+    return rule.startswith("BR-") and not rule.startswith(("BR-FX", "BR-FR"))
+
+
+def advisory_unless_core(item: Finding) -> Finding:
+    if item.severity != "fatal" or is_core_rule(item.rule) or item.rule.startswith("FCT-"):
+        return item
+    return msgspec.structs.replace(item, severity="warning", stage="profile", message=_ADVISORY_PREFIX + item.message)
 
 
 def _read_invoice(root: etree._Element, syntax: str) -> tuple[NormalizedInvoice, str | None]:

@@ -151,17 +151,29 @@ def _svrl_item(item: etree._Element, kind: str) -> Finding:
     text_node = item.find(f"{{{SVRL_NS}}}text")
     raw = " ".join("".join(text_node.itertext()).split()) if text_node is not None else ""
     official = _BRACKET_ID.match(raw)
-    rule = official.group(1) if official else (item.get("id") or "SCHEMATRON")
     if official:
         raw = raw[official.end():]
-    severity = _severity(item)
+    rule = official.group(1) if official else item.get("id")
+    location = _location(item.get("location"), raw)
+    if rule is None:
+        return _unnamed(item, raw, location)
     return Finding(
         rule=rule,
-        severity=severity,
+        severity=_severity(item),
         stage=_stage(rule, kind),
         message=french_message(rule, raw),
-        location=_location(item.get("location"), raw),
+        location=location,
     )
+
+
+def _unnamed(item: etree._Element, text: str, location: str | None) -> Finding:
+    """SVRL items the stylesheet gives no identifier: the Factur-X "element not
+    used in this profile" reports (informative: the element is ignored), or any
+    other anonymous assertion (kept fatal, under a project code)."""
+    is_report = item.tag == f"{{{SVRL_NS}}}successful-report"
+    if is_report and "not used" in text and not item.get("flag"):
+        return finding("FCT-PROFILE-03", location=location, official=text)
+    return finding("FCT-SCH-02", location=location, official=text)
 
 
 def _severity(item: etree._Element) -> Severity:
