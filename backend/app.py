@@ -23,7 +23,7 @@ from backend.directory.controllers import router as directory_router
 from backend.errors import EXCEPTION_HANDLERS
 from backend.formats import JINJA_FILTERS
 from backend.home import router as home_router
-from backend.security import security_headers_middleware
+from backend.security import add_security_headers
 from backend.sessions import RotatingSessionConfig
 from backend.settings import Settings, get_settings
 from backend.throttle import FailureCounter, Limit
@@ -102,7 +102,6 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
         ],
         stores=stores,
         middleware=[
-            security_headers_middleware,
             RotatingSessionConfig(
                 store="sessions",
                 secure=settings.secure_cookies,
@@ -123,6 +122,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
         ),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_engine),
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[add_security_headers],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=False,

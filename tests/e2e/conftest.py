@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 import uuid
@@ -253,4 +254,8 @@ def new_person(first_name: str, last_name: str, company: str, siret: str | None 
     """A person no other test (nor an earlier run on the same database) uses."""
     tag = uuid.uuid4().hex[:8]
     seed = int(tag, 16) % 9_000_000 + 1_000_000
-    return Person(first_name, last_name, f"{first_name}.{last_name}.{tag}@exemple.fr".lower(), company, siret or valid_siret(seed))
+    return Person(first_name, last_name, f"{_ascii(first_name)}.{_ascii(last_name)}.{tag}@exemple.fr", company, siret or valid_siret(seed))
+
+
+def _ascii(name: str) -> str:
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()

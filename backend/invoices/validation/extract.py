@@ -157,6 +157,7 @@ def _cii_party(node: etree._Element | None) -> Party:
     return _finish_party(
         Party(
             name=_text(node, "ram:Name"),
+            trading_name=_text(node, "ram:SpecifiedLegalOrganization/ram:TradingBusinessName"),
             vat_id=_text(node, "ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']"),
             country=_text(node, "ram:PostalTradeAddress/ram:CountryID"),
             identifiers=_ids(node, "ram:ID | ram:GlobalID"),
@@ -254,6 +255,7 @@ def _ubl_party(node: etree._Element | None) -> Party:
     return _finish_party(
         Party(
             name=_text(node, "cac:PartyLegalEntity/cbc:RegistrationName"),
+            trading_name=_text(node, "cac:PartyName/cbc:Name"),
             vat_id=_text(node, "cac:PartyTaxScheme[cac:TaxScheme/cbc:ID='VAT']/cbc:CompanyID"),
             country=_text(node, "cac:PostalAddress/cac:Country/cbc:IdentificationCode"),
             identifiers=_ids(node, "cac:PartyIdentification/cbc:ID"),

@@ -42,7 +42,8 @@ class Identifier(msgspec.Struct, frozen=True):
 
 
 class Party(msgspec.Struct):
-    name: str | None = None
+    name: str | None = None  # BT-27 / BT-44 (raison sociale)
+    trading_name: str | None = None  # BT-28 / BT-45
     siret: str | None = None
     siren: str | None = None
     vat_id: str | None = None

@@ -8,6 +8,7 @@ every problem at once. See POLICY.md for the rule sets chosen per document.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 import msgspec
@@ -178,13 +179,22 @@ _ADVISORY_PREFIX = (
 )
 
 
-def is_core_rule(rule: str) -> bool:
-    """An EN 16931 business rule (BR-..., BR-CO-..., BR-S-...), not a Factur-X one."""
-    return rule.startswith("BR-") and not rule.startswith(("BR-FX", "BR-FR"))
+# Factur-X states the EN 16931 code lists (BR-CL-*) as "Value of 'X' is not allowed"
+# checks against its code database; they stay blocking, except the one on BT-24,
+# which is the list of Factur-X profile identifiers.
+_CODE_LIST_CHECK = re.compile(r"Value of '[^']+' is not allowed")
+
+
+def is_core_rule(item: Finding) -> bool:
+    """An EN 16931 rule: business rule (BR-..., not BR-FX/BR-FR) or code list."""
+    if item.rule.startswith("BR-") and not item.rule.startswith(("BR-FX", "BR-FR")):
+        return True
+    on_guideline = "GuidelineSpecifiedDocumentContextParameter" in (item.location or "")
+    return bool(_CODE_LIST_CHECK.search(item.message)) and not on_guideline
 
 
 def advisory_unless_core(item: Finding) -> Finding:
-    if item.severity != "fatal" or is_core_rule(item.rule) or item.rule.startswith("FCT-"):
+    if item.severity != "fatal" or item.rule.startswith("FCT-") or is_core_rule(item):
         return item
     return msgspec.structs.replace(item, severity="warning", stage="profile", message=_ADVISORY_PREFIX + item.message)
 
