@@ -11,5 +11,6 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "backend.directory.piccolo_app",
         "backend.accounts.piccolo_app",
+        "backend.invoices.piccolo_app",
     ]
 )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+
+import anyio
 from pathlib import Path
 
 from litestar import Litestar, Request, get
@@ -23,6 +25,8 @@ from backend.directory.controllers import router as directory_router
 from backend.errors import EXCEPTION_HANDLERS
 from backend.formats import JINJA_FILTERS
 from backend.home import router as home_router
+from backend.invoices.controllers import router as invoices_router
+from backend.invoices.validation import warm_up
 from backend.security import add_security_headers
 from backend.sessions import RotatingSessionConfig
 from backend.settings import Settings, get_settings
@@ -84,6 +88,8 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
     async def on_startup(app: Litestar) -> None:
         if connection_pool:
             await db.start_pool()
+        # Compile the XSD and schematron stylesheets once, before the first deposit needs them.
+        await anyio.to_thread.run_sync(warm_up)
 
     async def on_shutdown(app: Litestar) -> None:
         if connection_pool:
@@ -96,6 +102,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
             account_router,
             home_router,
             directory_router,
+            invoices_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
             *_vendor_routers(),
             *([dev_mailbox] if settings.debug else []),

@@ -7,6 +7,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 
 from backend.accounts.tables import Membership
+from backend.invoices.listing import invoice_list
+from backend.invoices.statuses import label
 from backend.web import CurrentUser, page, require_user
 
 
@@ -24,13 +26,14 @@ async def home(request: Request, current: NamedDependency[CurrentUser]) -> Templ
 
 
 @get("/invoices")
-async def invoices(request: Request, current: NamedDependency[CurrentUser]) -> Template:
-    return page(request, "section.html", title="Factures", message="Aucune facture pour l'instant : les factures déposées pour votre structure apparaîtront ici.")
+async def invoices(request: Request, current: NamedDependency[CurrentUser], before: int | None = None) -> Template:
+    rows, next_before = await invoice_list(current, before)
+    return page(request, "invoices/list.html", invoices=rows, next_before=next_before, status_label=label)
 
 
 @get("/capture")
 async def capture(request: Request, current: NamedDependency[CurrentUser]) -> Template:
-    return page(request, "section.html", title="Saisir une facture", message="La saisie et le dépôt de factures ne sont pas encore ouverts sur cette version.")
+    return page(request, "capture_soon.html")
 
 
 @get("/notifications")

@@ -27,18 +27,19 @@ def siret_error(raw: str) -> str | None:
 
 def vat_error(raw: str, siren: str) -> str | None:
     """A French VAT number must be valid and carry the structure's own SIREN."""
-    vat = stdnum_tva.compact(raw or "")
+    vat = stdnum_tva.compact(raw or "")  # "FR" prefix removed: key (2 chars) + SIREN
     if not vat:
         return None
     if not stdnum_tva.is_valid(vat):
         return "Ce numéro de TVA intracommunautaire n'est pas valide (format FRxx + SIREN)."
-    if vat[4:] != siren:
+    if vat[2:] != siren:
         return "Ce numéro de TVA ne correspond pas au SIREN de la structure."
     return None
 
 
 def clean_vat(raw: str) -> str:
-    return stdnum_tva.compact(raw or "")
+    compact = stdnum_tva.compact(raw or "")
+    return f"FR{compact}" if compact else ""
 
 
 def iban_error(raw: str) -> str | None:

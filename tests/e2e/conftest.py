@@ -254,7 +254,7 @@ def new_person(first_name: str, last_name: str, company: str, siret: str | None 
     """A person no other test (nor an earlier run on the same database) uses."""
     tag = uuid.uuid4().hex[:8]
     seed = int(tag, 16) % 9_000_000 + 1_000_000
-    return Person(first_name, last_name, f"{_ascii(first_name)}.{_ascii(last_name)}.{tag}@exemple.fr", company, siret or valid_siret(seed))
+    return Person(first_name, last_name, f"{_ascii(first_name)}.{_ascii(last_name)}+{tag}@exemple.fr", company, siret or valid_siret(seed))
 
 
 def _ascii(name: str) -> str:

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from backend.accounts.tables import Membership, User
 from tests.e2e.conftest import PHONE, Person, new_person, save_docs_screenshot
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +33,7 @@ async def sign_up(page, person: Person, shots=None, shot_name: str | None = None
     if shots is not None and shot_name:
         await page.get_by_label("Mot de passe").blur()
         await page.evaluate("window.scrollTo(0, 0)")
-        await page.screenshot(path=shots / shot_name)
+        await page.screenshot(path=shots / shot_name, full_page=True)
     await page.get_by_role("button", name="Créer mon compte").click()
     await expect(page.get_by_role("heading", name="Vérifiez votre boîte e-mail")).to_be_visible()
     await expect(page.get_by_text(person.email)).to_be_visible()
@@ -132,6 +133,13 @@ async def test_sign_up_confirm_log_in_then_join_request_accepted(phone, server, 
     await expect(page_a.get_by_role("button", name="Accepter")).to_have_count(0)
     await expect(page_a.locator("li.member", has_text=joiner.email)).to_be_visible()
     await page_a.screenshot(path=shots / "06-members-accepted.png", full_page=True)
+
+    # The server wrote to the run's database: the test process reads the same rows.
+    joined = await Membership.objects().get(
+        (Membership.structure == structure_id)
+        & (Membership.user == (await User.objects().get(User.email == joiner.email)).id)
+    )
+    assert (joined.status, joined.can_consult, joined.can_deposit, joined.is_manager) == ("active", True, True, False)
 
     # 6. The second person is told by mail, and now sees the structure in /account and at home.
     decision = server.wait_for_mail(joiner.email, "demande de rattachement acceptée")

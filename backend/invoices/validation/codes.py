@@ -77,6 +77,11 @@ CODES: dict[str, Code] = {
         "({content}). Le fichier a été traité d'après son contenu ; renommez-le "
         "pour éviter toute confusion.",
     ),
+    "FCT-IO-01": Code(
+        "fatal",
+        "detect",
+        "Le fichier ne peut pas être lu ({reason}).",
+    ),
     "FCT-PDF-01": Code(
         "fatal",
         "detect",
@@ -119,8 +124,7 @@ CODES: dict[str, Code] = {
     "FCT-PROFILE-03": Code(
         "warning",
         "profile",
-        "Élément non prévu par le profil Factur-X déclaré : il sera ignoré. "
-        "Texte officiel : {official}",
+        "Élément non prévu par le profil Factur-X déclaré : il sera ignoré. " "Texte officiel : {official}",
     ),
     # --- rule engine ----------------------------------------------------------------
     "FCT-SCH-01": Code(
@@ -132,8 +136,7 @@ CODES: dict[str, Code] = {
     "FCT-SCH-02": Code(
         "fatal",
         "en16931",
-        "Règle métier non respectée (règle sans identifiant officiel). Texte "
-        "officiel : {official}",
+        "Règle métier non respectée (règle sans identifiant officiel). Texte " "officiel : {official}",
     ),
     "FCT-FR-01": Code(
         "warning",

@@ -73,6 +73,12 @@ def detect(data: bytes, filename: str | None = None) -> Detection:
     result = Detection()
     if not data:
         return result.refuse(finding("FCT-DETECT-03"))
+    # XML is tested before the lenient PDF test so that an invoice whose text
+    # mentions "%PDF-" stays XML; a PDF never starts with "<".
+    if looks_like_xml(data) and not data.lstrip().startswith(b"%PDF-"):
+        _detect_xml(data, result)
+        _check_extension(filename, result, ".xml", "du XML")
+        return result
     if _is_pdf(data):
         _detect_pdf(data, result)
         _check_extension(filename, result, ".pdf", "un PDF")
@@ -80,10 +86,6 @@ def detect(data: bytes, filename: str | None = None) -> Detection:
     image = _image_kind(data)
     if image:
         return result.refuse(finding("FCT-DETECT-04", kind=image))
-    if looks_like_xml(data):
-        _detect_xml(data, result)
-        _check_extension(filename, result, ".xml", "du XML")
-        return result
     return result.refuse(finding("FCT-DETECT-05"))
 
 

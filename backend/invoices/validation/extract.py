@@ -129,14 +129,23 @@ def extract_cii(root: etree._Element) -> NormalizedInvoice:
         contract_reference=_text(agreement, "ram:ContractReferencedDocument/ram:IssuerAssignedID"),
         guideline_id=guideline,
         profile=profile_from_guideline(guideline),
-        business_process=_text(root, f"{_CII_CONTEXT}/ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID"),
+        business_process=_text(
+            root, f"{_CII_CONTEXT}/ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID"
+        ),
         preceding_invoice=_text(settlement, "ram:InvoiceReferencedDocument/ram:IssuerAssignedID"),
-        due_date=iso_date(_text(settlement, "ram:SpecifiedTradePaymentTerms/ram:DueDateDateTime/udt:DateTimeString")),
+        due_date=iso_date(
+            _text(settlement, "ram:SpecifiedTradePaymentTerms/ram:DueDateDateTime/udt:DateTimeString")
+        ),
         seller=_cii_party(_first(agreement, "ram:SellerTradeParty")),
         buyer=_cii_party(_first(agreement, "ram:BuyerTradeParty")),
-        totals=_cii_totals(_first(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation"), currency),
+        totals=_cii_totals(
+            _first(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation"), currency
+        ),
         vat_breakdown=[_cii_vat(n) for n in _nodes_of(settlement, "ram:ApplicableTradeTax")],
-        lines=[_cii_line(n) for n in _nodes(root, "rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem")],
+        lines=[
+            _cii_line(n)
+            for n in _nodes(root, "rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem")
+        ],
     )
 
 
@@ -188,7 +197,9 @@ def _in_currency(nodes: list[etree._Element], currency: str | None) -> str | Non
     if not nodes:
         return None
     chosen = next((n for n in nodes if currency and n.get("currencyID") == currency), None)
-    chosen = chosen if chosen is not None else next((n for n in nodes if n.get("currencyID") is None), nodes[0])
+    chosen = (
+        chosen if chosen is not None else next((n for n in nodes if n.get("currencyID") is None), nodes[0])
+    )
     return (chosen.text or "").strip()
 
 
@@ -209,8 +220,12 @@ def _cii_line(node: etree._Element) -> Line:
         name=_text(node, "ram:SpecifiedTradeProduct/ram:Name"),
         quantity=to_amount((quantity.text or "").strip()) if quantity is not None else None,
         unit=quantity.get("unitCode") if quantity is not None else None,
-        net_price=_amount(node, "ram:SpecifiedLineTradeAgreement/ram:NetPriceProductTradePrice/ram:ChargeAmount"),
-        net_amount=_amount(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount"),
+        net_price=_amount(
+            node, "ram:SpecifiedLineTradeAgreement/ram:NetPriceProductTradePrice/ram:ChargeAmount"
+        ),
+        net_amount=_amount(
+            settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount"
+        ),
         vat_category=_text(settlement, "ram:ApplicableTradeTax/ram:CategoryCode"),
         vat_rate=_amount(settlement, "ram:ApplicableTradeTax/ram:RateApplicablePercent"),
     )

@@ -8,6 +8,8 @@ looked up. Rules not in the table get a generic French prefix.
 
 from __future__ import annotations
 
+import re
+
 FR_RULES: dict[str, str] = {
     # Mandatory header data
     "BR-01": "L'identifiant de spécification (BT-24, profil) est absent.",
@@ -28,6 +30,8 @@ FR_RULES: dict[str, str] = {
     "BR-16": "La facture ne contient aucune ligne (BG-25).",
     "BR-17": "Le nom du bénéficiaire du paiement (BT-59) est absent alors qu'il diffère du vendeur.",
     "BR-18": "Le nom du représentant fiscal du vendeur (BT-62) est absent.",
+    "BR-19": "Le représentant fiscal du vendeur (BG-11) doit avoir une adresse postale (BG-12).",
+    "BR-56": "Le représentant fiscal du vendeur (BG-11) doit avoir un numéro de TVA (BT-63).",
     # Lines
     "BR-21": "Une ligne de facture n'a pas d'identifiant (BT-126).",
     "BR-22": "Une ligne de facture n'a pas de quantité facturée (BT-129).",
@@ -77,6 +81,8 @@ FR_RULES: dict[str, str] = {
     "BR-CO-17": "Le montant de TVA d'une ventilation (BT-117) doit être égal à la base (BT-116) × taux (BT-119) / 100, arrondi au centime.",
     "BR-CO-18": "La facture doit contenir au moins une ventilation de TVA (BG-23).",
     "BR-CO-19": "La période de facturation (BG-14) doit avoir une date de début ou de fin.",
+    "BR-CO-21": "Une remise au niveau du document doit avoir un motif (BT-97) ou un code motif (BT-98).",
+    "BR-CO-22": "Des frais au niveau du document doivent avoir un motif (BT-104) ou un code motif (BT-105).",
     "BR-CO-25": "Le net à payer est positif : indiquez la date d'échéance (BT-9) ou les conditions de paiement (BT-20).",
     "BR-CO-26": "Le vendeur doit être identifiable : indiquez son identifiant (BT-29), son SIREN/SIRET (BT-30) ou son numéro de TVA (BT-31).",
     # VAT categories
@@ -89,11 +95,17 @@ FR_RULES: dict[str, str] = {
     "BR-E-01": "Des lignes sont exonérées (E) mais la ventilation de TVA ne contient pas de catégorie E.",
     "BR-E-08": "La base imposable exonérée (E) ne correspond pas à la somme des lignes, remises et frais exonérés.",
     "BR-E-10": "Une ventilation exonérée (E) doit indiquer le motif d'exonération (BT-120 ou BT-121).",
+    "BR-AE-01": "Des lignes sont en autoliquidation (AE) : la ventilation de TVA doit contenir exactement une catégorie AE.",
+    "BR-AE-05": "Une ligne en autoliquidation (AE) doit avoir un taux de TVA égal à 0.",
     "BR-AE-10": "Une ventilation en autoliquidation (AE) doit indiquer le motif « Autoliquidation » (BT-120 ou BT-121).",
+    "BR-Z-01": "Des lignes sont au taux zéro (Z) : la ventilation de TVA doit contenir exactement une catégorie Z.",
     "BR-Z-08": "La base imposable au taux zéro (Z) ne correspond pas à la somme des lignes, remises et frais de ce taux.",
+    "BR-IC-01": "Des lignes sont en livraison intracommunautaire (K) : la ventilation de TVA doit contenir exactement une catégorie K.",
     "BR-IC-11": "Livraison intracommunautaire : indiquez la date de livraison (BT-72) ou la période de facturation (BG-14).",
     "BR-IC-12": "Livraison intracommunautaire : indiquez le pays de livraison (BT-80).",
     "BR-O-08": "La base « non soumis à TVA » (O) ne correspond pas à la somme des lignes, remises et frais de cette catégorie.",
+    "BR-O-09": "Le montant de TVA d'une ventilation « non soumis à TVA » (O) doit être 0.",
+    "BR-O-10": "Une ventilation « non soumis à TVA » (O) doit indiquer le motif d'exonération (BT-120 ou BT-121).",
     # Code lists
     "BR-CL-01": "Le code de type de facture (BT-3) n'est pas un code autorisé (380 facture, 381 avoir…).",
     "BR-CL-03": "Un code devise (currencyID) n'est pas un code ISO 4217 valide.",
@@ -111,6 +123,27 @@ FR_RULES: dict[str, str] = {
     "BR-DEC-23": "Le montant net d'une ligne (BT-131) a plus de 2 décimales.",
 }
 
+# Generated Factur-X assertions (structure and code lists) follow a few sentence
+# patterns: they are explained from the pattern.
+_PATTERNS = (
+    (
+        re.compile(r"Value of '(?P<x>[^']+)' is not allowed"),
+        "La valeur de « {x} » ne fait pas partie de la liste de codes autorisée.",
+    ),
+    (
+        re.compile(r"Element '(?P<x>[^']+)' must occur exactly (?P<n>\d+) times"),
+        "L'élément « {x} » doit être présent exactement {n} fois.",
+    ),
+    (
+        re.compile(r"Element '(?P<x>[^']+)' may occur at maximum (?P<n>\d+) times"),
+        "L'élément « {x} » ne peut être présent que {n} fois au maximum.",
+    ),
+    (
+        re.compile(r"Element '(?P<x>[^']+)' must occur at least (?P<n>\d+) times"),
+        "L'élément « {x} » doit être présent au moins {n} fois.",
+    ),
+)
+
 _GENERIC = {
     "BR-DEC": "Un montant a plus de décimales que permis (2 au maximum).",
     "BR-FR": "",  # BR-FR texts are already French
@@ -125,7 +158,7 @@ _GENERIC = {
 def french_message(rule: str, official: str) -> str:
     """French explanation followed by the official text."""
     official = official.strip()
-    explanation = FR_RULES.get(rule)
+    explanation = FR_RULES.get(rule) or _from_pattern(official)
     if explanation is None:
         explanation = next((text for prefix, text in _GENERIC.items() if rule.startswith(prefix)), None)
         if explanation is None:
@@ -133,3 +166,11 @@ def french_message(rule: str, official: str) -> str:
     if not explanation:
         return official
     return f"{explanation} Règle officielle {rule} : {official}" if official else explanation
+
+
+def _from_pattern(official: str) -> str | None:
+    for pattern, template in _PATTERNS:
+        match = pattern.search(official)
+        if match:
+            return template.format(**match.groupdict())
+    return None

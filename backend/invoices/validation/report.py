@@ -103,7 +103,9 @@ def text_report(result: ValidationResult) -> str:
 
 
 def _invoice_lines(invoice: NormalizedInvoice) -> list[str]:
-    kind = {"380": "Facture", "381": "Avoir"}.get(invoice.type_code or "", f"Document type {invoice.type_code}")
+    kind = {"380": "Facture", "381": "Avoir"}.get(
+        invoice.type_code or "", f"Document type {invoice.type_code}"
+    )
     out = [f"{kind} n° {invoice.number or '?'} du {_french_date(invoice.issue_date)}"]
     out.append(f"Vendeur : {_party_label(invoice.seller)}")
     out.append(f"Acheteur : {_party_label(invoice.buyer)}")

@@ -16,9 +16,14 @@ from lxml import etree
 from .codes import finding
 from .model import Finding
 
-# A DOCTYPE or ENTITY declaration in any ASCII-compatible encoding (XML keywords are
-# case-sensitive). UTF-16 input is caught after parsing through docinfo.doctype.
-_DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
+# A DOCTYPE or ENTITY declaration in an ASCII-compatible encoding or in UTF-16 (XML
+# keywords are case-sensitive). Anything else is caught after parsing through
+# docinfo.doctype.
+_DTD_MARKERS = tuple(
+    keyword.encode(encoding)
+    for keyword in ("<!DOCTYPE", "<!ENTITY")
+    for encoding in ("ascii", "utf-16-le", "utf-16-be")
+)
 
 _local = threading.local()
 

@@ -1,0 +1,111 @@
+"""Deposit pages (upload, report, history) and the invoice page with its files."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Request, Router, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Response, Template
+
+from backend.directory.tables import Structure
+from backend.invoices import access, storage
+from backend.invoices.deposit import DepositRefused, Upload, deposit
+from backend.invoices.statuses import label
+from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory, StoredFile
+from backend.web import CurrentUser, page, require_user
+
+PAGE_SIZE = 25
+STAGES = [("detect", "Lecture du fichier"), ("xsd", "Structure XML (XSD)"), ("en16931", "Règles européennes EN 16931"),
+          ("profile", "Règles du profil Factur-X"), ("portal", "Règles du portail (acheminement, doublons)")]
+
+
+async def _uploads(request: Request, field: str) -> list[Upload]:
+    form = await request.form()
+    parts = [p for p in form.getall(field) if isinstance(p, UploadFile) and p.filename] if field in form else []
+    return [Upload(filename=p.filename, data=await p.read()) for p in parts]
+
+
+@get("/deposits")
+async def deposits_page(request: Request, current: NamedDependency[CurrentUser], before: int | None = None) -> Template:
+    structure_id = access.require_active_right(current, "can_consult")
+    query = Deposit.select().where(Deposit.structure == structure_id)
+    if before:
+        query = query.where(Deposit.id < before)
+    rows = await query.order_by(Deposit.id, ascending=False).limit(PAGE_SIZE + 1)
+    return page(request, "invoices/deposits.html", deposits=rows[:PAGE_SIZE],
+                next_before=rows[PAGE_SIZE - 1]["id"] if len(rows) > PAGE_SIZE else None,
+                can_deposit=bool(current.active and current.active["can_deposit"]))
+
+
+@post("/deposits")
+async def deposit_submit(request: Request, current: NamedDependency[CurrentUser]) -> Template:
+    structure_id = access.require_active_right(current, "can_deposit")
+    depositor = await Structure.objects().get(Structure.id == structure_id)
+    files, attachments = await _uploads(request, "file"), await _uploads(request, "attachment")
+    try:
+        deposit_id = await deposit(request.app.state.settings, depositor, current.id, files, attachments, channel="web")
+    except DepositRefused as exc:
+        return page(request, "invoices/deposits.html", status_code=400, deposits=[], next_before=None, can_deposit=True, error=exc.message)
+    report = await _report(deposit_id)
+    return page(request, "invoices/deposit_report.html", status_code=201 if report["deposit"]["accepted_count"] else 422, **report)
+
+
+async def _report(deposit_id: int) -> dict:
+    dep = await Deposit.select().where(Deposit.id == deposit_id).first()
+    items = await DepositItem.select().where(DepositItem.deposit == deposit_id).order_by(DepositItem.position)
+    for item in items:
+        findings = msgspec.json.decode(item["findings"]) if isinstance(item["findings"], str) else item["findings"]
+        item["by_stage"] = [(title, [f for f in findings if f["stage"] == stage]) for stage, title in STAGES]
+        item["by_stage"] = [(title, fs) for title, fs in item["by_stage"] if fs]
+    return {"deposit": dep, "items": items}
+
+
+@get("/deposits/{deposit_id:int}")
+async def deposit_report(request: Request, current: NamedDependency[CurrentUser], deposit_id: FromPath[int]) -> Template:
+    await access.visible_deposit(current, deposit_id)
+    return page(request, "invoices/deposit_report.html", **await _report(deposit_id))
+
+
+@get("/invoices/{invoice_id:int}")
+async def invoice_page(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template:
+    invoice = await access.visible_invoice(current, invoice_id)
+    history = await InvoiceHistory.select().where(InvoiceHistory.invoice == invoice.id).order_by(InvoiceHistory.id)
+    attachments = await Attachment.select(Attachment.id, Attachment.filename, Attachment.media_type).where(Attachment.invoice == invoice.id)
+    recipient = await Structure.objects().get(Structure.id == invoice.recipient)
+    data = msgspec.json.decode(invoice.data) if isinstance(invoice.data, str) else invoice.data
+    return page(request, "invoices/invoice.html", invoice=invoice, data=data, history=history,
+                attachments=attachments, recipient=recipient, status_label=label)
+
+
+async def _file_response(request: Request, file_id: int, filename: str, inline: bool) -> Response:
+    stored = await StoredFile.objects().get(StoredFile.id == file_id)
+    data = await storage.read_blob(request.app.state.settings.files_dir, stored.sha256)
+    disposition = "inline" if inline and stored.media_type in ("application/pdf", "image/jpeg", "image/png") else "attachment"
+    safe_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in filename) or "fichier"
+    return Response(data, media_type=stored.media_type, headers={
+        "Content-Disposition": f'{disposition}; filename="{safe_name}"',
+        "Cache-Control": "private, max-age=3600",
+        "X-Content-SHA256": stored.sha256,
+    })
+
+
+@get("/invoices/{invoice_id:int}/original")
+async def invoice_original(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], inline: bool = False) -> Response:
+    invoice = await access.visible_invoice(current, invoice_id)
+    return await _file_response(request, invoice.original_file, invoice.original_name, inline)
+
+
+@get("/invoices/{invoice_id:int}/attachments/{attachment_id:int}")
+async def invoice_attachment(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], attachment_id: FromPath[int], inline: bool = False) -> Response:
+    invoice = await access.visible_invoice(current, invoice_id)
+    attachment = await Attachment.objects().get((Attachment.id == attachment_id) & (Attachment.invoice == invoice.id))
+    if attachment is None:
+        raise NotFoundException(access.NOT_FOUND)
+    return await _file_response(request, attachment.file, attachment.filename, inline)
+
+
+router = Router(path="/", dependencies={"current": Provide(require_user)},
+                route_handlers=[deposits_page, deposit_submit, deposit_report, invoice_page, invoice_original, invoice_attachment])

@@ -1,0 +1,256 @@
+"""A deposit (flux): validate every file, apply the portal rules, store, and record it all at once.
+
+Order matters for "nothing half-written": files are validated first (no I/O), the
+accepted ones are written to the content-addressed store, then one database transaction
+records the deposit, its report and the invoices. A crash before the commit leaves only
+unreferenced blobs, never an invoice without its file.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+
+import anyio
+import msgspec
+
+from backend.common import utcnow
+from backend.db import transaction
+from backend.directory.tables import Structure
+from backend.invoices import portal_rules, storage
+from backend.invoices.statuses import DEPOSIT_REFUSED_CODE, STATUSES
+from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory
+from backend.invoices.validation import Finding, ValidationResult, incomplete_profile_finding, validate_bytes
+from backend.invoices.zipflux import is_zip, open_flux
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_ATTACHMENTS = 10
+ATTACHMENT_TYPES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+MEDIA_TYPES = {"facturx-pdf": "application/pdf", "cii-xml": "application/xml", "ubl-xml": "application/xml"}
+
+
+@dataclass
+class Upload:
+    filename: str
+    data: bytes
+
+
+@dataclass
+class Item:
+    """One invoice file of the flux and everything learnt about it."""
+
+    position: int
+    filename: str
+    data: bytes | None
+    result: ValidationResult | None = None
+    findings: list[Finding] = field(default_factory=list)
+    routing: portal_rules.Routing | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.data is not None and not any(f.severity == "fatal" for f in self.findings)
+
+
+class DepositRefused(Exception):
+    """The request itself is unusable (no file at all): a 4xx for the caller."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _expand(uploads: list[Upload], settings: Settings) -> list[Item]:
+    """ZIP fluxes become their entries; everything else is one item."""
+    items: list[Item] = []
+    for upload in uploads:
+        if not is_zip(upload.data):
+            items.append(Item(len(items), upload.filename, upload.data))
+            continue
+        flux = open_flux(upload.data, settings.max_file_size, settings.max_flux_size)
+        if flux.refusal:
+            items.append(Item(len(items), upload.filename, None, findings=[flux.refusal]))
+        for entry in flux.entries:
+            items.append(Item(len(items), entry.name, entry.data, findings=list(entry.findings)))
+    return items
+
+
+async def _validate(item: Item, settings: Settings, strict_fr: bool) -> None:
+    if item.data is None:
+        return
+    check = partial(validate_bytes, item.data, item.filename, strict_fr=strict_fr, max_size=settings.max_file_size)
+    item.result = await anyio.to_thread.run_sync(check)  # XSD and XSLT are CPU-bound
+    item.findings += item.result.findings
+
+
+async def _apply_portal_rules(items: list[Item], depositor: Structure) -> None:
+    seen: set[tuple[str, int]] = set()
+    for item in items:
+        if item.result is not None and item.result.profile in portal_rules.INCOMPLETE_PROFILES:
+            # Said even when the file has other faults: the first thing to change is the profile.
+            item.findings.append(incomplete_profile_finding(item.result.profile))
+            continue
+        if not item.accepted or item.result is None or item.result.invoice is None:
+            continue
+        findings, routing = await portal_rules.check(item.result.invoice, depositor)
+        key = (item.result.invoice.number or "", routing.year or 0)
+        if not findings and key in seen:  # the same number twice in one flux
+            findings = [portal_rules.finding("FCT-PORTAL-10", "BT-1", number=key[0], year=key[1])]
+        seen.add(key)
+        item.findings += findings
+        item.routing = routing
+
+
+def _attachment_findings(attachments: list[Upload], invoice_count: int, max_size: int) -> list[Finding]:
+    def refuse(message: str, name: str | None = None) -> Finding:
+        return Finding(rule="FCT-PORTAL-14", severity="fatal", stage="portal", message=message, location=name)
+
+    if not attachments:
+        return []
+    if invoice_count != 1:
+        return [refuse("Les pièces jointes ne peuvent accompagner qu'une seule facture : déposez chaque facture avec ses pièces séparément.")]
+    if len(attachments) > MAX_ATTACHMENTS:
+        return [refuse(f"Trop de pièces jointes ({len(attachments)}) : {MAX_ATTACHMENTS} au plus par facture.")]
+    findings = []
+    for a in attachments:
+        if len(a.data) > max_size:
+            findings.append(refuse(f"La pièce jointe « {a.filename} » dépasse {max_size // (1024 * 1024)} Mo.", a.filename))
+        elif attachment_type(a.data) is None:
+            findings.append(refuse(f"La pièce jointe « {a.filename} » n'est ni un PDF, ni une image JPEG ou PNG.", a.filename))
+    return findings
+
+
+def attachment_type(data: bytes) -> str | None:
+    return next((media for magic, media in ATTACHMENT_TYPES.items() if data.startswith(magic)), None)
+
+
+def deposit_state(accepted: int, total: int) -> str:
+    if accepted == total and total:
+        return "IN_INTEGRE"
+    return "IN_INTEGRE_PARTIEL" if accepted else "IN_REJETE"
+
+
+async def deposit(
+    settings: Settings,
+    depositor: Structure,
+    user_id: int | None,
+    uploads: list[Upload],
+    attachments: list[Upload] | None = None,
+    *,
+    channel: str = "web",
+    strict_fr: bool = False,
+) -> int:
+    """Validate and record a flux; returns the deposit id (its report is in DepositItem rows)."""
+    if not uploads:
+        raise DepositRefused("no_file", "Aucun fichier n'a été envoyé : choisissez au moins une facture.")
+    attachments = attachments or []
+    items = _expand(uploads, settings)
+    for item in items:
+        await _validate(item, settings, strict_fr)
+    await _apply_portal_rules(items, depositor)
+    if attachment_findings := _attachment_findings(attachments, len(items), settings.max_file_size):
+        items[0].findings += attachment_findings
+    for attempt in (1, 2):
+        try:
+            return await _record(settings, depositor, user_id, items, attachments, channel)
+        except Exception as exc:  # a concurrent deposit took the same number: check again, once
+            if attempt == 2 or not _is_unique_violation(exc):
+                raise
+            for item in items:
+                item.findings = [f for f in item.findings if f.stage != "portal"]
+            await _apply_portal_rules(items, depositor)
+    raise AssertionError("unreachable")
+
+
+def _is_unique_violation(exc: Exception) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "unique" in text or "duplicate key" in text
+
+
+async def _record(settings, depositor, user_id, items, attachments, channel) -> int:
+    digests = {}
+    for item in items:
+        if item.accepted:
+            digests[item.position] = await storage.write_blob(settings.files_dir, item.data)
+    stored_attachments = [(a, await storage.write_blob(settings.files_dir, a.data)) for a in attachments] if any(i.accepted for i in items) else []
+    accepted = sum(1 for i in items if i.accepted)
+    async with transaction():
+        dep = Deposit(
+            structure=depositor.id, user=user_id, channel=channel, state=deposit_state(accepted, len(items)),
+            file_count=len(items), accepted_count=accepted, rejected_count=len(items) - accepted,
+        )
+        await dep.save()
+        for item in items:
+            invoice_id = None
+            file_id = None
+            if item.accepted:
+                file_id = await storage.file_row(digests[item.position], len(item.data), MEDIA_TYPES[item.result.format])
+                invoice_id = await _create_invoice(dep.id, depositor, user_id, item, file_id)
+                for upload, digest in stored_attachments:
+                    await _attach(invoice_id, upload, digest)
+            await DepositItem.insert(DepositItem(
+                deposit=dep.id, position=item.position, filename=item.filename[:255], file=file_id,
+                format=item.result.format if item.result else "unsupported",
+                profile=item.result.profile if item.result else None,
+                accepted=item.accepted, status_code=STATUSES["DEPOSEE"].code_2026 if item.accepted else DEPOSIT_REFUSED_CODE,
+                invoice=invoice_id,
+                invoice_number=(item.result.invoice.number or "")[:100] if item.result and item.result.invoice else "",
+                findings=msgspec.json.encode(item.findings).decode(),
+            ))
+    return dep.id
+
+
+def _certificate_number() -> str:
+    return f"AD{utcnow():%Y%m%d}-{secrets.token_hex(4).upper()}"
+
+
+async def _create_invoice(deposit_id: int, depositor: Structure, user_id: int | None, item: Item, file_id: int) -> int:
+    inv = item.result.invoice
+    totals = inv.totals
+    invoice = Invoice(
+        supplier=depositor.id, recipient=item.routing.recipient.id, deposit=deposit_id, original_file=file_id,
+        original_name=item.filename[:255], format=item.result.format, profile=item.result.profile,
+        number=inv.number[:100], number_year=item.routing.year, type_code=(inv.type_code or "380")[:3],
+        issue_date=date.fromisoformat(inv.issue_date), due_date=_date_or_none(inv.due_date),
+        currency=(inv.currency or "EUR")[:3], service_code=(inv.buyer_reference or "")[:100],
+        engagement=(inv.purchase_order or "")[:50], billing_framework=_framework(inv.business_process),
+        seller_siret=inv.seller.siret or "", buyer_siret=inv.buyer.siret or "",
+        seller_name=(inv.seller.name or "")[:255], buyer_name=(inv.buyer.name or "")[:255],
+        total_excl_vat=_value(totals.tax_exclusive), total_vat=_value(totals.tax),
+        total_incl_vat=_value(totals.tax_inclusive), amount_due=_value(totals.payable),
+        data=msgspec.json.encode(inv).decode(), status="MISE_A_DISPOSITION",
+        status_code=STATUSES["MISE_A_DISPOSITION"].code_2026, certificate_number=_certificate_number(),
+    )
+    await invoice.save()
+    for status, actor_kind, actor in (("DEPOSEE", "supplier", user_id), ("MISE_A_DISPOSITION", "platform", None)):
+        await InvoiceHistory.insert(InvoiceHistory(
+            invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=actor_kind, actor=actor,
+        ))
+    return invoice.id
+
+
+async def _attach(invoice_id: int, upload: Upload, digest: str) -> None:
+    media_type = attachment_type(upload.data) or "application/octet-stream"
+    file_id = await storage.file_row(digest, len(upload.data), media_type)
+    await Attachment.insert(Attachment(invoice=invoice_id, file=file_id, filename=upload.filename[:255], media_type=media_type, role="supporting"))
+
+
+def _value(amount) -> object:
+    return amount.value if amount is not None and amount.value is not None else 0
+
+
+def _date_or_none(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _framework(business_process: str | None) -> str:
+    """BT-23 carries the Chorus Pro billing framework (A1, A2, …) when the supplier set one."""
+    value = (business_process or "").strip().upper()
+    return value if value[:1] == "A" and value[1:].isdigit() else "A1"

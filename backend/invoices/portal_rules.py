@@ -1,0 +1,129 @@
+"""The portal's own rules (stage "portal"): routing to a public structure and deposit hygiene.
+
+They run after the official rules, on the normalized invoice, against the directory and
+the invoices already deposited. Rule IDs carry the FCT-PORTAL prefix; messages are French
+and say what to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from backend.directory.tables import Service, Structure
+from backend.invoices.tables import Invoice
+from backend.invoices.validation import Finding, NormalizedInvoice
+
+MAX_ENGAGEMENT = 50
+INCOMPLETE_PROFILES = {"minimum", "basicwl"}
+
+MESSAGES = {
+    "FCT-PORTAL-01": "La facture n'indique pas le SIRET du destinataire (BT-47, schéma 0009). Sans lui, elle ne peut pas être acheminée vers l'entité publique.",
+    "FCT-PORTAL-02": "Le destinataire (SIRET {siret}) n'est pas une entité publique de l'annuaire. Vérifiez le SIRET de l'acheteur.",
+    "FCT-PORTAL-03": "Le destinataire {name} (SIRET {siret}) n'est plus actif dans l'annuaire : il ne peut pas recevoir de factures.",
+    "FCT-PORTAL-04": "{name} exige un code service (BT-10, référence acheteur). Indiquez l'un de ses services actifs.",
+    "FCT-PORTAL-05": "Le code service « {code} » n'existe pas ou n'est plus actif chez {name}. Services actifs : {services}.",
+    "FCT-PORTAL-06": "{name} exige un numéro d'engagement juridique (bon de commande, BT-13).",
+    "FCT-PORTAL-07": "Le numéro d'engagement dépasse {max} caractères ({length}).",
+    "FCT-PORTAL-08": "{name} exige au moins un code service (BT-10) ou un numéro d'engagement (BT-13).",
+    "FCT-PORTAL-09": "Le SIRET du vendeur ({siret}) n'est pas celui de la structure qui dépose ({depositor}). Déposez depuis la structure émettrice de la facture.",
+    "FCT-PORTAL-10": "Une facture n° {number} a déjà été déposée par votre structure pour l'année {year}. Chaque facture doit avoir un numéro unique.",
+    "FCT-PORTAL-11": "Les montants sont incohérents : le net à payer ({payable}) devrait être le total TTC ({incl}) moins les acomptes ({prepaid}).",
+    "FCT-PORTAL-12": "La facture ne contient pas les données nécessaires à son dépôt ({missing}).",
+    "FCT-PORTAL-13": "La facture n'est pas en euros ({currency}) : les entités publiques françaises sont facturées en EUR.",
+}
+
+
+def finding(rule: str, location: str | None = None, **values: object) -> Finding:
+    return Finding(rule=rule, severity="fatal", stage="portal", message=MESSAGES[rule].format(**values), location=location)
+
+
+@dataclass
+class Routing:
+    """What the portal rules found out, used to create the invoice when they all pass."""
+
+    recipient: Structure | None = None
+    year: int | None = None
+
+
+def _amount(value) -> Decimal | None:
+    return value.value if value is not None else None
+
+
+async def check(invoice: NormalizedInvoice, depositor: Structure) -> tuple[list[Finding], Routing]:
+    findings: list[Finding] = []
+    routing = Routing()
+    missing = [label for label, value in (("numéro BT-1", invoice.number), ("date BT-2", invoice.issue_date)) if not value]
+    if missing:
+        return [finding("FCT-PORTAL-12", missing=", ".join(missing))], routing
+    routing.year = int(invoice.issue_date[:4])
+    if invoice.currency and invoice.currency != "EUR":
+        findings.append(finding("FCT-PORTAL-13", "BT-5", currency=invoice.currency))
+    if invoice.seller.siret != depositor.siret:
+        findings.append(finding("FCT-PORTAL-09", "BT-30", siret=invoice.seller.siret or "absent", depositor=depositor.siret))
+    findings += _amount_findings(invoice)
+    recipient_findings, routing.recipient = await _recipient_findings(invoice)
+    findings += recipient_findings
+    if await _is_duplicate(depositor.id, invoice.number, routing.year):
+        findings.append(finding("FCT-PORTAL-10", "BT-1", number=invoice.number, year=routing.year))
+    return findings, routing
+
+
+def _amount_findings(invoice: NormalizedInvoice) -> list[Finding]:
+    totals = invoice.totals
+    incl, payable = _amount(totals.tax_inclusive), _amount(totals.payable)
+    if incl is None or payable is None:
+        return [finding("FCT-PORTAL-12", missing="totaux BT-112 / BT-115")]
+    prepaid = _amount(totals.prepaid) or Decimal(0)
+    rounding = _amount(totals.rounding) or Decimal(0)
+    if abs(incl - prepaid + rounding - payable) > Decimal("0.01"):
+        return [finding("FCT-PORTAL-11", "BT-115", payable=payable, incl=incl, prepaid=prepaid)]
+    return []
+
+
+async def _recipient_findings(invoice: NormalizedInvoice) -> tuple[list[Finding], Structure | None]:
+    siret = invoice.buyer.siret
+    if not siret:
+        return [finding("FCT-PORTAL-01", "BT-47")], None
+    recipient = await Structure.objects().get((Structure.siret == siret) & (Structure.is_public == True))  # noqa: E712
+    if recipient is None:
+        return [finding("FCT-PORTAL-02", "BT-47", siret=siret)], None
+    if not recipient.active:
+        return [finding("FCT-PORTAL-03", "BT-47", name=recipient.name, siret=siret)], recipient
+    return await _routing_findings(invoice, recipient), recipient
+
+
+async def _routing_findings(invoice: NormalizedInvoice, recipient: Structure) -> list[Finding]:
+    code = (invoice.buyer_reference or "").strip()
+    engagement = (invoice.purchase_order or "").strip()
+    findings: list[Finding] = []
+    service = None
+    if code:
+        service = await Service.objects().get(
+            (Service.structure == recipient.id) & (Service.code == code) & (Service.active == True)  # noqa: E712
+        )
+        if service is None:
+            findings.append(finding("FCT-PORTAL-05", "BT-10", code=code, name=recipient.name, services=await _service_list(recipient.id)))
+    elif recipient.requires_service:
+        findings.append(finding("FCT-PORTAL-04", "BT-10", name=recipient.name))
+    if len(engagement) > MAX_ENGAGEMENT:
+        findings.append(finding("FCT-PORTAL-07", "BT-13", max=MAX_ENGAGEMENT, length=len(engagement)))
+    needs_engagement = recipient.requires_engagement or (service is not None and service.requires_engagement)
+    if needs_engagement and not engagement:
+        findings.append(finding("FCT-PORTAL-06", "BT-13", name=recipient.name))
+    if recipient.requires_service_or_engagement and not code and not engagement:
+        findings.append(finding("FCT-PORTAL-08", "BT-10", name=recipient.name))
+    return findings
+
+
+async def _service_list(structure_id: int) -> str:
+    rows = await Service.select(Service.code).where(
+        (Service.structure == structure_id) & (Service.active == True)  # noqa: E712
+    ).order_by(Service.code).limit(10)
+    return ", ".join(r["code"] for r in rows) or "aucun"
+
+
+async def _is_duplicate(supplier_id: int, number: str, year: int) -> bool:
+    return await Invoice.exists().where(
+        (Invoice.supplier == supplier_id) & (Invoice.number == number) & (Invoice.number_year == year)
+    )

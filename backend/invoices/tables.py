@@ -1,0 +1,104 @@
+"""Deposits (flux), their per-file reports, invoices, their history and attachments.
+
+Files themselves live on disk by SHA-256 (see storage.py); rows only point at them.
+"""
+
+from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from backend.accounts.tables import User
+from backend.directory.tables import Structure
+
+
+class StoredFile(Table):
+    sha256 = Varchar(length=64, unique=True, index=True)
+    size = Integer()
+    media_type = Varchar(length=100)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Deposit(Table):
+    """One deposit (flux) of one or many files, with its integration report."""
+
+    structure = ForeignKey(references=Structure, index=True)  # the depositing supplier
+    user = ForeignKey(references=User, null=True)
+    channel = Varchar(length=16)  # "web" | "zip" | "capture" | "api" | "cli"
+    state = Varchar(length=24, index=True)  # IN_INTEGRE | IN_INTEGRE_PARTIEL | IN_REJETE
+    file_count = Integer(default=0)
+    accepted_count = Integer(default=0)
+    rejected_count = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class Invoice(Table):
+    supplier = ForeignKey(references=Structure, index=True)
+    recipient = ForeignKey(references=Structure, index=True)
+    deposit = ForeignKey(references=Deposit, null=True)
+    original_file = ForeignKey(references=StoredFile)
+    original_name = Varchar(length=255)
+    format = Varchar(length=16)  # facturx-pdf | cii-xml | ubl-xml
+    profile = Varchar(length=16, null=True)
+    number = Varchar(length=100)
+    number_year = Integer()  # the duplicate rule: same supplier, number and year
+    type_code = Varchar(length=3)
+    issue_date = Date()
+    due_date = Date(null=True)
+    currency = Varchar(length=3)
+    service_code = Varchar(length=100, default="")
+    engagement = Varchar(length=50, default="")
+    billing_framework = Varchar(length=8, default="A1")
+    seller_siret = Varchar(length=14)
+    buyer_siret = Varchar(length=14)
+    seller_name = Varchar(length=255, default="")
+    buyer_name = Varchar(length=255, default="")
+    total_excl_vat = Numeric(digits=(18, 2))
+    total_vat = Numeric(digits=(18, 2))
+    total_incl_vat = Numeric(digits=(18, 2))
+    amount_due = Numeric(digits=(18, 2))
+    data = JSON()  # the normalized invoice (lines, VAT breakdown, parties) as extracted
+    status = Varchar(length=24, index=True)
+    status_code = Varchar(length=3)
+    version = Integer(default=1)  # optimistic concurrency for status changes
+    certificate_number = Varchar(length=32, unique=True)
+    deposited_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class InvoiceHistory(Table):
+    """Append-only: every status an invoice went through, who set it and why."""
+
+    invoice = ForeignKey(references=Invoice, index=True)
+    status = Varchar(length=24)
+    status_code = Varchar(length=3)
+    actor_kind = Varchar(length=16)  # platform | supplier | recipient
+    actor = ForeignKey(references=User, null=True)
+    reason_code = Varchar(length=32, default="")
+    comment = Text(default="")
+    details = JSON(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Attachment(Table):
+    invoice = ForeignKey(references=Invoice, index=True)
+    file = ForeignKey(references=StoredFile)
+    filename = Varchar(length=255)
+    media_type = Varchar(length=100)
+    role = Varchar(length=16)  # "supporting" (pièce jointe) | "embedded" (inside the Factur-X)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class DepositItem(Table):
+    """One file of a deposit and its verdict; a refused file (2026 code 213) has no invoice."""
+
+    deposit = ForeignKey(references=Deposit, index=True)
+    position = Integer()
+    filename = Varchar(length=255)
+    file = ForeignKey(references=StoredFile, null=True)
+    format = Varchar(length=16)
+    profile = Varchar(length=16, null=True)
+    accepted = Boolean()
+    status_code = Varchar(length=3)  # 200 accepted, 213 refused
+    invoice = ForeignKey(references=Invoice, null=True)
+    invoice_number = Varchar(length=100, default="")
+    findings = JSON(default="[]")

@@ -1,0 +1,12 @@
+"""Validation unit tests: make the repository and this folder importable whatever
+the pytest import mode (test documents are built by invoice_builders.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+for path in (HERE.parents[2], HERE):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
