@@ -61,7 +61,14 @@ def _directory_import(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from backend.invoices.validation.cli import main as validate_main
 
-    return validate_main(args.paths, as_json=args.json, strict_fr=args.strict_fr, portal_check=None)
+    portal_check = None
+    if args.portal:
+        from backend.db import run_migrations
+        from backend.invoices.portal_rules import command_line_check
+
+        asyncio.run(run_migrations())
+        portal_check = command_line_check
+    return validate_main(args.paths, as_json=args.json, strict_fr=args.strict_fr, portal_check=portal_check)
 
 
 def build_parser() -> argparse.ArgumentParser:

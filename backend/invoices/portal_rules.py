@@ -50,7 +50,8 @@ def _amount(value) -> Decimal | None:
     return value.value if value is not None else None
 
 
-async def check(invoice: NormalizedInvoice, depositor: Structure) -> tuple[list[Finding], Routing]:
+async def check(invoice: NormalizedInvoice, depositor: Structure | None) -> tuple[list[Finding], Routing]:
+    """All portal findings; without a depositor (command line), the seller's own structure stands in."""
     findings: list[Finding] = []
     routing = Routing()
     missing = [label for label, value in (("numéro BT-1", invoice.number), ("date BT-2", invoice.issue_date)) if not value]
@@ -59,12 +60,13 @@ async def check(invoice: NormalizedInvoice, depositor: Structure) -> tuple[list[
     routing.year = int(invoice.issue_date[:4])
     if invoice.currency and invoice.currency != "EUR":
         findings.append(finding("FCT-PORTAL-13", "BT-5", currency=invoice.currency))
-    if invoice.seller.siret != depositor.siret:
+    if depositor is not None and invoice.seller.siret != depositor.siret:
         findings.append(finding("FCT-PORTAL-09", "BT-30", siret=invoice.seller.siret or "absent", depositor=depositor.siret))
+    supplier = depositor or await Structure.objects().get(Structure.siret == (invoice.seller.siret or ""))
     findings += _amount_findings(invoice)
     recipient_findings, routing.recipient = await _recipient_findings(invoice)
     findings += recipient_findings
-    if await _is_duplicate(depositor.id, invoice.number, routing.year):
+    if supplier is not None and await _is_duplicate(supplier.id, invoice.number, routing.year):
         findings.append(finding("FCT-PORTAL-10", "BT-1", number=invoice.number, year=routing.year))
     return findings, routing
 
@@ -127,3 +129,16 @@ async def _is_duplicate(supplier_id: int, number: str, year: int) -> bool:
     return await Invoice.exists().where(
         (Invoice.supplier == supplier_id) & (Invoice.number == number) & (Invoice.number_year == year)
     )
+
+
+def command_line_check(result) -> list[Finding]:
+    """`facteur validate --portal`: the portal stage against the configured database, for one file."""
+    import asyncio
+
+    if result.invoice is None or not result.valid:
+        return []
+    if result.profile in INCOMPLETE_PROFILES:
+        from backend.invoices.validation import incomplete_profile_finding
+
+        return [incomplete_profile_finding(result.profile)]
+    return asyncio.run(check(result.invoice, None))[0]

@@ -114,11 +114,6 @@ async def test_profile_saves_address_iban_bic_and_contact_cleaned(client, manage
     assert "Menuiserie Lambert et fils" in page_text(page.text)  # the header follows the new name
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: backend/directory/identifiers.py vat_error compares vat[4:] with the SIREN, but "
-    "stdnum.fr.tva.compact() already strips the 'FR' prefix (vat is 'KKSSSSSSSSS'), so every valid "
-    "French VAT number is refused as 'ne correspond pas au SIREN'; clean_vat also drops 'FR'"
-))
 async def test_profile_accepts_the_vat_number_of_its_own_siren(client, manager, structure):
     vat = vat_of(structure.siren)
     spaced = f"{vat[:2].lower()} {vat[2:4]} {vat[4:7]} {vat[7:10]} {vat[10:]}"

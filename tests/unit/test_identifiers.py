@@ -66,21 +66,12 @@ def test_the_vat_formula_of_these_tests_agrees_with_python_stdnum():
     assert stdnum_tva.is_valid(vat_of(SIREN)) and stdnum_tva.is_valid(vat_of("303265045"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: backend/directory/identifiers.py vat_error compares vat[4:] with the SIREN, but "
-    "stdnum.fr.tva.compact() strips the 'FR' prefix, so vat[4:] is the SIREN minus its first two "
-    "digits and every valid number is refused; fix: compare vat[2:] (or vat[-9:])"
-))
 @pytest.mark.parametrize("raw", [vat_of(SIREN), vat_of(SIREN).lower(), "FR %s %s %s %s" % (vat_of(SIREN)[2:4], SIREN[:3], SIREN[3:6], SIREN[6:])],
                          ids=["compact", "lowercase", "spaced"])
 def test_vat_of_the_structures_own_siren_is_accepted(raw):
     assert ids.vat_error(raw, SIREN) is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: backend/directory/identifiers.py clean_vat returns stdnum.fr.tva.compact(), which drops "
-    "'FR': the profile would store '<key><SIREN>' instead of the VAT number 'FR<key><SIREN>'"
-))
 def test_clean_vat_keeps_the_country_prefix():
     assert ids.clean_vat("fr %s" % vat_of(SIREN)[2:]) == vat_of(SIREN)
 

@@ -40,7 +40,10 @@ def main(
     all_valid = True
     for path in paths:
         result = validate_path(path, strict_fr=strict_fr, portal_check=portal_check)
-        all_valid = all_valid and result.valid
+        # With --portal, a fatal portal finding fails the run too (the portal would refuse the
+        # file), while `valid` keeps its documented meaning: the file itself.
+        portal_fatal = any(f.stage == "portal" and f.severity == "fatal" for f in result.findings)
+        all_valid = all_valid and result.valid and not portal_fatal
         if as_json:
             out.write(json.dumps(result_to_json_dict(result), ensure_ascii=False) + "\n")
         else:
@@ -73,11 +76,11 @@ def _with_portal(result: ValidationResult, portal_check: PortalCheck) -> Validat
     try:
         extra = list(portal_check(result))
     except Exception as exc:  # the portal check must not turn into a traceback either
-        extra = [finding("FCT-INTERNAL-01", detail=f"contrôles du portail : {type(exc).__name__}")]
-    findings = result.findings + extra
-    # With --portal, a fatal portal finding also makes the file fail.
-    valid = result.valid and not any(f.severity == "fatal" for f in extra)
-    return msgspec.structs.replace(result, findings=findings, valid=valid)
+        failed = finding("FCT-INTERNAL-01", detail=f"contrôles du portail : {type(exc).__name__}")
+        extra = [msgspec.structs.replace(failed, stage="portal")]
+    # `valid` speaks of the file itself (detection, XSD, EN 16931, profile), as documented;
+    # portal findings are reported beside it and never change it.
+    return msgspec.structs.replace(result, findings=result.findings + extra)
 
 
 def _quiet_pdf_library() -> None:
