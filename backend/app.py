@@ -25,6 +25,7 @@ from backend.directory.controllers import router as directory_router
 from backend.errors import EXCEPTION_HANDLERS
 from backend.formats import JINJA_FILTERS
 from backend.home import router as home_router
+from backend.invoices.capture_controllers import router as capture_router
 from backend.invoices.controllers import router as invoices_router
 from backend.invoices.validation import warm_up
 from backend.security import add_security_headers
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
             home_router,
             directory_router,
             invoices_router,
+            capture_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
             *_vendor_routers(),
             *([dev_mailbox] if settings.debug else []),

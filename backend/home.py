@@ -31,14 +31,9 @@ async def invoices(request: Request, current: NamedDependency[CurrentUser], befo
     return page(request, "invoices/list.html", invoices=rows, next_before=next_before, status_label=label)
 
 
-@get("/capture")
-async def capture(request: Request, current: NamedDependency[CurrentUser]) -> Template:
-    return page(request, "capture_soon.html")
-
-
 @get("/notifications")
 async def notifications(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     return page(request, "section.html", title="Notifications", message="Aucune notification.")
 
 
-router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[home, invoices, capture, notifications])
+router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[home, invoices, notifications])

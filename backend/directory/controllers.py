@@ -34,8 +34,9 @@ def _vary(response: Template) -> Template:
 @get("/directory")
 async def directory_page(request: Request, current: NamedDependency[CurrentUser], q: FromQuery[str] = "") -> Template:
     results = await search.search_structures(q)
-    template = "directory/results.html" if _is_fragment_request(request) else "directory/search.html"
-    return _vary(page(request, template, q=q.strip(), results=results))
+    fragment = _is_fragment_request(request)
+    template = "directory/results.html" if fragment else "directory/search.html"
+    return _vary(page(request, template, q=q.strip(), results=results, fragment=fragment))
 
 
 @get("/directory/autocomplete")

@@ -6,11 +6,13 @@ numbers). Otherwise one transaction inserts the new SIRETs, updates the changed 
 leaves the identical ones alone, in batches (150,000 structures take seconds, see
 bench/directory/).
 
-Existing structures with the same SIRET are updated, never duplicated. A structure that
-has members (a supplier that signed up, or a public structure whose agents joined) or that
-was not public yet keeps its profile (name, address, VAT, IBAN, contact): the import only
-sets `is_public` and the directory flags. Structures and services absent from the files
-are left as they are.
+Existing structures with the same SIRET are updated, never duplicated. The import writes
+the directory flags (service / engagement required, payment reported, active) and
+`is_public` of every structure in the file. It writes the name and address only of the
+directory's own structures: one that was not public yet (a supplier that signed up) or
+that has active members (agents who joined) keeps its profile, which its managers edit.
+VAT number, IBAN, BIC and contact are never touched. Structures and services absent from
+the files are left as they are (a partial file never deletes anything).
 
 Exit codes: 0 imported (even when nothing changed), 1 refused (unreadable file, missing
 column, bad lines); 2 is the CLI's own "invalid configuration".
@@ -45,7 +47,9 @@ from backend.directory.identifiers import siren_of
 from backend.directory.search import search_key_for
 
 BATCH = 2000
+VACUUM_AFTER = 10_000  # rows written; PostgreSQL only
 MAX_LISTED = 200  # lines listed on the terminal; the report keeps them all
+DELIMITER_LABELS = {";": "« ; »", ",": "« , »", "\t": "tabulation", "|": "« | »"}
 
 # Directory columns: always written. Profile columns: written unless the structure keeps its profile.
 FLAG_COLUMNS = ("requires_service", "requires_engagement", "requires_service_or_engagement", "reports_payment", "active")
@@ -142,6 +146,14 @@ async def import_directory(structures_path: str | Path, services_path: str | Pat
             report.timings["write"] = time.perf_counter() - mark
             mark = time.perf_counter()
         report.timings["commit"] = time.perf_counter() - mark
+        written = report.structures.created + report.structures.updated + report.services.created + report.services.updated
+        if db.postgres and written > VACUUM_AFTER and engine().current_transaction.get() is None:
+            # After a big import: dead row versions gone, GIN pending list merged, fresh
+            # statistics, so the search plans stay fast (VACUUM runs outside a transaction).
+            mark = time.perf_counter()
+            await engine().run_ddl("VACUUM (ANALYZE) structure")
+            await engine().run_ddl("VACUUM (ANALYZE) service")
+            report.timings["vacuum"] = time.perf_counter() - mark
     except _Refused:
         skipped = (report.structures.skipped, report.services.skipped)
         report.structures, report.services = Counts(skipped=skipped[0]), Counts(skipped=skipped[1])
@@ -190,6 +202,12 @@ class _Database:
         for start in range(0, len(rows), BATCH):
             await self.connection.executemany(sql, rows[start:start + BATCH])
 
+    async def update_by_id(self, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+        """Bulk update, each row being (*values of columns, id), in batches."""
+        if rows:
+            assignments = ", ".join(f"{c} = ?" for c in columns)
+            await self.execute_many(f"UPDATE {table} SET {assignments} WHERE id = ?", rows)
+
     async def copy_or_insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
         """Bulk insert: COPY on PostgreSQL, batched executemany on SQLite."""
         if not rows:
@@ -222,7 +240,8 @@ async def _plan(db: _Database, structures: list[StructureRow], services: list[Se
     from backend.accounts.tables import Membership
 
     existing = {row["siret"]: row for row in await db.fetch(f"SELECT {', '.join(STRUCTURE_READ)} FROM structure")}
-    members = {row["structure"] for row in await db.fetch(f"SELECT DISTINCT structure FROM {Membership._meta.tablename}")}
+    members = {row["structure"] for row in await db.fetch(
+        f"SELECT DISTINCT structure FROM {Membership._meta.tablename} WHERE status = ?", "active")}
     now = utcnow()
     plan = _Plan()
     for row in structures:
@@ -278,9 +297,7 @@ def _file_name(report: ImportReport, index: int) -> str:
 
 async def _write(db: _Database, plan: _Plan, report: ImportReport) -> None:
     await db.copy_or_insert("structure", INSERT_COLUMNS, plan.new_structures)
-    if plan.structure_updates:
-        assignments = ", ".join(f"{c} = ?" for c in (*UPDATE_COLUMNS, "updated_at"))
-        await db.execute_many(f"UPDATE structure SET {assignments} WHERE id = ?", plan.structure_updates)
+    await db.update_by_id("structure", (*UPDATE_COLUMNS, "updated_at"), plan.structure_updates)
     if plan.services:
         await _write_services(db, plan.services, report)
 
@@ -306,8 +323,7 @@ async def _write_services(db: _Database, services: list[ServiceRow], report: Imp
         else:
             updates.append((*values, now, current["id"]))
     await db.copy_or_insert("service", ("structure", "code", "name", "requires_engagement", "active", "updated_at"), inserts)
-    if updates:
-        await db.execute_many("UPDATE service SET name = ?, requires_engagement = ?, active = ?, updated_at = ? WHERE id = ?", updates)
+    await db.update_by_id("service", ("name", "requires_engagement", "active", "updated_at"), updates)
     report.services.created = len(inserts)
     report.services.updated = len(updates)
 
@@ -349,7 +365,8 @@ def format_report(report: ImportReport) -> tuple[str, str]:
     for parsed in report.files:
         out.append(
             f"Fichier « {parsed.name} » : {_counted(parsed.lines, 'ligne', 'lignes')}, "
-            f"encodage {ENCODING_LABELS.get(parsed.encoding, parsed.encoding)}, séparateur « {parsed.delimiter} »."
+            f"encodage {ENCODING_LABELS.get(parsed.encoding, parsed.encoding)}, "
+            f"séparateur {DELIMITER_LABELS.get(parsed.delimiter, parsed.delimiter)}."
         )
     if not report.imported:
         err = [

@@ -31,7 +31,7 @@ MAX_RESULTS = 20
 MAX_QUERY = 100
 MAX_WORDS = 8
 PREFIX_WINDOW = 100  # name-prefix candidates ranked in Python (exact names first)
-CANDIDATES = 2000  # most rows ranked by a word search (see _by_words)
+CANDIDATES = 5000  # most rows ranked by a word search (see _by_words)
 
 _COLUMNS = "s.id, s.siret, s.name, s.postal_code, s.city, s.active, s.search_key"
 

@@ -12,6 +12,7 @@ from litestar.response import Response, Template
 
 from backend.directory.tables import Structure
 from backend.invoices import access, storage
+from backend.invoices.capture import UNITS
 from backend.invoices.deposit import DepositRefused, Upload, deposit
 from backend.invoices.statuses import label
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory, StoredFile
@@ -77,7 +78,7 @@ async def invoice_page(request: Request, current: NamedDependency[CurrentUser], 
     recipient = await Structure.objects().get(Structure.id == invoice.recipient)
     data = msgspec.json.decode(invoice.data) if isinstance(invoice.data, str) else invoice.data
     return page(request, "invoices/invoice.html", invoice=invoice, data=data, history=history,
-                attachments=attachments, recipient=recipient, status_label=label)
+                attachments=attachments, recipient=recipient, status_label=label, units=UNITS)
 
 
 async def _file_response(request: Request, file_id: int, filename: str, inline: bool) -> Response:

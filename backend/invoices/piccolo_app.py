@@ -2,11 +2,19 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory, StoredFile
+from backend.invoices.tables import (
+    Attachment,
+    Deposit,
+    DepositItem,
+    Invoice,
+    InvoiceDraft,
+    InvoiceHistory,
+    StoredFile,
+)
 
 APP_CONFIG = AppConfig(
     app_name="invoices",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[StoredFile, Deposit, Invoice, InvoiceHistory, Attachment, DepositItem],
+    table_classes=[StoredFile, Deposit, Invoice, InvoiceHistory, Attachment, DepositItem, InvoiceDraft],
     migration_dependencies=["backend.accounts.piccolo_app"],
 )

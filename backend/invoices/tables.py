@@ -102,3 +102,13 @@ class DepositItem(Table):
     invoice = ForeignKey(references=Invoice, null=True)
     invoice_number = Varchar(length=100, default="")
     findings = JSON(default="[]")
+
+
+class InvoiceDraft(Table):
+    """A capture in progress (status BROUILLON): the form as typed, saved as the user types."""
+
+    structure = ForeignKey(references=Structure, index=True)
+    user = ForeignKey(references=User)
+    form = JSON(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())

@@ -123,6 +123,15 @@ async def _run(args: argparse.Namespace) -> None:
             lines.append(";".join(fields))
     changed.write_text("\r\n".join(lines) + "\r\n", encoding="cp1252")
     await timed_import("1% changed + 1% new", changed, services)
+    # Every structure changed (one flag toggled on every line): the update path at full size.
+    toggled = work / "structures_toggled.csv"
+    out = [lines[0]]
+    for line in lines[1:]:
+        fields = line.split(";")
+        fields[8] = "false" if fields[8] in ("true", "1") else "true"
+        out.append(";".join(fields))
+    toggled.write_text("\r\n".join(out) + "\r\n", encoding="cp1252")
+    await timed_import("every structure changed", toggled, services)
 
     await db.start_pool()
     try:

@@ -29,8 +29,8 @@ CREDIT_TRANSFER = "30"  # UNTDID 4461: credit transfer (BT-81)
 QUANTITY_STEP = Decimal("0.0001")
 
 # French mandatory mentions, as invoice notes with their UNTDID 4451 subject code
-# (BT-21), written on invoices (not on credit notes). Public buyers: late payment
-# interest and the 40 € recovery indemnity of the code de la commande publique.
+# (BT-21). Public buyers: late payment interest and the 40 € recovery indemnity of
+# the code de la commande publique; no discount for early payment.
 MENTIONS: tuple[tuple[str, str], ...] = (
     (
         "PMD",
@@ -66,10 +66,6 @@ def _price(value: Decimal) -> str:
     return format(value.quantize(CENT) if decimals_of(value) <= 2 else value, "f")
 
 
-def _date_fr(value: dt.date) -> str:
-    return value.strftime("%d/%m/%Y")
-
-
 def _address(address) -> dict:
     return {
         "addr_l1": address.line1,
@@ -92,18 +88,32 @@ def default_payment_terms(invoice: CapturedInvoice, totals: Totals) -> str | Non
 
 def notes(invoice: CapturedInvoice) -> list[tuple[str | None, str]]:
     """Invoice notes (BG-1) as (subject code, text): the supplier's note, then the
-    mandatory mentions of an invoice."""
+    mandatory mentions (also on credit notes: the French rules BR-FR-05 want them on
+    every invoice document)."""
     result: list[tuple[str | None, str]] = []
     if (invoice.note or "").strip():
         result.append((None, invoice.note.strip()))
-    if not invoice.is_credit_note:
-        result.extend(MENTIONS)
+    result.extend(MENTIONS)
     return result
 
 
-def business_terms(invoice: CapturedInvoice, totals: Totals | None = None) -> dict:
+def effective_delivery_date(invoice: CapturedInvoice) -> dt.date | None:
+    """BT-72. French law asks for the delivery / performance date only when it differs
+    from the invoice date (CGI art. 242 nonies A, 7°): an invoice without one is
+    dated by its issue date, and the XML says so rather than leaving the delivery
+    group empty (PEPPOL-EN16931-R008 warning). A credit note gets none by default."""
+    if invoice.delivery_date is not None:
+        return invoice.delivery_date
+    return None if invoice.is_credit_note else invoice.issue_date
+
+
+def business_terms(
+    invoice: CapturedInvoice, totals: Totals | None = None, *, attachment_names: list[str] | None = None
+) -> dict:
     """The factur-x data dict (BT-xx keys) of this invoice. Trusts its input: call
-    ``check_invoice`` first (``cii_xml`` does)."""
+    ``check_invoice`` first (``cii_xml`` does). ``attachment_names``: the supporting
+    documents embedded in the PDF, referenced in BG-24 by file name (BT-122; no
+    BT-123: the CII rule CII-SR-475 warns when several references carry one)."""
     if totals is None:
         totals = compute_totals(invoice)
     seller, buyer = invoice.seller, invoice.buyer
@@ -136,14 +146,15 @@ def business_terms(invoice: CapturedInvoice, totals: Totals | None = None) -> di
         "BG-4": seller_party,
         "BG-7": buyer_party,
         "BG-25": [
-            _line(index, line, net) for index, (line, net) in enumerate(zip(invoice.lines, totals.line_nets), 1)
+            _line(index, line, net)
+            for index, (line, net) in enumerate(zip(invoice.lines, totals.line_nets), 1)
         ],
         "BG-23": [
             {
                 "BT-116": _amount(group.basis),
                 "BT-117": _amount(group.tax),
                 "BT-118": group.category,
-                # BR-O-05/BR-O-?: no rate for "not subject to VAT"
+                # EN 16931 BR-O rules: no rate for "not subject to VAT"
                 "BT-119": None if group.category == "O" else _amount(group.rate),
                 "BT-120": group.exemption_reason,
                 "BT-121": group.exemption_reason_code,
@@ -167,8 +178,11 @@ def business_terms(invoice: CapturedInvoice, totals: Totals | None = None) -> di
     terms = default_payment_terms(invoice, totals)
     if terms:
         data["BT-20"] = terms
-    if invoice.delivery_date is not None:
-        data["BT-72"] = invoice.delivery_date
+    delivery_date = effective_delivery_date(invoice)
+    if delivery_date is not None:
+        data["BT-72"] = delivery_date
+    if attachment_names:
+        data["BG-24"] = [{"BT-122": name} for name in attachment_names]
     invoice_notes = notes(invoice)
     if invoice_notes:
         data["BG-1"] = [
@@ -222,8 +236,8 @@ XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
 def _strip_nil(root: etree._Element) -> None:
     """factur-x builds with lxml.objectify, which marks an element built without
-    children ``xsi:nil="true"``: it happens to ApplicableHeaderTradeDelivery (BG-13,
-    mandatory in CII) when there is neither a delivery date nor a deliver-to party,
+    children ``xsi:nil="true"``: it happens to ApplicableHeaderTradeDelivery (the
+    delivery group, mandatory in CII) when there is neither a delivery date nor a deliver-to party,
     and the XSD refuses a nil there. An empty element is what CII expects."""
     for element in root.iter():
         if element.get(XSI_NIL) is not None and len(element) == 0 and not (element.text or "").strip():
@@ -246,13 +260,23 @@ def check_xsd(xml: bytes) -> None:
         raise ValueError("CII generated for Factur-X EN 16931 fails the XSD: " + "; ".join(errors[:10]))
 
 
-def cii_xml(invoice: CapturedInvoice, totals: Totals | None = None, *, validate_xsd: bool = True) -> bytes:
+def cii_xml(invoice: CapturedInvoice, *, attachment_names: list[str] | None = None) -> bytes:
     """The Factur-X EN 16931 CII XML (UTF-8 bytes) of a captured invoice.
 
     Raises ``InvoiceDataError`` (with every problem, in French) when the invoice
     cannot be valid, ValueError if the generated XML fails the XSD (a bug)."""
     ensure_valid(invoice)
-    data = business_terms(invoice, totals)
+    return _cii_unchecked(invoice, compute_totals(invoice), attachment_names=attachment_names)
+
+
+def _cii_unchecked(
+    invoice: CapturedInvoice,
+    totals: Totals,
+    *,
+    attachment_names: list[str] | None = None,
+    validate_xsd: bool = True,
+) -> bytes:
+    data = business_terms(invoice, totals, attachment_names=attachment_names)
     with _FACTURX_LOCK:
         generated = facturx.generate_cii_xml(data, level=LEVEL, check_xsd=False, check_schematron=False)
     root = etree.fromstring(generated, etree.XMLParser(resolve_entities=False, no_network=True))

@@ -43,6 +43,9 @@ ALLOWED_RATES: tuple[Decimal, ...] = STANDARD_RATES + (Decimal("0"),)
 EXEMPT_CATEGORIES: frozenset[str] = frozenset({"E", "AE", "K", "G", "O"})
 
 MAX_DECIMALS = 4  # quantities (BT-129) and unit prices (BT-146)
+# Upper bounds that keep every computation exact in Decimal's default 28 digits.
+MAX_QUANTITY = Decimal("1000000000")  # 10^9
+MAX_PRICE = Decimal("100000000000")  # 10^11 €
 ENGAGEMENT_MAX = 50  # Chorus Pro: engagement juridique, BT-13
 
 BILLING_FRAMEWORK_LABELS: dict[str, str] = {
@@ -258,13 +261,18 @@ def check_invoice(invoice: CapturedInvoice) -> list[Problem]:
     # --- parties
     for role, party in (("seller", invoice.seller), ("buyer", invoice.buyer)):
         if not stdnum_siret.is_valid(party.siret):
-            add(f"{role}.siret", "Ce SIRET n'est pas valide (clé de contrôle incorrecte) : vérifiez les 14 chiffres.")
+            add(
+                f"{role}.siret",
+                "Ce SIRET n'est pas valide (clé de contrôle incorrecte) : vérifiez les 14 chiffres.",
+            )
     if invoice.seller.address.country != "FR":
         add("seller.address.country", "Le vendeur doit être établi en France (pays FR).")
     seller_vat = _compact_vat(invoice.seller.vat_id)
     if seller_vat is not None:
         if not stdnum_eu_vat.is_valid(seller_vat):
-            add("seller.vat_id", "Ce numéro de TVA intracommunautaire n'est pas valide (format FRxx + SIREN).")
+            add(
+                "seller.vat_id", "Ce numéro de TVA intracommunautaire n'est pas valide (format FRxx + SIREN)."
+            )
         elif seller_vat.startswith("FR") and seller_vat[4:] != invoice.seller.siret[:9]:
             add("seller.vat_id", "Ce numéro de TVA ne correspond pas au SIREN du vendeur.")
     buyer_vat = _compact_vat(invoice.buyer.vat_id)
@@ -292,11 +300,17 @@ def check_invoice(invoice: CapturedInvoice) -> list[Problem]:
         if line.quantity <= 0:
             add(f"{where}.quantity", "La quantité doit être supérieure à zéro.")
             line_ok = False
+        elif line.quantity >= MAX_QUANTITY:
+            add(f"{where}.quantity", "Quantité trop grande.")
+            line_ok = False
         elif decimals_of(line.quantity) > MAX_DECIMALS:
             add(f"{where}.quantity", "La quantité a au plus 4 décimales.")
             line_ok = False
         if line.unit_price < 0:
             add(f"{where}.unit_price", "Le prix unitaire ne peut pas être négatif.")
+            line_ok = False
+        elif line.unit_price >= MAX_PRICE:
+            add(f"{where}.unit_price", "Prix unitaire trop grand.")
             line_ok = False
         elif decimals_of(line.unit_price) > MAX_DECIMALS:
             add(f"{where}.unit_price", "Le prix unitaire a au plus 4 décimales.")
@@ -306,43 +320,73 @@ def check_invoice(invoice: CapturedInvoice) -> list[Problem]:
             line_ok = False
             continue
         if unit_codes() and line.unit_code not in unit_codes():
-            add(f"{where}.unit_code", f"Unité « {line.unit_code} » inconnue (codes UN/ECE rec. 20, ex. C62, HUR, DAY).")
+            add(
+                f"{where}.unit_code",
+                f"Unité « {line.unit_code} » inconnue (codes UN/ECE rec. 20, ex. C62, HUR, DAY).",
+            )
         category = line.category
         if category == "?":
-            add(f"{where}.vat_category", "Avec un taux de 0 %, précisez la catégorie de TVA (exonération, autoliquidation…).")
+            add(
+                f"{where}.vat_category",
+                "Avec un taux de 0 %, précisez la catégorie de TVA (exonération, autoliquidation…).",
+            )
             line_ok = False
             continue
         if category == "S" and line.vat_rate == 0:
             add(f"{where}.vat_rate", "Le taux normal (catégorie S) ne peut pas être 0 %.")
             line_ok = False
         if category != "S" and line.vat_rate != 0:
-            add(f"{where}.vat_rate", f"La catégorie « {VAT_CATEGORY_LABELS[category]} » impose un taux de 0 %.")
+            add(
+                f"{where}.vat_rate",
+                f"La catégorie « {VAT_CATEGORY_LABELS[category]} » impose un taux de 0 %.",
+            )
             line_ok = False
         reason = (line.exemption_reason or "").strip() or None
         code = (line.exemption_reason_code or "").strip() or None
         if category in EXEMPT_CATEGORIES:
             if reason is None:
-                add(f"{where}.exemption_reason", "Indiquez le motif d'exonération (mention légale, ex. « Exonération de TVA, article 261 du CGI »).")
+                add(
+                    f"{where}.exemption_reason",
+                    "Indiquez le motif d'exonération (mention légale, ex. « Exonération de TVA, article 261 du CGI »).",
+                )
             if code is None:
                 add(f"{where}.exemption_reason_code", "Indiquez le code du motif d'exonération (VATEX-…).")
             elif vatex_codes() and code not in vatex_codes():
-                add(f"{where}.exemption_reason_code", f"Code de motif d'exonération « {code} » inconnu (liste VATEX).")
+                add(
+                    f"{where}.exemption_reason_code",
+                    f"Code de motif d'exonération « {code} » inconnu (liste VATEX).",
+                )
             elif category in CATEGORY_VATEX and code != CATEGORY_VATEX[category]:
-                add(f"{where}.exemption_reason_code", f"La catégorie « {VAT_CATEGORY_LABELS[category]} » utilise le code {CATEGORY_VATEX[category]}.")
+                add(
+                    f"{where}.exemption_reason_code",
+                    f"La catégorie « {VAT_CATEGORY_LABELS[category]} » utilise le code {CATEGORY_VATEX[category]}.",
+                )
             previous = categories.setdefault(category, (reason, code))
             if previous != (reason, code):
-                add(f"{where}.exemption_reason", "Toutes les lignes d'une même catégorie d'exonération doivent avoir le même motif.")
+                add(
+                    f"{where}.exemption_reason",
+                    "Toutes les lignes d'une même catégorie d'exonération doivent avoir le même motif.",
+                )
         elif reason is not None or code is not None:
-            add(f"{where}.exemption_reason", "Un motif d'exonération ne s'indique que pour une ligne exonérée (taux 0 %).")
+            add(
+                f"{where}.exemption_reason",
+                "Un motif d'exonération ne s'indique que pour une ligne exonérée (taux 0 %).",
+            )
         else:
             categories.setdefault(category, (None, None))
 
     # --- VAT categories against parties (BR-x-02, BR-O-11..14, BR-IC-*)
     if "O" in categories and len(categories) > 1:
-        add("lines", "Une facture hors champ de la TVA (catégorie O) ne peut pas contenir d'autres catégories de TVA.")
+        add(
+            "lines",
+            "Une facture hors champ de la TVA (catégorie O) ne peut pas contenir d'autres catégories de TVA.",
+        )
     needs_seller_vat = sorted(c for c in categories if c != "O")
     if needs_seller_vat and seller_vat is None:
-        add("seller.vat_id", "Le numéro de TVA intracommunautaire du vendeur est obligatoire pour une facture soumise à la TVA.")
+        add(
+            "seller.vat_id",
+            "Le numéro de TVA intracommunautaire du vendeur est obligatoire pour une facture soumise à la TVA.",
+        )
     if "K" in categories:
         if buyer_vat is None:
             add("buyer.vat_id", "Une livraison intracommunautaire exige le numéro de TVA de l'acheteur.")
@@ -367,7 +411,10 @@ def check_invoice(invoice: CapturedInvoice) -> list[Problem]:
     ):
         add("due_date", "La date d'échéance ne peut pas précéder la date de la facture.")
     if invoice.prepaid_amount is not None:
-        if not invoice.prepaid_amount.is_finite() or invoice.prepaid_amount < 0:
+        if (
+            not invoice.prepaid_amount.is_finite()
+            or not 0 <= invoice.prepaid_amount < MAX_PRICE * MAX_QUANTITY
+        ):
             add("prepaid_amount", "Le montant déjà payé doit être un nombre positif ou nul.")
             line_ok = False
         elif decimals_of(invoice.prepaid_amount) > 2:

@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import msgspec
 
-from .model import ALLOWED_RATES, MAX_DECIMALS, CapturedInvoice, decimals_of
+from .model import ALLOWED_RATES, MAX_DECIMALS, MAX_PRICE, MAX_QUANTITY, CapturedInvoice, decimals_of
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -77,8 +77,8 @@ def _group_key(category: str, rate: Decimal) -> tuple[int, Decimal]:
 
 
 def _summarise(
-    entries: Iterable[tuple[str, Decimal, Decimal, str | None, str | None]], prepaid: Decimal
-) -> tuple[list[VatGroup], Decimal, Decimal, Decimal, Decimal, Decimal]:
+    entries: Iterable[tuple[str, Decimal, Decimal, str | None, str | None]],
+) -> tuple[list[VatGroup], Decimal, Decimal, Decimal]:
     """entries: (category, rate, line net, exemption reason, exemption code)."""
     bases: dict[tuple[str, Decimal], Decimal] = {}
     reasons: dict[tuple[str, Decimal], tuple[str | None, str | None]] = {}
@@ -101,7 +101,7 @@ def _summarise(
     ]
     tax_total = sum((g.tax for g in groups), ZERO)
     tax_inclusive = line_total + tax_total
-    return groups, line_total, tax_total, tax_inclusive, prepaid, tax_inclusive - prepaid
+    return groups, line_total, tax_total, tax_inclusive
 
 
 def compute_totals(invoice: CapturedInvoice) -> Totals:
@@ -120,7 +120,7 @@ def compute_totals(invoice: CapturedInvoice) -> Totals:
         )
         for line, net in zip(invoice.lines, nets)
     ]
-    groups, line_total, tax_total, tax_inclusive, _, _ = _summarise(entries, ZERO)
+    groups, line_total, tax_total, tax_inclusive = _summarise(entries)
     if invoice.prepaid_amount is not None:
         prepaid = round_amount(invoice.prepaid_amount)
     elif invoice.billing_framework == "A2":
@@ -206,7 +206,9 @@ def _cell(row: Mapping[str, object], name: str) -> object:
 _FIELD_LABELS = {"quantity": "la quantité", "unit_price": "le prix unitaire", "vat_rate": "le taux de TVA"}
 
 
-def draft_totals(rows: Iterable[Mapping[str, object]], prepaid_amount: object = None, *, already_paid: bool = False) -> DraftTotals:
+def draft_totals(
+    rows: Iterable[Mapping[str, object]], prepaid_amount: object = None, *, already_paid: bool = False
+) -> DraftTotals:
     """Totals of a form being typed. Never raises.
 
     Each row is a mapping with ``quantity``, ``unit_price``, ``vat_rate`` and optionally
@@ -246,10 +248,12 @@ def draft_totals(rows: Iterable[Mapping[str, object]], prepaid_amount: object = 
             values[name] = value
         quantity, price, rate = values.get("quantity"), values.get("unit_price"), values.get("vat_rate")
         ok = len(values) == 3
-        if quantity is not None and (quantity <= 0 or decimals_of(quantity) > MAX_DECIMALS):
+        if quantity is not None and (
+            quantity <= 0 or quantity >= MAX_QUANTITY or decimals_of(quantity) > MAX_DECIMALS
+        ):
             issues.append(DraftIssue(index, "quantity", "Quantité positive, 4 décimales au plus."))
             ok = False
-        if price is not None and (price < 0 or decimals_of(price) > MAX_DECIMALS):
+        if price is not None and (price < 0 or price >= MAX_PRICE or decimals_of(price) > MAX_DECIMALS):
             issues.append(DraftIssue(index, "unit_price", "Prix positif ou nul, 4 décimales au plus."))
             ok = False
         if rate is not None and rate not in ALLOWED_RATES:
@@ -260,10 +264,14 @@ def draft_totals(rows: Iterable[Mapping[str, object]], prepaid_amount: object = 
             if category is None:
                 category = "S" if rate > 0 else None
             if category is None:
-                issues.append(DraftIssue(index, "vat_category", "Taux 0 % : précisez la catégorie (exonération…)."))
+                issues.append(
+                    DraftIssue(index, "vat_category", "Taux 0 % : précisez la catégorie (exonération…).")
+                )
                 ok = False
             elif (category == "S") != (rate > 0) or category not in _CATEGORY_ORDER:
-                issues.append(DraftIssue(index, "vat_category", "Catégorie de TVA incompatible avec le taux."))
+                issues.append(
+                    DraftIssue(index, "vat_category", "Catégorie de TVA incompatible avec le taux.")
+                )
                 ok = False
         if not ok or quantity is None or price is None or rate is None or category is None:
             nets.append(None)
@@ -277,10 +285,12 @@ def draft_totals(rows: Iterable[Mapping[str, object]], prepaid_amount: object = 
     except (ValueError, TypeError, ArithmeticError):
         parsed = None
         issues.append(DraftIssue(None, "prepaid_amount", "Saisissez un nombre pour le montant déjà payé."))
-    groups, line_total, tax_total, tax_inclusive, _, _ = _summarise(entries, ZERO)
+    groups, line_total, tax_total, tax_inclusive = _summarise(entries)
     if parsed is not None:
-        if parsed < 0:
-            issues.append(DraftIssue(None, "prepaid_amount", "Le montant déjà payé ne peut pas être négatif."))
+        if not 0 <= parsed < MAX_PRICE * MAX_QUANTITY:
+            issues.append(
+                DraftIssue(None, "prepaid_amount", "Le montant déjà payé ne peut pas être négatif.")
+            )
         else:
             prepaid = round_amount(parsed)
     elif already_paid:

@@ -34,15 +34,17 @@ async def test_pages_and_fragments_require_login(client, url):
 async def test_search_page_then_fragment_for_htmx(signed_in):
     page = await signed_in.get("/directory?q=paris")
     assert page.status_code == 200
-    assert "<html" in page.text and 'aria-live="polite"' in page.text and '<label for="q">' in page.text
+    assert "<html" in page.text and '<label for="q">' in page.text
+    assert '<p id="results-status" class="muted" role="status">1 structure trouvée.</p>' in page.text
     assert f'href="/directory/{PARIS}"' in page.text
-    assert "1 structure trouvée." in page.text
     assert "HX-Request" in page.headers.get("vary", "")
 
     fragment = await signed_in.get("/directory?q=Paris", headers=HTMX)
     assert fragment.status_code == 200
     assert "<html" not in fragment.text and "<body" not in fragment.text
     assert f'href="/directory/{PARIS}"' in fragment.text and "Commune de Paris" in fragment.text
+    # The status sentence goes out of band into the page's role="status" region.
+    assert '<p id="results-status" hx-swap-oob="innerHTML">1 structure trouvée.</p>' in fragment.text
     assert "HX-Request" in fragment.headers.get("vary", "")
 
     # htmx restoring a page from its history needs the whole page.
@@ -53,10 +55,12 @@ async def test_search_page_then_fragment_for_htmx(signed_in):
 async def test_search_fragment_no_result_and_inactive_flag(signed_in):
     none = await signed_in.get("/directory?q=introuvable", headers=HTMX)
     assert "Aucune structure publique ne correspond à « introuvable »." in none.text
+    assert "<li" not in none.text
     inactive = await signed_in.get("/directory?q=etang", headers=HTMX)
     assert f'href="/directory/{REGIE}"' in inactive.text and "Inactive" in inactive.text
     empty = await signed_in.get("/directory", headers=HTMX)
-    assert empty.status_code == 200 and "structure" not in empty.text
+    assert empty.status_code == 200
+    assert '<p id="results-status" hx-swap-oob="innerHTML"></p>' in empty.text and "<li" not in empty.text
 
 
 async def test_autocomplete_returns_datalist_options(signed_in):

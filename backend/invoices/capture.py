@@ -1,0 +1,178 @@
+"""Capture (saisie) on the phone: drafts saved as typed, totals while typing, then a Factur-X.
+
+The form is kept as the user typed it (strings) in InvoiceDraft.form, so a draft can be
+resumed on another device exactly as it was left. Only "Valider et envoyer" turns it into
+a CapturedInvoice, a Factur-X EN 16931 PDF, and a deposit through the normal pipeline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import msgspec
+
+from backend.common import utcnow
+from backend.directory.tables import Service, Structure
+from backend.invoices.generation import Address, Buyer, CapturedInvoice, InvoiceLine, Problem, Seller, check_invoice, draft_totals
+from backend.invoices.tables import Invoice, InvoiceDraft
+
+LINE_FIELDS = ("description", "quantity", "unit_code", "unit_price", "vat_rate", "exemption_reason")
+TOP_FIELDS = ("recipient_siret", "recipient_name", "service_code", "engagement", "billing_framework", "type_code",
+              "preceding_invoice_number", "number", "issue_date", "due_date", "note")
+MAX_LINES = 200
+VAT_RATES = ("20", "10", "5.5", "2.1", "0")
+UNITS = {"C62": "unité", "HUR": "heure", "DAY": "jour", "KGM": "kg", "MTR": "mètre", "MTK": "m²", "LTR": "litre", "E48": "forfait"}
+
+
+def form_from_post(data: dict[str, str]) -> dict:
+    """The draft as typed: top fields and the rows of lines (empty trailing rows dropped)."""
+    form = {name: data.get(name, "").strip()[:300] for name in TOP_FIELDS}
+    lines = []
+    for index in range(MAX_LINES):
+        row = {name: data.get(f"line-{index}-{name}", "").strip()[:300] for name in LINE_FIELDS}
+        if not any(data.get(f"line-{index}-{name}") is not None for name in LINE_FIELDS):
+            break
+        lines.append(row)
+    while len(lines) > 1 and not any(lines[-1][k] for k in ("description", "quantity", "unit_price")):
+        lines.pop()
+    form["lines"] = lines or [blank_line()]
+    return form
+
+
+def blank_line() -> dict:
+    return {"description": "", "quantity": "1", "unit_code": "C62", "unit_price": "", "vat_rate": "20", "exemption_reason": ""}
+
+
+def decoded(stored: str | dict | None) -> dict:
+    """A draft's form from its JSON column (text on SQLite, decoded on PostgreSQL)."""
+    form = msgspec.json.decode(stored) if isinstance(stored, str) else dict(stored or {})
+    form.setdefault("lines", [blank_line()])
+    return form
+
+
+def live_totals(form: dict):
+    rows = [{"quantity": r["quantity"], "unit_price": r["unit_price"], "vat_rate": r["vat_rate"],
+             "vat_category": _category(r), "description": r["description"]} for r in form["lines"]]
+    return draft_totals(rows, already_paid=form.get("billing_framework") == "A2")
+
+
+def _category(row: dict) -> str | None:
+    return "E" if _is_zero(row.get("vat_rate", "")) else None
+
+
+def _is_zero(rate: str) -> bool:
+    try:
+        return Decimal(rate.replace(",", ".")) == 0
+    except ArithmeticError:
+        return False
+
+
+async def new_draft(structure_id: int, user_id: int) -> int:
+    form = {name: "" for name in TOP_FIELDS} | {
+        "billing_framework": "A1", "type_code": "380", "issue_date": date.today().isoformat(),
+        "number": await suggest_number(structure_id), "lines": [blank_line()],
+    }
+    draft = InvoiceDraft(structure=structure_id, user=user_id, form=msgspec.json.encode(form).decode())
+    await draft.save()
+    return draft.id
+
+
+async def save_draft(draft_id: int, form: dict) -> None:
+    await InvoiceDraft.update({InvoiceDraft.form: msgspec.json.encode(form).decode(), InvoiceDraft.updated_at: utcnow()}).where(
+        InvoiceDraft.id == draft_id
+    )
+
+
+_TRAILING_DIGITS = re.compile(r"^(.*?)(\d+)$")
+
+
+async def suggest_number(structure_id: int) -> str:
+    """The next number of the structure's sequence: the last invoice's number plus one."""
+    last = await Invoice.select(Invoice.number).where(Invoice.supplier == structure_id).order_by(Invoice.id, ascending=False).first()
+    if last and (match := _TRAILING_DIGITS.match(last["number"])):
+        prefix, digits = match.groups()
+        return f"{prefix}{int(digits) + 1:0{len(digits)}d}"
+    return f"F{date.today().year}-0001"
+
+
+@dataclass
+class Recipient:
+    structure: Structure
+    services: list[dict]
+
+
+async def recipient_of(form: dict) -> Recipient | None:
+    siret = form.get("recipient_siret", "")
+    if not siret:
+        return None
+    structure = await Structure.objects().get((Structure.siret == siret) & (Structure.is_public == True))  # noqa: E712
+    if structure is None:
+        return None
+    services = await Service.select(Service.code, Service.name, Service.requires_engagement).where(
+        (Service.structure == structure.id) & (Service.active == True)  # noqa: E712
+    ).order_by(Service.code)
+    return Recipient(structure, services)
+
+
+def _address(structure: Structure) -> dict:
+    return {"line1": structure.address_line1 or "", "postal_code": structure.postal_code or "", "city": structure.city or "", "country": structure.country or "FR"}
+
+
+def to_invoice(form: dict, supplier: Structure, recipient: Structure | None) -> tuple[CapturedInvoice | None, list[Problem]]:
+    """The CapturedInvoice, or the French problems (by field) that stop it."""
+    if recipient is None:
+        return None, [Problem("recipient_siret", "Choisissez l'entité publique destinataire dans l'annuaire.")]
+    raw = {
+        "number": form.get("number") or "", "issue_date": form.get("issue_date") or "",
+        "type_code": form.get("type_code") or "380", "billing_framework": form.get("billing_framework") or "A1",
+        "service_code": form.get("service_code") or None, "engagement": form.get("engagement") or None,
+        "due_date": form.get("due_date") or None, "note": form.get("note") or None,
+        "preceding_invoice_number": form.get("preceding_invoice_number") or None if form.get("type_code") == "381" else None,
+        "seller": {"name": supplier.name, "siret": supplier.siret, "address": _address(supplier),
+                   "vat_id": supplier.vat_number or None, "iban": supplier.iban or None, "bic": supplier.bic or None,
+                   "email": supplier.contact_email or None},
+        "buyer": {"name": recipient.name, "siret": recipient.siret, "address": _address(recipient)},
+        "lines": [_line(row) for row in form["lines"] if any(row[k] for k in ("description", "quantity", "unit_price"))],
+    }
+    try:
+        invoice = msgspec.convert(raw, CapturedInvoice, strict=False)
+    except msgspec.ValidationError as exc:
+        return None, [Problem(_field_of(str(exc)), _french(str(exc)))]
+    return invoice, check_invoice(invoice)
+
+
+def _line(row: dict) -> dict:
+    line = {"description": row["description"], "quantity": row["quantity"].replace(",", ".") or "0",
+            "unit_price": row["unit_price"].replace(",", ".") or "0", "vat_rate": row["vat_rate"].replace(",", ".") or "0",
+            "unit_code": row.get("unit_code") or "C62"}
+    if _is_zero(row["vat_rate"]):
+        line |= {"vat_category": "E", "exemption_reason": row.get("exemption_reason") or None}
+    return line
+
+
+_PATH = re.compile(r"at `\$\.([^`]+)`")
+
+
+def _field_of(message: str) -> str:
+    match = _PATH.search(message)
+    return match.group(1) if match else "form"
+
+
+def _french(message: str) -> str:
+    """msgspec's decoding errors, said in French for the few shapes a form can produce."""
+    field = _field_of(message)
+    labels = {"number": "Le numéro de facture", "issue_date": "La date d'émission", "due_date": "La date d'échéance",
+              "engagement": "Le numéro d'engagement", "seller.address.line1": "L'adresse de votre structure (profil)",
+              "seller.address.city": "La ville de votre structure (profil)", "seller.address.postal_code": "Le code postal de votre structure (profil)",
+              "lines": "Les lignes"}
+    label = next((v for k, v in labels.items() if field.startswith(k)), "Ce champ")
+    if "length" in message and ">=" in message:
+        return f"{label} est obligatoire."
+    if "pattern" in message:
+        return f"{label} contient des caractères non acceptés (lettres, chiffres, + - _ / seulement)."
+    if "date" in message.lower():
+        return f"{label} n'est pas une date valide."
+    return f"{label} n'est pas valide."

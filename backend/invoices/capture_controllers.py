@@ -1,0 +1,143 @@
+"""Capture pages: drafts, the one-thumb form, live totals, recipient choice, sending."""
+
+from __future__ import annotations
+
+import anyio
+from litestar import Request, Router, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from backend.directory import search
+from backend.directory.tables import Structure
+from backend.invoices import access, capture
+from backend.invoices.deposit import Upload, attachment_type, deposit
+from backend.invoices.generation import BILLING_FRAMEWORK_LABELS, Problem
+from backend.invoices.tables import DepositItem, InvoiceDraft
+from backend.web import CurrentUser, form_data, page, require_user
+
+
+async def _draft(current: CurrentUser, draft_id: int) -> InvoiceDraft:
+    structure_id = access.require_active_right(current, "can_deposit")
+    draft = await InvoiceDraft.objects().get((InvoiceDraft.id == draft_id) & (InvoiceDraft.structure == structure_id))
+    if draft is None:
+        raise NotFoundException(access.NOT_FOUND)
+    return draft
+
+
+async def _form_page(request: Request, draft_id: int, form: dict, problems: list[Problem] | None = None, status: int = 200) -> Template:
+    recipient = await capture.recipient_of(form)
+    return page(request, "invoices/capture.html", status_code=status, draft_id=draft_id, form=form,
+                recipient=recipient, totals=capture.live_totals(form), problems=problems or [],
+                problem_fields={p.field for p in problems or []}, frameworks=BILLING_FRAMEWORK_LABELS,
+                vat_rates=capture.VAT_RATES, units=capture.UNITS)
+
+
+@get("/capture")
+async def capture_home(request: Request, current: NamedDependency[CurrentUser]) -> Template:
+    structure_id = access.require_active_right(current, "can_deposit")
+    drafts = await InvoiceDraft.select().where(InvoiceDraft.structure == structure_id).order_by(InvoiceDraft.updated_at, ascending=False).limit(50)
+    for d in drafts:
+        d["form"] = capture.decoded(d["form"])
+    return page(request, "invoices/capture_home.html", drafts=drafts)
+
+
+@post("/capture/drafts")
+async def draft_create(current: NamedDependency[CurrentUser]) -> Redirect:
+    structure_id = access.require_active_right(current, "can_deposit")
+    return Redirect(f"/capture/{await capture.new_draft(structure_id, current.id)}")
+
+
+@get("/capture/{draft_id:int}")
+async def draft_page(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Template:
+    draft = await _draft(current, draft_id)
+    return await _form_page(request, draft.id, capture.decoded(draft.form))
+
+
+@post("/capture/{draft_id:int}")
+async def draft_autosave(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Template | Redirect:
+    """Saves the draft as typed; answers htmx with the recomputed totals."""
+    draft = await _draft(current, draft_id)
+    form = capture.form_from_post(await form_data(request))
+    await capture.save_draft(draft.id, form)
+    if not request.headers.get("hx-request"):
+        return Redirect(f"/capture/{draft.id}")
+    return page(request, "invoices/_capture_totals.html", totals=capture.live_totals(form), form=form)
+
+
+@post("/capture/{draft_id:int}/lines")
+async def draft_add_line(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Template:
+    draft = await _draft(current, draft_id)
+    form = capture.form_from_post(await form_data(request))
+    if len(form["lines"]) < capture.MAX_LINES:
+        form["lines"].append(capture.blank_line())
+    await capture.save_draft(draft.id, form)
+    return page(request, "invoices/_capture_lines.html", form=form, vat_rates=capture.VAT_RATES, units=capture.UNITS,
+                problem_fields=set(), draft_id=draft.id)
+
+
+@get("/capture/recipients")
+async def recipient_search(request: Request, current: NamedDependency[CurrentUser], q: str = "", draft_id: int = 0) -> Template:
+    access.require_active_right(current, "can_deposit")
+    results = await search.search_structures(q) if len(q.strip()) >= 2 else []
+    return page(request, "invoices/_capture_recipients.html", results=[r for r in results if r["active"]], q=q, draft_id=draft_id)
+
+
+@post("/capture/{draft_id:int}/recipient")
+async def recipient_choose(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Template:
+    draft = await _draft(current, draft_id)
+    data = await form_data(request)
+    form = capture.form_from_post(data)
+    structure = await search.public_structure(data.get("choose_siret", ""))
+    if structure is not None:
+        form |= {"recipient_siret": structure.siret, "recipient_name": structure.name, "service_code": ""}
+    await capture.save_draft(draft.id, form)
+    return page(request, "invoices/_capture_routing.html", form=form, recipient=await capture.recipient_of(form),
+                problem_fields=set(), draft_id=draft.id)
+
+
+async def _attachments(request: Request) -> list[Upload]:
+    form = await request.form()
+    parts = [p for p in form.getall("attachment") if isinstance(p, UploadFile) and p.filename] if "attachment" in form else []
+    return [Upload(p.filename, await p.read()) for p in parts]
+
+
+@post("/capture/{draft_id:int}/send")
+async def draft_send(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Template | Redirect:
+    """Valider et envoyer: Factur-X EN 16931, then the same deposit pipeline as any file."""
+    from backend.invoices.generation import build_facturx  # loads the PDF renderer on first use
+
+    draft = await _draft(current, draft_id)
+    form = capture.form_from_post(await form_data(request))
+    await capture.save_draft(draft.id, form)
+    supplier = await Structure.objects().get(Structure.id == draft.structure)
+    recipient = await capture.recipient_of(form)
+    invoice, problems = capture.to_invoice(form, supplier, recipient.structure if recipient else None)
+    attachments = await _attachments(request)
+    problems += [Problem("attachment", f"« {a.filename} » n'est ni une photo (JPEG, PNG) ni un PDF.") for a in attachments if attachment_type(a.data) is None]
+    if problems:
+        return await _form_page(request, draft.id, form, problems, status=422)
+    files = [(a.filename, a.data, attachment_type(a.data)) for a in attachments]
+    pdf = await anyio.to_thread.run_sync(build_facturx, invoice, files)
+    settings = request.app.state.settings
+    # The photos travel inside the Factur-X and also as separate attachments, easy to open.
+    deposit_id = await deposit(settings, supplier, current.id, [Upload(f"{invoice.number}.pdf", pdf)], attachments, channel="capture")
+    item = await DepositItem.objects().where(DepositItem.deposit == deposit_id).first()
+    if item.accepted:
+        await InvoiceDraft.delete().where(InvoiceDraft.id == draft.id)
+        return Redirect(f"/invoices/{item.invoice}")
+    return Redirect(f"/deposits/{deposit_id}")  # refused by the portal rules: the report says why; the draft stays
+
+
+@post("/capture/{draft_id:int}/delete")
+async def draft_delete(current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Redirect:
+    draft = await _draft(current, draft_id)
+    await InvoiceDraft.delete().where(InvoiceDraft.id == draft.id)
+    return Redirect("/capture")
+
+
+router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[
+    capture_home, draft_create, draft_page, draft_autosave, draft_add_line, recipient_search, recipient_choose, draft_send, draft_delete,
+])

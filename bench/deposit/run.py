@@ -1,0 +1,178 @@
+"""Deposit benchmark: Factur-X deposits through HTTP (PostgreSQL, N worker processes) beside
+the bare cost of the same files (factur-x extraction + XSD + schematron called directly).
+
+    .venv/bin/python bench/deposit/run.py [--invoices 300] [--concurrency 4] [--workers 2]
+
+Needs PostgreSQL on 127.0.0.1:5432 (trust auth); uses its own database `facteur_bench`,
+dropped and created anew. Prints a Markdown block to paste into bench/deposit/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from backend.demo import PUBLIC, SUPPLIER  # noqa: E402
+from tests.unit.validation.invoice_builders import facturx_pdf, cii_bytes, invoice_data  # noqa: E402
+
+DB = "facteur_bench"
+DSN = f"postgresql://postgres@127.0.0.1:5432/{DB}"
+RECIPIENT = PUBLIC[0]  # requires a service code: FIN exists
+
+
+def make_invoices(count: int) -> list[bytes]:
+    seller = {
+        "name": SUPPLIER["name"], "identifiers": {"0009": SUPPLIER["siret"]},
+        "legal_identifier": SUPPLIER["siret"][:9], "legal_identifier_schemeid": "0002",
+        "vat_identifier": SUPPLIER["vat_number"], "einvoicing_addr": SUPPLIER["siret"], "einvoicing_addr_schemeid": "0009",
+        "addr_l1": SUPPLIER["address_line1"], "city": SUPPLIER["city"], "postcode": SUPPLIER["postal_code"], "country_code": "FR",
+    }
+    buyer = {
+        "name": RECIPIENT["name"], "identifiers": {"0009": RECIPIENT["siret"]},
+        "legal_identifier": RECIPIENT["siret"][:9], "legal_identifier_schemeid": "0002",
+        "einvoicing_addr": RECIPIENT["siret"], "einvoicing_addr_schemeid": "0009",
+        "addr_l1": RECIPIENT["address_line1"], "city": RECIPIENT["city"], "postcode": RECIPIENT["postal_code"], "country_code": "FR",
+    }
+    run_id = int(time.time())
+    return [
+        facturx_pdf(cii_bytes(invoice_data(**{"BT-1": f"B{run_id}-{i:05d}", "BT-10": "FIN", "BG-4": seller, "BG-7": buyer})))
+        for i in range(count)
+    ]
+
+
+def bare_costs(files: list[bytes]) -> list[float]:
+    from backend.invoices.validation import validate_bytes, warm_up
+
+    warm_up()
+    costs = []
+    for data in files:
+        start = time.perf_counter()
+        result = validate_bytes(data, "f.pdf")
+        costs.append(time.perf_counter() - start)
+        assert result.valid, [f.rule for f in result.findings]
+    return costs
+
+
+async def reset_database() -> None:
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {DB}")
+    finally:
+        await conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, workers: int, data_dir: str) -> subprocess.Popen:
+    env = {**os.environ, "FACTEUR_DATABASE_URL": DSN, "FACTEUR_DATA_DIR": data_dir, "FACTEUR_BASE_URL": f"http://127.0.0.1:{port}"}
+    subprocess.run([sys.executable, "-m", "backend.cli", "demo"], env=env, check=True, capture_output=True, cwd=ROOT)
+    server = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--workers", str(workers)],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    server.kill()
+    raise RuntimeError("server did not start")
+
+
+async def logged_in_client(base: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=base, timeout=60)
+    page = await client.get("/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    user = SUPPLIER["user"]
+    response = await client.post("/login", data={"email": user["email"], "password": user["password"], "_csrf_token": token})
+    assert response.status_code in (200, 302), response.status_code
+    return client
+
+
+async def deposit_all(base: str, files: list[bytes], concurrency: int) -> tuple[list[float], float]:
+    clients = [await logged_in_client(base) for _ in range(concurrency)]
+    tokens = []
+    for client in clients:
+        page = await client.get("/deposits")
+        tokens.append(re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1))
+    queue: asyncio.Queue = asyncio.Queue()
+    for data in files:
+        queue.put_nowait(data)
+    latencies: list[float] = []
+
+    async def worker(client: httpx.AsyncClient, token: str) -> None:
+        while not queue.empty():
+            data = queue.get_nowait()
+            start = time.perf_counter()
+            response = await client.post("/deposits", files=[("file", ("f.pdf", data, "application/pdf"))], headers={"X-CSRFToken": token})
+            latencies.append(time.perf_counter() - start)
+            assert response.status_code == 201, response.text[:500]
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(c, t) for c, t in zip(clients, tokens)))
+    elapsed = time.perf_counter() - start
+    for client in clients:
+        await client.aclose()
+    return latencies, elapsed
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--invoices", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    files = make_invoices(args.invoices + 20)
+    warmup, files = files[:20], files[20:]
+    bare = bare_costs(files)
+    asyncio.run(reset_database())
+    port = free_port()
+    with tempfile.TemporaryDirectory() as data_dir:
+        server = start_server(port, args.workers, data_dir)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            asyncio.run(deposit_all(base, warmup, args.concurrency))  # warms every worker's stylesheets
+            latencies, elapsed = asyncio.run(deposit_all(base, files, args.concurrency))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    throughput = len(files) / elapsed
+    bare_p50 = statistics.median(bare)
+    print(f"## {time.strftime('%Y-%m-%d')} — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"command: .venv/bin/python bench/deposit/run.py --invoices {args.invoices} --concurrency {args.concurrency} --workers {args.workers}")
+    print(f"- bare cost per Factur-X (validate_bytes in-process, 1 core): p50 {bare_p50*1000:.1f} ms, p95 {pct(bare, 95)*1000:.1f} ms")
+    print(f"- HTTP deposit latency ({args.concurrency} concurrent clients, {args.workers} workers, PostgreSQL): p50 {statistics.median(latencies)*1000:.1f} ms, p95 {pct(latencies, 95)*1000:.1f} ms")
+    print(f"- throughput: {throughput:.1f} deposits/s ({len(files)} deposits in {elapsed:.1f} s)")
+    print(f"- end-to-end time per deposit (wall time / deposits): {elapsed / len(files) * 1000:.1f} ms = {elapsed / len(files) / bare_p50:.2f} × bare p50")
+
+
+if __name__ == "__main__":
+    main()
