@@ -167,6 +167,7 @@ def _french(message: str) -> str:
     labels = {"number": "Le numéro de facture", "issue_date": "La date d'émission", "due_date": "La date d'échéance",
               "engagement": "Le numéro d'engagement", "seller.address.line1": "L'adresse de votre structure (profil)",
               "seller.address.city": "La ville de votre structure (profil)", "seller.address.postal_code": "Le code postal de votre structure (profil)",
+              "buyer.address": "L'adresse de l'entité destinataire (annuaire)", "seller.name": "La raison sociale de votre structure (profil)",
               "lines": "Les lignes"}
     label = next((v for k, v in labels.items() if field.startswith(k)), "Ce champ")
     if "length" in message and ">=" in message:

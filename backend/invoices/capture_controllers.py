@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from backend.directory import search
 from backend.directory.tables import Structure
 from backend.invoices import access, capture
+from backend.invoices.controllers import deposit_report_context
 from backend.invoices.deposit import Upload, attachment_type, deposit
 from backend.invoices.generation import BILLING_FRAMEWORK_LABELS, Problem
 from backend.invoices.tables import DepositItem, InvoiceDraft
@@ -32,6 +33,7 @@ async def _form_page(request: Request, draft_id: int, form: dict, problems: list
     return page(request, "invoices/capture.html", status_code=status, draft_id=draft_id, form=form,
                 recipient=recipient, totals=capture.live_totals(form), problems=problems or [],
                 problem_fields={p.field for p in problems or []}, frameworks=BILLING_FRAMEWORK_LABELS,
+                profile_incomplete=any(p.field.startswith("seller") for p in problems or []),
                 vat_rates=capture.VAT_RATES, units=capture.UNITS)
 
 
@@ -128,7 +130,8 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
     if item.accepted:
         await InvoiceDraft.delete().where(InvoiceDraft.id == draft.id)
         return Redirect(f"/invoices/{item.invoice}")
-    return Redirect(f"/deposits/{deposit_id}")  # refused by the portal rules: the report says why; the draft stays
+    # Refused by the portal rules: the report says why, and the draft stays to be corrected.
+    return page(request, "invoices/deposit_report.html", status_code=422, draft_id=draft.id, **await deposit_report_context(deposit_id))
 
 
 @post("/capture/{draft_id:int}/delete")

@@ -50,11 +50,11 @@ async def deposit_submit(request: Request, current: NamedDependency[CurrentUser]
         deposit_id = await deposit(request.app.state.settings, depositor, current.id, files, attachments, channel="web")
     except DepositRefused as exc:
         return page(request, "invoices/deposits.html", status_code=400, deposits=[], next_before=None, can_deposit=True, error=exc.message)
-    report = await _report(deposit_id)
+    report = await deposit_report_context(deposit_id)
     return page(request, "invoices/deposit_report.html", status_code=201 if report["deposit"]["accepted_count"] else 422, **report)
 
 
-async def _report(deposit_id: int) -> dict:
+async def deposit_report_context(deposit_id: int) -> dict:
     dep = await Deposit.select().where(Deposit.id == deposit_id).first()
     items = await DepositItem.select().where(DepositItem.deposit == deposit_id).order_by(DepositItem.position)
     for item in items:
@@ -67,7 +67,7 @@ async def _report(deposit_id: int) -> dict:
 @get("/deposits/{deposit_id:int}")
 async def deposit_report(request: Request, current: NamedDependency[CurrentUser], deposit_id: FromPath[int]) -> Template:
     await access.visible_deposit(current, deposit_id)
-    return page(request, "invoices/deposit_report.html", **await _report(deposit_id))
+    return page(request, "invoices/deposit_report.html", **await deposit_report_context(deposit_id))
 
 
 @get("/invoices/{invoice_id:int}")

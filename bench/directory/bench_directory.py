@@ -19,6 +19,7 @@ import asyncio
 import os
 import platform
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -86,7 +87,7 @@ async def _run(args: argparse.Namespace) -> None:
         await db.engine().run_ddl("CREATE SCHEMA public")
     await db.run_migrations()
 
-    work = Path(tempfile.mkdtemp(prefix="facteur-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="csv-", dir=settings.data_dir))  # removed with the data folder
     structures, services = work / "structures.csv", work / "services.csv"
     started = time.perf_counter()
     info = generate(args.rows, structures, services)
@@ -165,7 +166,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2400)
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (database name ending in 'bench'); SQLite when absent")
     args = parser.parse_args()
-    os.environ["FACTEUR_DATA_DIR"] = tempfile.mkdtemp(prefix="facteur-bench-data-")
+    data_dir = tempfile.mkdtemp(prefix="facteur-bench-data-")
+    os.environ["FACTEUR_DATA_DIR"] = data_dir
     os.environ.setdefault("FACTEUR_SECRET_KEY", "bench-secret-key-that-is-long-enough-0123456789")
     if args.database_url:
         os.environ["FACTEUR_DATABASE_URL"] = args.database_url
@@ -173,7 +175,10 @@ def main() -> None:
         os.environ.pop("FACTEUR_DATABASE_URL", None)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{'PostgreSQL' if args.database_url else 'SQLite'}")
-    asyncio.run(_run(args))
+    try:
+        asyncio.run(_run(args))
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -158,7 +158,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--invoices", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--no-tags", action="store_true", help="untagged PDF (pdf.PDF_TAGS = False)")
+    parser.add_argument("--no-pools", action="store_true", help="skip the thread / process throughput part")
     args = parser.parse_args()
+    if args.no_tags:
+        from backend.invoices.generation import pdf
+
+        pdf.PDF_TAGS = False
 
     items = make_invoices(args.invoices)
     from backend.invoices.generation import build_facturx, warm_up  # noqa: F401
@@ -203,9 +209,13 @@ def main() -> None:
 
     throughput = {}
     for label, pool_factory in (
-        ("1 thread", lambda: ThreadPoolExecutor(1, initializer=_worker_init)),
-        ("2 threads", lambda: ThreadPoolExecutor(2, initializer=_worker_init)),
-        ("2 processes", lambda: ProcessPoolExecutor(2, initializer=_worker_init)),
+        ()
+        if args.no_pools
+        else (
+            ("1 thread", lambda: ThreadPoolExecutor(1, initializer=_worker_init)),
+            ("2 threads", lambda: ThreadPoolExecutor(2, initializer=_worker_init)),
+            ("2 processes", lambda: ProcessPoolExecutor(2, initializer=_worker_init)),
+        )
     ):
         with pool_factory() as pool:
             list(pool.map(_build, items[:4]))  # warm every worker

@@ -14,6 +14,7 @@ async def recipient(clean_db) -> Structure:
     structure = Structure(
         siret=BUYER_SIRET, siren=BUYER_SIRET[:9], name="Commune de Paris", search_key=fold("Commune de Paris"),
         is_public=True, requires_service=True, active=True,
+        address_line1="Place de l'Hôtel de Ville", postal_code="75004", city="Paris",
     )
     await structure.save()
     await Service.insert(
