@@ -27,6 +27,7 @@ from backend.formats import JINJA_FILTERS
 from backend.home import router as home_router
 from backend.invoices.capture_controllers import router as capture_router
 from backend.invoices.controllers import router as invoices_router
+from backend.invoices.generation import warm_up as warm_up_generation
 from backend.invoices.validation import warm_up
 from backend.security import add_security_headers
 from backend.sessions import RotatingSessionConfig
@@ -89,8 +90,10 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
     async def on_startup(app: Litestar) -> None:
         if connection_pool:
             await db.start_pool()
-        # Compile the XSD and schematron stylesheets once, before the first deposit needs them.
+        # Compile the XSD and schematron stylesheets and load the PDF renderer once, before
+        # the first deposit or capture needs them.
         await anyio.to_thread.run_sync(warm_up)
+        await anyio.to_thread.run_sync(warm_up_generation)
 
     async def on_shutdown(app: Litestar) -> None:
         if connection_pool:
