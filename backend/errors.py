@@ -48,6 +48,9 @@ def _error(request: Request, status: int, message: str, code: str) -> Response |
 def http_exception_handler(request: Request, exc: HTTPException) -> Response | Template:
     status = exc.status_code
     if isinstance(exc, NotAuthorizedException) and not _wants_json(request):
+        if request.headers.get("hx-request"):
+            # htmx would swap the login page into a fragment: ask it for a full navigation.
+            return Response("", status_code=401, headers={"HX-Redirect": login_redirect(request).url})
         return login_redirect(request)  # type: ignore[return-value]
     message = MESSAGES.get(status, exc.detail)
     if isinstance(exc, PermissionDeniedException) and "CSRF" in (exc.detail or ""):

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from backend.accounts.memberships import require_manager
 from backend.accounts.service import email_error, normalize_email
-from backend.common import fold, utcnow
+from backend.common import utcnow
 from backend.directory import identifiers as ids
+from backend.directory.search import search_key_for
 from backend.directory.tables import Structure
 
 TEXT_FIELDS = {
@@ -57,7 +58,7 @@ async def update(structure: Structure, data: dict[str, str]) -> dict[str, str]:
         Structure.iban: ids.clean_iban(data.get("iban", "")),
         Structure.bic: ids.clean_bic(data.get("bic", "")),
         Structure.contact_email: normalize_email(data.get("contact_email", "")),
-        Structure.search_key: fold(f"{data.get('name', '')} {data.get('city', '')}"),
+        Structure.search_key: search_key_for(data.get("name", ""), data.get("postal_code", ""), data.get("city", "")),
         Structure.updated_at: utcnow(),
     }
     await Structure.update(values).where(Structure.id == structure.id)

@@ -4,8 +4,8 @@ Pure parsing and validation, no database: every line becomes a row to import, a 
 line (with its reason) or a bad line (with its reason, in French). A file that cannot be
 used at all (unreadable, not CSV, a required column missing) raises `FileRefused`.
 
-Accepted layout
----------------
+Accepted layout (the operator's version, with every accepted header: IMPORT.md)
+-------------------------------------------------------------------------------
 * Separator: `;` (Chorus Pro), also `,`, tab or `|` when the header line clearly uses it.
 * Encoding: UTF-8 with or without BOM, UTF-16 with BOM; otherwise Windows-1252 (cp1252),
   then ISO-8859-1, which is what real exports use.

@@ -242,7 +242,9 @@ async def test_pages_load_nothing_foreign_and_break_no_csp_rule(phone, server):
     await page.goto("/directory")
     async with page.expect_request(lambda r: "/directory?q=" in r.url and r.headers.get("hx-request") == "true"):
         await page.get_by_label("Nom, SIRET ou ville").fill("zzqx-introuvable")
-    await expect(page.locator("#results")).to_contain_text("Aucune structure publique ne correspond à « zzqx-introuvable »")
+    await expect(page.get_by_role("status").filter(has_text="zzqx")).to_have_text(
+        "Aucune structure publique ne correspond à « zzqx-introuvable »."
+    )
     await expect(page.locator("header.app-header")).to_have_count(1)  # a fragment was swapped, not a page
     await check("/directory (htmx search)")
 

@@ -53,3 +53,9 @@ async def test_api_clients_get_problem_json(client):
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "not_found"
+
+
+async def test_htmx_request_of_an_anonymous_user_gets_a_full_redirect(client):
+    response = await client.get("/directory?q=ville", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert response.status_code == 401
+    assert response.headers["hx-redirect"].startswith("/login?next=")
