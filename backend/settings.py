@@ -114,10 +114,17 @@ def _secret_key(data_dir: Path) -> str:
         return raw
     key_file = data_dir / "secret_key"
     if not key_file.exists():
-        tmp = key_file.with_suffix(".tmp")
+        # A unique temporary file linked into place: link() fails if another process got
+        # there first, and then everyone reads the one key that won.
+        tmp = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
         tmp.write_text(secrets.token_urlsafe(48))
         tmp.chmod(0o600)
-        os.replace(tmp, key_file)  # atomic: two processes starting together agree on one key
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return key_file.read_text().strip()
 
 

@@ -12,7 +12,7 @@ from backend.accounts.mails import deliver
 from backend.accounts.memberships import Rights
 from backend.accounts.service import AccountError
 from backend.directory.tables import Structure
-from backend.web import form_data, CurrentUser, flash, page, require_user
+from backend.web import CurrentUser, flash, form_data, page, require_user, safe_next
 
 
 @get("/account")
@@ -31,7 +31,7 @@ async def switch_structure(request: Request, current: NamedDependency[CurrentUse
     if not any(m["structure"]["id"] == wanted for m in current.memberships):
         raise memberships.NOT_FOUND
     request.session["structure_id"] = wanted
-    return Redirect(data.get("next") if (data.get("next") or "").startswith("/") and not data["next"].startswith("//") else "/")
+    return Redirect(safe_next(data.get("next")))
 
 
 @post("/account/join")

@@ -66,6 +66,9 @@ def email_error(email: str) -> str | None:
         return "L'adresse e-mail est obligatoire."
     if len(email) > 254 or not _EMAIL_RE.match(email):
         return "Cette adresse e-mail n'est pas valide."
+    if not email.split("@", 1)[0].isascii():
+        # Browsers refuse such addresses in e-mail fields: the account could never log in.
+        return "Cette adresse e-mail n'est pas valide : pas d'accent ni de caractère spécial avant le « @ »."
     return None
 
 

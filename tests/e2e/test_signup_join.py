@@ -271,11 +271,6 @@ async def test_csp_watch_catches_an_inline_script(phone):
     assert any("Content Security Policy" in text for text in watch.console_errors), watch.console_errors
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the sign-up form (novalidate) and backend.accounts.service.email_error accept an address "
-    "with a non-ASCII local part, but the login form's <input type=email> (no novalidate) refuses it "
-    "in the browser, so the account can never log in"
-))
 async def test_an_address_accepted_at_sign_up_can_log_in(phone, server):
     expect = _expect()
     person = new_person("Inès", "Roux", "Roux Électricité")

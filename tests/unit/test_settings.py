@@ -195,12 +195,6 @@ class _CheckedTooEarly(type(Path())):
         return False
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: backend/settings.py _secret_key checks key_file.exists() then os.replace()s a fixed "
-    "'secret_key.tmp' over it: two processes starting together on one data folder (the comment says "
-    "they 'agree on one key') can each keep a different key, or crash on the shared temp name; "
-    "fix: write a unique temp file and os.link() it (fails if the key exists), then read the file"
-))
 def test_a_key_written_by_another_process_in_between_is_kept(env, tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
