@@ -16,7 +16,7 @@ from backend.invoices.capture import UNITS
 from backend.invoices.deposit import DepositRefused, Upload, deposit
 from backend.invoices.statuses import label
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory, StoredFile
-from backend.web import CurrentUser, page, require_user
+from backend.web import CurrentUser, form_data, page, require_user
 
 PAGE_SIZE = 25
 STAGES = [("detect", "Lecture du fichier"), ("xsd", "Structure XML (XSD)"), ("en16931", "Règles européennes EN 16931"),
@@ -47,7 +47,9 @@ async def deposit_submit(request: Request, current: NamedDependency[CurrentUser]
     depositor = await Structure.objects().get(Structure.id == structure_id)
     files, attachments = await _uploads(request, "file"), await _uploads(request, "attachment")
     try:
-        deposit_id = await deposit(request.app.state.settings, depositor, current.id, files, attachments, channel="web")
+        strict_fr = (await form_data(request)).get("strict_fr") == "on"
+        deposit_id = await deposit(request.app.state.settings, depositor, current.id, files, attachments,
+                                   channel="web", strict_fr=strict_fr)
     except DepositRefused as exc:
         return page(request, "invoices/deposits.html", status_code=400, deposits=[], next_before=None, can_deposit=True, error=exc.message)
     report = await deposit_report_context(deposit_id)
@@ -77,7 +79,8 @@ async def invoice_page(request: Request, current: NamedDependency[CurrentUser], 
     attachments = await Attachment.select(Attachment.id, Attachment.filename, Attachment.media_type).where(Attachment.invoice == invoice.id)
     recipient = await Structure.objects().get(Structure.id == invoice.recipient)
     data = msgspec.json.decode(invoice.data) if isinstance(invoice.data, str) else invoice.data
-    return page(request, "invoices/invoice.html", invoice=invoice, data=data, history=history,
+    original = await StoredFile.objects().get(StoredFile.id == invoice.original_file)
+    return page(request, "invoices/invoice.html", invoice=invoice, data=data, history=history, original=original,
                 attachments=attachments, recipient=recipient, status_label=label, units=UNITS)
 
 

@@ -196,3 +196,20 @@ async def test_body_over_the_flux_limit_is_a_413(client, supplier, settings):
     response = await client.post("/deposits", files=[("file", ("big.xml", huge, "application/xml"))], headers={"X-CSRFToken": token})
     assert response.status_code == 413
     assert await Deposit.count() == 0
+
+
+async def test_strict_french_rules_are_optional(client, supplier):
+    plain = await post_files(client, [("a.xml", cii_bytes(with_number("FR-1")))])
+    assert plain.status_code == 201 and "BR-FR" not in plain.text
+    token = csrf_from((await client.get("/deposits")).text)
+    strict = await client.post("/deposits", files=[("file", ("b.xml", cii_bytes(with_number("FR-2")), "application/xml"))],
+                               data={"_csrf_token": token, "strict_fr": "on"})
+    assert "BR-FR" in strict.text
+
+
+async def test_certificate_shows_the_file_digest_and_recipient(client, supplier):
+    xml = cii_bytes(with_number("C-1"))
+    await post_files(client, [("c.xml", xml)])
+    invoice = await Invoice.objects().first()
+    page = await client.get(f"/invoices/{invoice.id}")
+    assert hashlib.sha256(xml).hexdigest() in page.text and "Commune de Paris" in page.text
