@@ -82,8 +82,8 @@ async def resend_submit(request: Request) -> Template:
     settings = request.app.state.settings
     found = await service.new_confirmation_token(data.get("email", ""))
     if found:
-        user_email, token = found
-        await deliver(settings, user_email, *mails.confirmation(settings, "", token))
+        user, token = found
+        await deliver(settings, user.email, *mails.confirmation(settings, user.first_name, token))
     # Same answer whether or not the account exists: no way to probe for addresses.
     return page(request, "accounts/resend.html", sent=True)
 

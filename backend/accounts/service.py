@@ -226,12 +226,12 @@ async def confirm_email(raw: str) -> int:
     return user_id
 
 
-async def new_confirmation_token(email: str) -> tuple[str, str] | None:
+async def new_confirmation_token(email: str) -> tuple[User, str] | None:
     """A fresh confirmation link for an unconfirmed account, or None (said the same way to the user)."""
     user = await User.objects().get(User.email == normalize_email(email))
     if user is None or user.email_confirmed_at is not None:
         return None
-    return user.email, await _new_token(user.id, "confirm", CONFIRM_TTL)
+    return user, await _new_token(user.id, "confirm", CONFIRM_TTL)
 
 
 async def authenticate(email: str, password: str) -> User | None:

@@ -226,10 +226,10 @@ async def _create_invoice(deposit_id: int, depositor: Structure, user_id: int | 
         status_code=STATUSES["MISE_A_DISPOSITION"].code_2026, certificate_number=_certificate_number(),
     )
     await invoice.save()
-    for status, actor_kind, actor in (("DEPOSEE", "supplier", user_id), ("MISE_A_DISPOSITION", "platform", None)):
-        await InvoiceHistory.insert(InvoiceHistory(
-            invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=actor_kind, actor=actor,
-        ))
+    await InvoiceHistory.insert(*(  # one statement for both rows
+        InvoiceHistory(invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=actor_kind, actor=actor)
+        for status, actor_kind, actor in (("DEPOSEE", "supplier", user_id), ("MISE_A_DISPOSITION", "platform", None))
+    ))
     return invoice.id
 
 

@@ -36,7 +36,18 @@ DSN = f"postgresql://postgres@127.0.0.1:5432/{DB}"
 RECIPIENT = PUBLIC[0]  # requires a service code: FIN exists
 
 
-def make_invoices(count: int) -> list[bytes]:
+def _lines(count: int) -> tuple[list[dict], dict]:
+    """`count` lines at 20 % VAT and the matching totals (a realistic invoice has several)."""
+    lines = [{"BT-126": str(i + 1), "BT-129": "2.0000", "BT-130": "C62", "BT-131": "100.00", "BT-146": "50.0000",
+              "BT-151": "S", "BT-152": "20.00", "BT-153": f"Prestation {i + 1}"} for i in range(count)]
+    net = 100 * count
+    totals = {"BG-23": [{"BT-116": f"{net}.00", "BT-117": f"{net // 5}.00", "BT-118": "S", "BT-119": "20.00"}],
+              "BT-106": f"{net}.00", "BT-109": f"{net}.00", "BT-110": f"{net // 5}.00", "BT-112": f"{net * 6 // 5}.00",
+              "BT-113": "0.00", "BT-115": f"{net * 6 // 5}.00"}
+    return lines, totals
+
+
+def make_invoices(count: int, line_count: int = 2) -> list[bytes]:
     seller = {
         "name": SUPPLIER["name"], "identifiers": {"0009": SUPPLIER["siret"]},
         "legal_identifier": SUPPLIER["siret"][:9], "legal_identifier_schemeid": "0002",
@@ -50,8 +61,10 @@ def make_invoices(count: int) -> list[bytes]:
         "addr_l1": RECIPIENT["address_line1"], "city": RECIPIENT["city"], "postcode": RECIPIENT["postal_code"], "country_code": "FR",
     }
     run_id = int(time.time())
+    lines, totals = _lines(line_count)
     return [
-        facturx_pdf(cii_bytes(invoice_data(**{"BT-1": f"B{run_id}-{i:05d}", "BT-10": "FIN", "BG-4": seller, "BG-7": buyer})))
+        facturx_pdf(cii_bytes(invoice_data(**{"BT-1": f"B{run_id}-{i:05d}", "BT-10": "FIN", "BG-4": seller, "BG-7": buyer,
+                                              "BG-25": lines, **totals})))
         for i in range(count)
     ]
 
@@ -148,9 +161,10 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--lines", type=int, default=2, help="lines per invoice")
     args = parser.parse_args()
 
-    files = make_invoices(args.invoices + 20)
+    files = make_invoices(args.invoices + 20, args.lines)
     warmup, files = files[:20], files[20:]
     bare = bare_costs(files)
     asyncio.run(reset_database())
@@ -167,7 +181,8 @@ def main() -> None:
     throughput = len(files) / elapsed
     bare_p50 = statistics.median(bare)
     print(f"## {time.strftime('%Y-%m-%d')} — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"command: .venv/bin/python bench/deposit/run.py --invoices {args.invoices} --concurrency {args.concurrency} --workers {args.workers}")
+    redis = " (sessions in Redis)" if os.environ.get("FACTEUR_REDIS_URL") else " (sessions in files)"
+    print(f"command: {'FACTEUR_REDIS_URL=… ' if os.environ.get('FACTEUR_REDIS_URL') else ''}.venv/bin/python bench/deposit/run.py --invoices {args.invoices} --concurrency {args.concurrency} --workers {args.workers} --lines {args.lines}{redis}")
     print(f"- bare cost per Factur-X (validate_bytes in-process, 1 core): p50 {bare_p50*1000:.1f} ms, p95 {pct(bare, 95)*1000:.1f} ms")
     print(f"- HTTP deposit latency ({args.concurrency} concurrent clients, {args.workers} workers, PostgreSQL): p50 {statistics.median(latencies)*1000:.1f} ms, p95 {pct(latencies, 95)*1000:.1f} ms")
     print(f"- throughput: {throughput:.1f} deposits/s ({len(files)} deposits in {elapsed:.1f} s)")

@@ -167,3 +167,16 @@ async def test_open_redirect_after_login_is_refused(client, accounts):
     page = await client.get("/login")
     response = await client.post("/login", data={"email": person.email, "password": person.password, "next": "//evil.example/", "_csrf_token": csrf_from(page.text)}, follow_redirects=False)
     assert response.headers["location"] == "/"
+
+
+async def test_a_new_confirmation_link_can_be_asked_for(client, accounts, settings):
+    person = accounts.person()
+    await accounts.signup(person)
+    first = link_in(last_mail_to(settings.mailbox_dir, person.email), "/confirm/")
+    answer = await post_form(client, "/confirm-resend", "/confirm-resend", {"email": person.email})
+    unknown = await post_form(client, "/confirm-resend", "/confirm-resend", {"email": "personne@exemple.fr"})
+    assert answer.text.count("Si un compte non confirmé existe") == unknown.text.count("Si un compte non confirmé existe") == 1
+    message = last_mail_to(settings.mailbox_dir, person.email)
+    second = link_in(message, "/confirm/")
+    assert second != first and "Bonjour Alex," in message.get_body(preferencelist=("plain",)).get_content()
+    assert (await post_form(client, second, second, {})).status_code == 200
