@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request, Router, get
+from litestar.params import FromQuery
 from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 
@@ -26,7 +27,7 @@ async def home(request: Request, current: NamedDependency[CurrentUser]) -> Templ
 
 
 @get("/invoices")
-async def invoices(request: Request, current: NamedDependency[CurrentUser], before: int | None = None) -> Template:
+async def invoices(request: Request, current: NamedDependency[CurrentUser], before: FromQuery[int | None] = None) -> Template:
     rows, next_before = await invoice_list(current, before)
     return page(request, "invoices/list.html", invoices=rows, next_before=next_before, status_label=label)
 

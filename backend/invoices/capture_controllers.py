@@ -7,7 +7,7 @@ from litestar import Request, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from backend.directory import search
@@ -81,7 +81,7 @@ async def draft_add_line(request: Request, current: NamedDependency[CurrentUser]
 
 
 @get("/capture/recipients")
-async def recipient_search(request: Request, current: NamedDependency[CurrentUser], q: str = "", draft_id: int = 0) -> Template:
+async def recipient_search(request: Request, current: NamedDependency[CurrentUser], q: FromQuery[str] = "", draft_id: FromQuery[int] = 0) -> Template:
     access.require_active_right(current, "can_deposit")
     results = await search.search_structures(q) if len(q.strip()) >= 2 else []
     return page(request, "invoices/_capture_recipients.html", results=[r for r in results if r["active"]], q=q, draft_id=draft_id)

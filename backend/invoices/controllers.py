@@ -7,7 +7,7 @@ from litestar import Request, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
 from backend.directory.tables import Structure
@@ -30,7 +30,7 @@ async def _uploads(request: Request, field: str) -> list[Upload]:
 
 
 @get("/deposits")
-async def deposits_page(request: Request, current: NamedDependency[CurrentUser], before: int | None = None) -> Template:
+async def deposits_page(request: Request, current: NamedDependency[CurrentUser], before: FromQuery[int | None] = None) -> Template:
     structure_id = access.require_active_right(current, "can_consult")
     query = Deposit.select().where(Deposit.structure == structure_id)
     if before:
@@ -97,13 +97,13 @@ async def _file_response(request: Request, file_id: int, filename: str, inline: 
 
 
 @get("/invoices/{invoice_id:int}/original")
-async def invoice_original(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], inline: bool = False) -> Response:
+async def invoice_original(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], inline: FromQuery[bool] = False) -> Response:
     invoice = await access.visible_invoice(current, invoice_id)
     return await _file_response(request, invoice.original_file, invoice.original_name, inline)
 
 
 @get("/invoices/{invoice_id:int}/attachments/{attachment_id:int}")
-async def invoice_attachment(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], attachment_id: FromPath[int], inline: bool = False) -> Response:
+async def invoice_attachment(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], attachment_id: FromPath[int], inline: FromQuery[bool] = False) -> Response:
     invoice = await access.visible_invoice(current, invoice_id)
     attachment = await Attachment.objects().get((Attachment.id == attachment_id) & (Attachment.invoice == invoice.id))
     if attachment is None:
