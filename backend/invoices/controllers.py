@@ -93,6 +93,8 @@ async def _file_response(request: Request, file_id: int, filename: str, inline: 
         "Content-Disposition": f'{disposition}; filename="{safe_name}"',
         "Cache-Control": "private, max-age=3600",
         "X-Content-SHA256": stored.sha256,
+        # The browser's own PDF viewer needs object-src; the file itself may run nothing.
+        "Content-Security-Policy": "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'none'",
     })
 
 

@@ -15,6 +15,7 @@ from backend.invoices.tables import Invoice
 from backend.invoices.validation import Finding, NormalizedInvoice
 
 MAX_ENGAGEMENT = 50
+MAX_AMOUNT = Decimal(10) ** 13  # numeric(18, 2) holds 16 integer digits; keep a wide margin
 INCOMPLETE_PROFILES = {"minimum", "basicwl"}
 
 MESSAGES = {
@@ -31,6 +32,7 @@ MESSAGES = {
     "FCT-PORTAL-11": "Les montants sont incohérents : le net à payer ({payable}) devrait être le total TTC ({incl}) moins les acomptes ({prepaid}).",
     "FCT-PORTAL-12": "La facture ne contient pas les données nécessaires à son dépôt ({missing}).",
     "FCT-PORTAL-13": "La facture n'est pas en euros ({currency}) : les entités publiques françaises sont facturées en EUR.",
+    "FCT-PORTAL-15": "Le montant {label} ({value}) dépasse ce que le portail peut enregistrer (moins de 10 000 milliards d'euros).",
 }
 
 
@@ -76,6 +78,11 @@ def _amount_findings(invoice: NormalizedInvoice) -> list[Finding]:
     incl, payable = _amount(totals.tax_inclusive), _amount(totals.payable)
     if incl is None or payable is None:
         return [finding("FCT-PORTAL-12", missing="totaux BT-112 / BT-115")]
+    stored = {"HT (BT-109)": totals.tax_exclusive, "de TVA (BT-110)": totals.tax, "TTC (BT-112)": totals.tax_inclusive, "à payer (BT-115)": totals.payable}
+    for label, amount in stored.items():
+        value = _amount(amount)
+        if value is not None and abs(value) >= MAX_AMOUNT:
+            return [finding("FCT-PORTAL-15", label=label, value=amount.text)]
     prepaid = _amount(totals.prepaid) or Decimal(0)
     rounding = _amount(totals.rounding) or Decimal(0)
     if abs(incl - prepaid + rounding - payable) > Decimal("0.01"):

@@ -90,3 +90,9 @@ def test_command_line_check_without_depositor_uses_the_seller_structure(recipien
     """Synchronous, as the command line is: the check runs its own event loop."""
     result = validate_bytes(cii_bytes(), "f.xml")
     assert portal_rules.command_line_check(result) == []
+
+
+async def test_amounts_beyond_what_can_be_stored(recipient, depositor):
+    huge = Amount("99999999999999999999.00", BASE.totals.payable.value * 10**20)
+    totals = msgspec.structs.replace(BASE.totals, payable=huge, tax_inclusive=huge)
+    assert await rules_of(variant(totals=totals), depositor) == ["FCT-PORTAL-15"]

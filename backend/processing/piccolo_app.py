@@ -1,0 +1,12 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from backend.processing.tables import Outbox
+
+APP_CONFIG = AppConfig(
+    app_name="processing",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[Outbox],
+    migration_dependencies=["backend.invoices.piccolo_app"],
+)
