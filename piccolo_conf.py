@@ -12,5 +12,6 @@ APP_REGISTRY = AppRegistry(
         "backend.directory.piccolo_app",
         "backend.accounts.piccolo_app",
         "backend.invoices.piccolo_app",
+        "backend.processing.piccolo_app",
     ]
 )

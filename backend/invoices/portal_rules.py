@@ -99,10 +99,10 @@ async def _recipient_findings(invoice: NormalizedInvoice) -> tuple[list[Finding]
         return [finding("FCT-PORTAL-02", "BT-47", siret=siret)], None
     if not recipient.active:
         return [finding("FCT-PORTAL-03", "BT-47", name=recipient.name, siret=siret)], recipient
-    return await _routing_findings(invoice, recipient), recipient
+    return await routing_findings(invoice, recipient), recipient
 
 
-async def _routing_findings(invoice: NormalizedInvoice, recipient: Structure) -> list[Finding]:
+async def routing_findings(invoice: NormalizedInvoice, recipient: Structure) -> list[Finding]:
     code = (invoice.buyer_reference or "").strip()
     engagement = (invoice.purchase_order or "").strip()
     findings: list[Finding] = []

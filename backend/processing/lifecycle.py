@@ -1,0 +1,440 @@
+"""The invoice lifecycle: every status change after the deposit goes through `change_status`.
+
+It checks, in this order: that the actor may see the invoice (404 otherwise, nothing
+leaks), that the actor holds the right for the step (403), that the version the actor saw
+is still current (409), that the step is possible from the current status (409), and
+that the mandatory reason and data are there and valid (422). Then one transaction
+writes the new status with an optimistic version check (two agents acting at once
+cannot both win), an append-only history row, and the outbox rows of the notifications
+(webhooks for every change, push for the statuses a supplier must hear about).
+
+Roles: "supplier" (a member with can_deposit of the invoice's supplier structure),
+"recipient" (an agent with can_process of the recipient structure), "platform".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
+from typing import Any
+
+from backend.accounts.tables import Membership
+from backend.common import utcnow
+from backend.db import transaction
+from backend.directory.tables import Structure
+from backend.invoices.statuses import STATUSES, label
+from backend.invoices.tables import Invoice, InvoiceHistory
+from backend.processing.reasons import REASONS, reason_label
+from backend.processing.tables import Outbox
+
+SUPPLIER, RECIPIENT, PLATFORM = "supplier", "recipient", "platform"
+ROLES = (SUPPLIER, RECIPIENT, PLATFORM)
+RIGHTS = {SUPPLIER: "can_deposit", RECIPIENT: "can_process"}
+
+# Not a status: the supplier acknowledges a rejection; the status stays REJETEE.
+ACKNOWLEDGE = "ACCUSE_REJET"
+
+# The recipient's processing statuses, in their usual order.
+PROCESSING = ("PRISE_EN_CHARGE", "SUSPENDUE", "A_RECYCLER", "REJETEE", "SERVICE_FAIT", "MANDATEE", "MISE_EN_PAIEMENT")
+_OPEN = frozenset(PROCESSING)  # from MISE_A_DISPOSITION (or back from COMPLETEE): any later step
+
+TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
+    RECIPIENT: {
+        "MISE_A_DISPOSITION": _OPEN,
+        "COMPLETEE": _OPEN,  # the supplier answered a suspension: the invoice is the recipient's again
+        "PRISE_EN_CHARGE": _OPEN - {"PRISE_EN_CHARGE"},
+        "SUSPENDUE": frozenset({"REJETEE"}),  # waiting for the supplier; may still be refused
+        # Accepted: steps may be skipped (out of the usual order) but never undone.
+        "SERVICE_FAIT": frozenset({"MANDATEE", "MISE_EN_PAIEMENT"}),
+        "MANDATEE": frozenset({"MISE_EN_PAIEMENT"}),
+        "MISE_EN_PAIEMENT": frozenset({"MISE_EN_PAIEMENT"}),  # a further partial payment, until paid
+    },
+    SUPPLIER: {
+        "SUSPENDUE": frozenset({"COMPLETEE"}),
+        "A_RECYCLER": frozenset({"DEPOSEE"}),  # corrected routing; the platform puts it back at disposal
+        "REJETEE": frozenset({ACKNOWLEDGE}),
+    },
+    PLATFORM: {
+        "DEPOSEE": frozenset({"MISE_A_DISPOSITION"}),
+    },
+}
+TERMINAL = frozenset({"REJETEE"})
+PUSH_STATUSES = frozenset({"REJETEE", "SUSPENDUE", "A_RECYCLER", "MISE_EN_PAIEMENT"})
+MAX_MANDATE = 50
+MAX_COMMENT = 2000
+
+PUSH_TITLES = {
+    "REJETEE": "Facture n° {number} rejetée",
+    "SUSPENDUE": "Facture n° {number} suspendue",
+    "A_RECYCLER": "Facture n° {number} à recycler",
+    "MISE_EN_PAIEMENT": "Facture n° {number} mise en paiement",
+}
+
+
+class TransitionError(Exception):
+    """A refused change: a stable code, a French message for the person, an HTTP status."""
+
+    def __init__(self, code: str, message_fr: str, http_status: int) -> None:
+        super().__init__(message_fr)
+        self.code, self.message_fr, self.http_status = code, message_fr, http_status
+
+
+NOT_FOUND = TransitionError("not_found", "Cette facture n'existe pas ou vous n'y avez pas accès.", 404)
+
+
+@dataclass(frozen=True)
+class Actor:
+    role: str  # supplier | recipient | platform
+    user_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}")
+        if self.role != PLATFORM and self.user_id is None:
+            raise ValueError("a supplier or recipient actor is a user")
+
+    @classmethod
+    def platform(cls) -> Actor:
+        return cls(PLATFORM)
+
+
+def actor_for(user_id: int, structure_id: int | None, invoice: Invoice) -> Actor | None:
+    """The actor a signed-in user is for this invoice, from the structure they act for."""
+    if structure_id is not None and structure_id == invoice.recipient:
+        return Actor(RECIPIENT, user_id)
+    if structure_id is not None and structure_id == invoice.supplier:
+        return Actor(SUPPLIER, user_id)
+    return None
+
+
+@dataclass(frozen=True)
+class Payment:
+    date: date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Routing:
+    """What the supplier may change on an invoice to recycle: recipient, service code, engagement."""
+
+    recipient_siret: str
+    service_code: str = ""
+    engagement: str = ""
+
+
+# --- pure rules (no database) ---------------------------------------------------------------
+
+def targets_from(status: str, role: str) -> frozenset[str]:
+    return TRANSITIONS.get(role, {}).get(status, frozenset())
+
+
+def role_may_ever(role: str, target: str) -> bool:
+    return any(target in targets for targets in TRANSITIONS.get(role, {}).values())
+
+
+def actions_for(status: str, role: str, *, remaining: Decimal | None = None, acknowledged: bool = False) -> list[str]:
+    """The steps this role may take from this status (the UI buttons), in the usual order."""
+    targets = set(targets_from(status, role))
+    if status == "MISE_EN_PAIEMENT" and remaining is not None and remaining <= 0:
+        targets.discard("MISE_EN_PAIEMENT")
+    if acknowledged:
+        targets.discard(ACKNOWLEDGE)
+    order = [*PROCESSING, "COMPLETEE", "DEPOSEE", "MISE_A_DISPOSITION", ACKNOWLEDGE]
+    return [t for t in order if t in targets]
+
+
+def check_role(role: str, target: str) -> None:
+    """422 for an unknown status, 403 when the role never takes this step."""
+    if target not in STATUSES and target != ACKNOWLEDGE:
+        raise TransitionError("unknown_status", f"Le statut « {target} » n'existe pas.", 422)
+    if not role_may_ever(role, target):
+        raise TransitionError("forbidden", "Vous n'avez pas le droit d'effectuer cette action sur cette facture.", 403)
+
+
+def check_transition(status: str, role: str, target: str) -> None:
+    """check_role, then 409 when the step is not possible from this status."""
+    check_role(role, target)
+    if target not in targets_from(status, role):
+        if status in TERMINAL and target != ACKNOWLEDGE:
+            message = "Cette facture a été rejetée : son traitement est terminé."
+        else:
+            message = f"Une facture au statut « {label(status)} » ne peut pas passer au statut « {_target_label(target)} »."
+        raise TransitionError("transition_refused", message, 409)
+
+
+def _target_label(target: str) -> str:
+    return "rejet pris en compte" if target == ACKNOWLEDGE else label(target)
+
+
+def _invalid(code: str, message: str) -> TransitionError:
+    return TransitionError(code, message, 422)
+
+
+def validate_data(
+    target: str,
+    *,
+    reason_code: str | None = None,
+    comment: str = "",
+    mandate_number: str | None = None,
+    payment: Payment | None = None,
+    amount_due: Decimal | None = None,
+    already_paid: Decimal = Decimal(0),
+) -> dict[str, Any]:
+    """The reason and data a step needs; returns the details stored with the history row."""
+    comment = (comment or "").strip()
+    reason_code = (reason_code or "").strip().upper() or None
+    if len(comment) > MAX_COMMENT:
+        raise _invalid("comment_too_long", f"Le commentaire dépasse {MAX_COMMENT} caractères.")
+    details: dict[str, Any] = {}
+    if target in ("SUSPENDUE", "REJETEE"):
+        if reason_code is None:
+            raise _invalid("reason_required", "Choisissez un motif : il est obligatoire pour suspendre ou rejeter une facture.")
+        if not comment:
+            raise _invalid("comment_required", "Ajoutez un commentaire qui explique le motif au fournisseur.")
+    elif target == "A_RECYCLER":
+        if not comment:
+            raise _invalid("comment_required", "Indiquez au fournisseur ce qu'il doit corriger (destinataire, code service ou engagement).")
+    elif reason_code is not None:
+        raise _invalid("reason_unexpected", "Un motif n'est demandé que pour une suspension, un rejet ou une facture à recycler.")
+    if reason_code is not None and reason_code not in REASONS:
+        raise _invalid("reason_invalid", f"Le motif « {reason_code} » ne fait pas partie de la liste des motifs.")
+    if target == "MANDATEE":
+        number = (mandate_number or "").strip()
+        if not number:
+            raise _invalid("mandate_required", "Indiquez le numéro de mandat.")
+        if len(number) > MAX_MANDATE:
+            raise _invalid("mandate_invalid", f"Le numéro de mandat dépasse {MAX_MANDATE} caractères.")
+        details["mandate_number"] = number
+    elif mandate_number:
+        raise _invalid("mandate_unexpected", "Un numéro de mandat n'est demandé que pour une facture mandatée.")
+    if target == "MISE_EN_PAIEMENT":
+        details["payment"] = _validate_payment(payment, amount_due, already_paid)
+    elif payment is not None:
+        raise _invalid("payment_unexpected", "Un paiement ne s'enregistre qu'avec le statut « Mise en paiement ».")
+    return details
+
+
+def _validate_payment(payment: Payment | None, amount_due: Decimal | None, already_paid: Decimal) -> dict[str, Any]:
+    if payment is None or payment.date is None or payment.amount is None:
+        raise _invalid("payment_required", "Indiquez la date et le montant du paiement.")
+    if not isinstance(payment.date, date):
+        raise _invalid("payment_invalid", "La date du paiement n'est pas valide.")
+    if isinstance(payment.amount, float) or isinstance(payment.amount, bool):
+        raise _invalid("payment_invalid", "Le montant du paiement n'est pas valide.")
+    try:
+        amount = Decimal(str(payment.amount))
+    except InvalidOperation:
+        raise _invalid("payment_invalid", "Le montant du paiement n'est pas valide.") from None
+    if not amount.is_finite() or amount.as_tuple().exponent < -2:
+        raise _invalid("payment_invalid", "Le montant du paiement doit avoir au plus deux décimales.")
+    if amount <= 0:
+        raise _invalid("payment_invalid", "Le montant du paiement doit être supérieur à zéro.")
+    amount = amount.quantize(Decimal("0.01"))
+    total = already_paid + amount
+    if amount_due is not None and total > amount_due:
+        remaining = max(amount_due - already_paid, Decimal(0))
+        raise _invalid(
+            "payment_exceeds",
+            f"Le paiement ({_euros(amount)}) dépasse le reste à payer ({_euros(remaining)}).",
+        )
+    return {
+        "date": payment.date.isoformat(), "amount": str(amount), "paid_total": str(total),
+        "fully_paid": amount_due is not None and total == amount_due,
+    }
+
+
+def _euros(value: Decimal) -> str:
+    whole, _, cents = f"{value:,.2f}".partition(".")
+    return f"{whole.replace(',', ' ')},{cents} €"
+
+
+# --- database --------------------------------------------------------------------------------
+
+async def _authorize(invoice: Invoice, actor: Actor) -> None:
+    """404 for an invoice the actor's user cannot see; 403 without the right on its side."""
+    if actor.role == PLATFORM:
+        return
+    rows = await Membership.select(Membership.structure, Membership.can_deposit, Membership.can_process).where(
+        (Membership.user == actor.user_id)
+        & (Membership.structure.is_in([invoice.supplier, invoice.recipient]))
+        & (Membership.status == "active")
+    )
+    if not rows:
+        raise NOT_FOUND
+    side = invoice.supplier if actor.role == SUPPLIER else invoice.recipient
+    if not any(r["structure"] == side and r[RIGHTS[actor.role]] for r in rows):
+        raise TransitionError("forbidden", "Vous n'avez pas le droit d'effectuer cette action sur cette facture.", 403)
+
+
+async def paid_total(invoice_id: int) -> Decimal:
+    rows = await InvoiceHistory.select(InvoiceHistory.details).where(
+        (InvoiceHistory.invoice == invoice_id) & (InvoiceHistory.status == "MISE_EN_PAIEMENT")
+    ).output(load_json=True)
+    total = Decimal(0)
+    for row in rows:
+        details = row["details"] if isinstance(row["details"], dict) else json.loads(row["details"] or "{}")
+        total += Decimal(str((details.get("payment") or {}).get("amount", "0")))
+    return total
+
+
+async def is_acknowledged(invoice_id: int) -> bool:
+    """A rejection is set by the recipient; a supplier row at REJETEE is the acknowledgement."""
+    return await InvoiceHistory.exists().where(
+        (InvoiceHistory.invoice == invoice_id) & (InvoiceHistory.status == "REJETEE") & (InvoiceHistory.actor_kind == SUPPLIER)
+    )
+
+
+async def allowed_actions(invoice: Invoice, actor: Actor) -> list[str]:
+    """What this actor may do now with this invoice (for the buttons); empty when nothing."""
+    try:
+        await _authorize(invoice, actor)
+    except TransitionError:
+        return []
+    remaining = None
+    if invoice.status == "MISE_EN_PAIEMENT" and actor.role == RECIPIENT:
+        remaining = Decimal(invoice.amount_due) - await paid_total(invoice.id)
+    acknowledged = invoice.status == "REJETEE" and actor.role == SUPPLIER and await is_acknowledged(invoice.id)
+    return actions_for(invoice.status, actor.role, remaining=remaining, acknowledged=acknowledged)
+
+
+async def _check_routing(routing: Routing | None, invoice: Invoice) -> tuple[int, str, str]:
+    """The recipient id, service code and engagement of a recycled invoice (422 when unusable)."""
+    from backend.invoices import portal_rules
+
+    if routing is None:
+        return invoice.recipient, invoice.service_code, invoice.engagement
+    siret = (routing.recipient_siret or "").strip()
+    recipient = await Structure.objects().get((Structure.siret == siret) & (Structure.is_public == True))  # noqa: E712
+    if recipient is None:
+        raise _invalid("routing_invalid", portal_rules.MESSAGES["FCT-PORTAL-02"].format(siret=siret or "absent"))
+    if not recipient.active:
+        raise _invalid("routing_invalid", portal_rules.MESSAGES["FCT-PORTAL-03"].format(name=recipient.name, siret=siret))
+    code, engagement = (routing.service_code or "").strip(), (routing.engagement or "").strip()
+    fake = SimpleNamespace(buyer_reference=code, purchase_order=engagement)
+    findings = await portal_rules.routing_findings(fake, recipient)
+    if findings:
+        raise _invalid("routing_invalid", " ".join(f.message for f in findings))
+    return recipient.id, code, engagement
+
+
+async def change_status(
+    invoice_id: int,
+    actor: Actor,
+    target: str,
+    *,
+    expected_version: int | None,
+    reason_code: str | None = None,
+    comment: str = "",
+    mandate_number: str | None = None,
+    payment: Payment | None = None,
+    routing: Routing | None = None,
+) -> Invoice:
+    """Move an invoice to `target` (or ACKNOWLEDGE a rejection); returns the invoice as saved.
+
+    `routing` is only for the supplier's recycling (A_RECYCLER → DEPOSEE → MISE_A_DISPOSITION).
+    """
+    invoice = await Invoice.objects().get(Invoice.id == invoice_id)
+    if invoice is None:
+        raise NOT_FOUND
+    await _authorize(invoice, actor)
+    check_role(actor.role, target)
+    if expected_version is not None and expected_version != invoice.version:
+        raise _stale()
+    check_transition(invoice.status, actor.role, target)
+    already_paid = await paid_total(invoice.id) if target == "MISE_EN_PAIEMENT" else Decimal(0)
+    if target == "MISE_EN_PAIEMENT" and invoice.status == "MISE_EN_PAIEMENT" and already_paid >= Decimal(invoice.amount_due):
+        raise TransitionError("fully_paid", "Cette facture est déjà entièrement payée.", 409)
+    if target == ACKNOWLEDGE and await is_acknowledged(invoice.id):
+        raise TransitionError("already_acknowledged", "Vous avez déjà pris connaissance de ce rejet.", 409)
+    if routing is not None and target != "DEPOSEE":
+        raise _invalid("routing_unexpected", "Le destinataire ne se modifie que pour recycler une facture.")
+    details = validate_data(
+        target, reason_code=reason_code, comment=comment, mandate_number=mandate_number, payment=payment,
+        amount_due=Decimal(invoice.amount_due), already_paid=already_paid,
+    )
+    reason_code = (reason_code or "").strip().upper()
+    comment = (comment or "").strip()
+    changes: dict[Any, Any] = {}
+    if target == "DEPOSEE":
+        recipient_id, service_code, engagement = await _check_routing(routing, invoice)
+        details["recycled"] = {
+            "before": {"recipient": invoice.recipient, "service_code": invoice.service_code, "engagement": invoice.engagement},
+            "after": {"recipient": recipient_id, "service_code": service_code, "engagement": engagement},
+        }
+        changes = {Invoice.recipient: recipient_id, Invoice.service_code: service_code, Invoice.engagement: engagement}
+
+    # (status, actor kind, actor user, reason, comment, details) of each history row
+    if target == ACKNOWLEDGE:
+        steps = [("REJETEE", actor, "", comment, {"acknowledged": True})]
+        final = invoice.status
+    elif target == "DEPOSEE":
+        steps = [("DEPOSEE", actor, "", comment, details), ("MISE_A_DISPOSITION", Actor.platform(), "", "", {})]
+        final = "MISE_A_DISPOSITION"
+    else:
+        steps = [(target, actor, reason_code, comment, details)]
+        final = target
+
+    now = utcnow()
+    new_version = invoice.version + 1
+    async with transaction():
+        updated = await Invoice.update({
+            Invoice.status: final, Invoice.status_code: STATUSES[final].code_2026,
+            Invoice.version: new_version, Invoice.updated_at: now, **changes,
+        }).where((Invoice.id == invoice.id) & (Invoice.version == invoice.version)).returning(Invoice.id)
+        if len(updated) != 1:
+            raise _stale()
+        await InvoiceHistory.insert(*(
+            InvoiceHistory(
+                invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=who.role,
+                actor=who.user_id, reason_code=reason, comment=text, details=_json(extra), created_at=now,
+            )
+            for status, who, reason, text, extra in steps
+        ))
+        await Outbox.insert(*_outbox_rows(invoice, steps, target, new_version, changes, now))
+    saved = await Invoice.objects().get(Invoice.id == invoice.id)
+    assert saved is not None
+    return saved
+
+
+def _stale() -> TransitionError:
+    return TransitionError(
+        "stale_version", "La facture a été modifiée entre-temps par quelqu'un d'autre : rechargez-la avant de recommencer.", 409,
+    )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _outbox_rows(invoice: Invoice, steps, target: str, version: int, changes: dict, now) -> list[Outbox]:
+    recipient = changes.get(Invoice.recipient, invoice.recipient)
+    base = {
+        "invoice_id": invoice.id, "number": invoice.number, "supplier_id": invoice.supplier,
+        "recipient_id": recipient, "version": version, "occurred_at": now.isoformat(),
+    }
+    rows: list[Outbox] = []
+    if target == ACKNOWLEDGE:
+        payload = {**base, "event": "invoice.rejection_acknowledged", "status": invoice.status,
+                   "status_code": invoice.status_code, "actor_kind": SUPPLIER}
+        return [Outbox(event_type="invoice.rejection_acknowledged", channel="webhook", invoice=invoice.id,
+                       payload=_json(payload), created_at=now, next_attempt_at=now)]
+    previous = invoice.status
+    for status, who, reason, comment, details in steps:
+        payload = {
+            **base, "event": "invoice.status_changed", "status": status, "status_code": STATUSES[status].code_2026,
+            "status_label": label(status), "previous_status": previous, "actor_kind": who.role,
+            "reason_code": reason, "reason_label": reason_label(reason) if reason else "", "comment": comment,
+            "details": details,
+        }
+        rows.append(Outbox(event_type="invoice.status_changed", channel="webhook", invoice=invoice.id,
+                           payload=_json(payload), created_at=now, next_attempt_at=now))
+        if status in PUSH_STATUSES:
+            push = {**payload, "audience": {"structure_id": invoice.supplier},
+                    "title": PUSH_TITLES[status].format(number=invoice.number)}
+            rows.append(Outbox(event_type="invoice.status_changed", channel="push", invoice=invoice.id,
+                               payload=_json(push), created_at=now, next_attempt_at=now))
+        previous = status
+    return rows
