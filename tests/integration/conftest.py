@@ -3,7 +3,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
+
+from backend.accounts import passwords
 
 from backend.app import create_app
 from tests.support.accounts import AccountFactory
@@ -44,3 +47,13 @@ async def client(app):
 @pytest.fixture
 def accounts(client, settings) -> AccountFactory:
     return AccountFactory(client, settings)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    """argon2id at its cheapest: integration tests sign many people up, hashing is not what they test.
+
+    The production parameters are checked in tests/unit/test_passwords.py and used by the
+    browser tests' real server.
+    """
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
-from argon2 import PasswordHasher
 
-from backend.accounts import passwords
 from backend.accounts.tables import AccountToken, Membership, User
 from backend.directory.tables import Service, Structure
 from tests.support.accounts import Person
@@ -27,10 +25,6 @@ from tests.support.web import csrf_from, post_form
 NOT_FOUND_TEXT = "Cette page n'existe pas ou vous n'y avez pas accès."
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    """argon2id at its cheapest: these tests sign up four people each, hashing is not what they test."""
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def page_text(page: str) -> str:

@@ -8,9 +8,7 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 
-from backend.accounts import passwords
 from backend.accounts.tables import Membership, User
 from backend.directory.tables import Structure
 from tests.support.accounts import Person, valid_siret
@@ -19,10 +17,6 @@ from tests.support.web import mailbox_messages, post_form
 LAST_MANAGER = "La structure doit garder au moins un gestionnaire."
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    """argon2id at its cheapest: hashing is not what these tests are about."""
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def page_text(page: str) -> str:

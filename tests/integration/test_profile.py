@@ -7,10 +7,8 @@ import html
 import re
 
 import pytest
-from argon2 import PasswordHasher
 from stdnum.fr import tva as stdnum_tva
 
-from backend.accounts import passwords
 from backend.directory.tables import Structure
 from tests.support.accounts import Person, valid_siret
 from tests.support.web import post_form
@@ -19,9 +17,6 @@ IBAN = "FR7630006000011234567890189"
 BIC = "AGRIFRPP"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def vat_of(siren: str) -> str:
