@@ -29,6 +29,7 @@ from backend.invoices.capture_controllers import router as capture_router
 from backend.invoices.controllers import router as invoices_router
 from backend.invoices.generation import warm_up as warm_up_generation
 from backend.invoices.validation import warm_up
+from backend.processing.controllers import router as processing_router
 from backend.security import add_security_headers
 from backend.sessions import RotatingSessionConfig
 from backend.settings import Settings, get_settings
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
             directory_router,
             invoices_router,
             capture_router,
+            processing_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
             *_vendor_routers(),
             *([dev_mailbox] if settings.debug else []),

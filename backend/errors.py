@@ -9,6 +9,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.response import Template
 
 from backend.accounts.service import AccountError
+from backend.processing.lifecycle import TransitionError
 from backend.web import login_redirect, page
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,11 @@ def account_error_handler(request: Request, exc: AccountError) -> Response | Tem
     return _error(request, 409, exc.message, exc.code)
 
 
+def transition_error_handler(request: Request, exc: TransitionError) -> Response | Template:
+    message = MESSAGES[404] if exc.http_status == 404 else exc.message_fr
+    return _error(request, exc.http_status, message, exc.code)
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response | Template:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error(request, 500, MESSAGES[500], "internal_error")
@@ -76,5 +82,6 @@ def internal_error_handler(request: Request, exc: Exception) -> Response | Templ
 EXCEPTION_HANDLERS = {
     HTTPException: http_exception_handler,
     AccountError: account_error_handler,
+    TransitionError: transition_error_handler,
     Exception: internal_error_handler,
 }

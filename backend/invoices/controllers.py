@@ -72,16 +72,28 @@ async def deposit_report(request: Request, current: NamedDependency[CurrentUser]
     return page(request, "invoices/deposit_report.html", **await deposit_report_context(deposit_id))
 
 
-@get("/invoices/{invoice_id:int}")
-async def invoice_page(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template:
+async def invoice_page_context(current: CurrentUser, invoice_id: int) -> dict:
+    """Everything the invoice page shows, including the actions this user may take now."""
+    from backend.processing import lifecycle
+    from backend.processing.controllers import ACTION_LABELS
+    from backend.processing.reasons import REASONS
+
     invoice = await access.visible_invoice(current, invoice_id)
     history = await InvoiceHistory.select().where(InvoiceHistory.invoice == invoice.id).order_by(InvoiceHistory.id)
     attachments = await Attachment.select(Attachment.id, Attachment.filename, Attachment.media_type).where(Attachment.invoice == invoice.id)
     recipient = await Structure.objects().get(Structure.id == invoice.recipient)
     data = msgspec.json.decode(invoice.data) if isinstance(invoice.data, str) else invoice.data
     original = await StoredFile.objects().get(StoredFile.id == invoice.original_file)
-    return page(request, "invoices/invoice.html", invoice=invoice, data=data, history=history, original=original,
-                attachments=attachments, recipient=recipient, status_label=label, units=UNITS)
+    actor = lifecycle.actor_for(current.id, current.structure_id, invoice)
+    actions = await lifecycle.allowed_actions(invoice, actor) if actor else []
+    return {"invoice": invoice, "data": data, "history": history, "original": original, "attachments": attachments,
+            "recipient": recipient, "status_label": label, "units": UNITS, "actions": actions,
+            "action_labels": ACTION_LABELS, "reasons": REASONS, "action_error": None}
+
+
+@get("/invoices/{invoice_id:int}")
+async def invoice_page(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template:
+    return page(request, "invoices/invoice.html", **await invoice_page_context(current, invoice_id))
 
 
 async def _file_response(request: Request, file_id: int, filename: str, inline: bool) -> Response:
