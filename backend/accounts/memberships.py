@@ -32,7 +32,7 @@ class Rights:
     can_process: bool = False
 
 
-_MEMBER_COLUMNS = (
+_RIGHTS_COLUMNS = (
     Membership.id,
     Membership.status,
     Membership.is_manager,
@@ -40,6 +40,9 @@ _MEMBER_COLUMNS = (
     Membership.can_consult,
     Membership.can_process,
     Membership.created_at,
+)
+_MEMBER_COLUMNS = (
+    *_RIGHTS_COLUMNS,
     Membership.structure.id,
     Membership.structure.name,
     Membership.structure.siret,
@@ -83,13 +86,7 @@ async def members(manager_id: int, structure_id: int) -> list[dict]:
     await require_manager(manager_id, structure_id)
     return (
         await Membership.select(
-            Membership.id,
-            Membership.status,
-            Membership.is_manager,
-            Membership.can_deposit,
-            Membership.can_consult,
-            Membership.can_process,
-            Membership.created_at,
+            *_RIGHTS_COLUMNS,
             Membership.user.id,
             Membership.user.email,
             Membership.user.first_name,

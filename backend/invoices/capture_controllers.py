@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import anyio
 from litestar import Request, Router, get, post
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -13,7 +12,7 @@ from litestar.response import Redirect, Template
 from backend.directory import search
 from backend.directory.tables import Structure
 from backend.invoices import access, capture
-from backend.invoices.controllers import deposit_report_context
+from backend.invoices.controllers import deposit_report_context, read_uploads
 from backend.invoices.deposit import Upload, attachment_type, deposit
 from backend.invoices.generation import BILLING_FRAMEWORK_LABELS, Problem
 from backend.invoices.tables import DepositItem, InvoiceDraft
@@ -100,12 +99,6 @@ async def recipient_choose(request: Request, current: NamedDependency[CurrentUse
                 problem_fields=set(), draft_id=draft.id)
 
 
-async def _attachments(request: Request) -> list[Upload]:
-    form = await request.form()
-    parts = [p for p in form.getall("attachment") if isinstance(p, UploadFile) and p.filename] if "attachment" in form else []
-    return [Upload(p.filename, await p.read()) for p in parts]
-
-
 @post("/capture/{draft_id:int}/send")
 async def draft_send(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Template | Redirect:
     """Valider et envoyer: Factur-X EN 16931, then the same deposit pipeline as any file."""
@@ -117,7 +110,7 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
     supplier = await Structure.objects().get(Structure.id == draft.structure)
     recipient = await capture.recipient_of(form)
     invoice, problems = capture.to_invoice(form, supplier, recipient.structure if recipient else None)
-    attachments = await _attachments(request)
+    attachments = await read_uploads(request, "attachment")
     problems += [Problem("attachment", f"« {a.filename} » n'est ni une photo (JPEG, PNG) ni un PDF.") for a in attachments if attachment_type(a.data) is None]
     if problems:
         return await _form_page(request, draft.id, form, problems, status=422)

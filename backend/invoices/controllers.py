@@ -23,7 +23,8 @@ STAGES = [("detect", "Lecture du fichier"), ("xsd", "Structure XML (XSD)"), ("en
           ("profile", "Règles du profil Factur-X"), ("portal", "Règles du portail (acheminement, doublons)")]
 
 
-async def _uploads(request: Request, field: str) -> list[Upload]:
+async def read_uploads(request: Request, field: str) -> list[Upload]:
+    """The non-empty file parts named `field` of a multipart form (an empty file input sends none)."""
     form = await request.form()
     parts = [p for p in form.getall(field) if isinstance(p, UploadFile) and p.filename] if field in form else []
     return [Upload(filename=p.filename, data=await p.read()) for p in parts]
@@ -45,7 +46,7 @@ async def deposits_page(request: Request, current: NamedDependency[CurrentUser],
 async def deposit_submit(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     structure_id = access.require_active_right(current, "can_deposit")
     depositor = await Structure.objects().get(Structure.id == structure_id)
-    files, attachments = await _uploads(request, "file"), await _uploads(request, "attachment")
+    files, attachments = await read_uploads(request, "file"), await read_uploads(request, "attachment")
     try:
         strict_fr = (await form_data(request)).get("strict_fr") == "on"
         deposit_id = await deposit(request.app.state.settings, depositor, current.id, files, attachments,

@@ -10,7 +10,6 @@ from backend.accounts.tables import Membership, User
 from backend.common import fold, utcnow
 from backend.directory.tables import Service, Structure
 from backend.invoices.tables import Invoice
-from backend.processing.tables import Outbox
 from tests.integration.invoices.conftest import recipient, supplier  # noqa: F401  (re-exported fixtures)
 from tests.integration.invoices.test_deposit import post_files
 from tests.support.accounts import valid_siret
@@ -20,10 +19,8 @@ _n = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-async def outbox(clean_db):
-    """The outbox table exists and is empty (also before the app is in piccolo_conf.py)."""
-    await Outbox.create_table(if_not_exists=True)
-    await Outbox.delete(force=True)
+async def empty_database(clean_db):
+    """Every processing test starts from empty tables, the outbox included (migrated with the app)."""
 
 
 async def make_user(structure_id: int, **rights) -> int:
