@@ -1,0 +1,160 @@
+"""Tracking events: recorded inside the change's transaction, published after its commit.
+
+`record_event` writes an `Event` row with the change, so an event exists exactly when the
+change does. `publish` runs after the commit and hands the events to the channels
+backend (in memory, or Redis when several processes serve the app), one channel per
+structure; each side of the invoice hears it. A lost publish (process killed, Redis
+down) is not lost for good: a browser that reconnects with Last-Event-ID gets the
+missed events from the table.
+
+Service code runs outside requests too (CLI, worker): the publisher is a module-level
+reference the app sets at startup; without it `publish` does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import anyio
+import msgspec
+from litestar.channels import ChannelsPlugin
+from litestar.response.sse import ServerSentEventMessage
+
+from backend.common import utcnow
+from backend.settings import Settings
+from backend.tracking.tables import Event
+
+log = logging.getLogger(__name__)
+
+KINDS = frozenset({"invoice.status_changed", "invoice.received", "message.created"})
+PUBLISH_TIMEOUT = 2.0  # seconds; the caller's response must not wait on a sick Redis
+
+_publisher: ChannelsPlugin | None = None
+_loop: asyncio.AbstractEventLoop | None = None  # the app's loop: its backend's connections live there
+_namespace = "facteur"
+
+
+def channel_namespace(settings: Settings) -> str:
+    """A prefix that keeps apart apps that must not hear each other on one Redis.
+
+    Redis Pub/Sub ignores the database number, so it is part of the name, and so is a
+    digest of the database URL: processes serving the same database share events, two
+    test runs on other databases (or other Redis dbs) never cross.
+    """
+    if not settings.redis_url:
+        return "facteur"
+    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:10]
+    return f"facteur:r{_redis_db(settings.redis_url)}:{digest}"
+
+
+def _redis_db(url: str) -> int:
+    parsed = urlparse(url)
+    query_db = parse_qs(parsed.query).get("db")
+    path = parsed.path.strip("/") if parsed.scheme != "unix" else ""
+    raw = query_db[0] if query_db else path
+    return int(raw) if raw.isdigit() else 0
+
+
+def attach(plugin: ChannelsPlugin, namespace: str) -> None:
+    """Called by the app at startup (in its loop): from now on `publish` reaches the stream subscribers."""
+    global _publisher, _namespace, _loop
+    _publisher, _namespace, _loop = plugin, namespace, asyncio.get_running_loop()
+
+
+def detach(plugin: ChannelsPlugin) -> None:
+    global _publisher
+    if _publisher is plugin:
+        _publisher = None
+
+
+def publisher() -> ChannelsPlugin | None:
+    return _publisher
+
+
+def channel_for(structure_id: int) -> str:
+    return f"{_namespace}:structure:{structure_id}"
+
+
+def channels_of(event: dict[str, Any]) -> list[str]:
+    return sorted({channel_for(event["supplier"]), channel_for(event["recipient"])})
+
+
+async def record_event(kind: str, *, invoice_id: int, supplier_id: int, recipient_id: int, payload: dict) -> int:
+    """Insert the event; call it inside the caller's transaction. Returns the event id."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    rows = await Event.insert(Event(
+        kind=kind, invoice=invoice_id, supplier=supplier_id, recipient=recipient_id,
+        payload=json.dumps(payload, ensure_ascii=False, default=str), created_at=utcnow(),
+    ))
+    return rows[0]["id"]
+
+
+def as_message(row: dict[str, Any]) -> dict[str, Any]:
+    """The JSON an SSE client receives for an event row."""
+    payload = row["payload"]
+    if isinstance(payload, str):
+        payload = json.loads(payload or "{}")
+    created = row["created_at"]
+    return {
+        "id": row["id"], "kind": row["kind"], "invoice": row["invoice"], "supplier": row["supplier"],
+        "recipient": row["recipient"], "payload": payload,
+        "created_at": created.isoformat() if hasattr(created, "isoformat") else created,
+    }
+
+
+def sse_bytes(message: dict[str, Any]) -> bytes:
+    """The event as the stream sends it: `invoice-<id>` with its id, then `changed` without id.
+
+    Published already encoded, so a thousand subscribers share one bytes object; it starts
+    with `id: <n>` so a stream reads the id back without parsing JSON.
+    """
+    data = msgspec.json.encode(message).decode()
+    return (
+        ServerSentEventMessage(id=message["id"], event=f"invoice-{message['invoice']}", data=data).encode()
+        + ServerSentEventMessage(event="changed", data=data).encode()
+    )
+
+
+def id_of(encoded: bytes) -> int:
+    return int(encoded[4:encoded.index(b"\r\n")])
+
+
+async def events_by_id(event_ids: Iterable[int]) -> list[dict[str, Any]]:
+    ids = sorted(set(event_ids))
+    if not ids:
+        return []
+    rows = await Event.select().where(Event.id.is_in(ids)).order_by(Event.id).output(load_json=True)
+    return [as_message(row) for row in rows]
+
+
+async def publish(event_ids: list[int]) -> None:
+    """Announce committed events to the live streams; never raises (resume recovers a loss)."""
+    plugin, loop = _publisher, _loop
+    if plugin is None or not event_ids:
+        return
+    if loop is not None and loop is not asyncio.get_running_loop():
+        # Called from another thread's loop (a test client's portal): the backend's
+        # connections belong to the app's loop, so the work is handed over there.
+        work = _publish(plugin, list(event_ids))
+        try:
+            asyncio.run_coroutine_threadsafe(work, loop)
+        except RuntimeError:  # that loop is closed: the app is gone
+            work.close()
+        return
+    await _publish(plugin, event_ids)
+
+
+async def _publish(plugin: ChannelsPlugin, event_ids: list[int]) -> None:
+    try:
+        with anyio.fail_after(PUBLISH_TIMEOUT):
+            for event in await events_by_id(event_ids):
+                await plugin.wait_published(sse_bytes(event), channels_of(event))
+    except Exception:  # noqa: BLE001 — a live update is best effort; the table keeps the event
+        log.warning("events %s not published; clients will get them on resume", event_ids, exc_info=True)

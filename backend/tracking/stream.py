@@ -1,0 +1,194 @@
+"""`GET /events`: the Server-Sent Events stream of the signed-in user.
+
+The stream subscribes to the channels of every structure of the user's active
+memberships *before* it reads the missed events (Last-Event-ID), so nothing committed
+in between falls through; ids already sent are skipped, so nothing arrives twice. Each
+event goes out twice: `event: invoice-<id>` with its `id:` (the page's live blocks
+listen to it) and `event: changed` without id (badges and list heads). Comment lines
+keep proxies from closing an idle stream. Whatever ends the stream (client gone, server
+shutdown, a too-slow client), the subscription is released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+
+import anyio
+from litestar import Request, Router, get
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.base import ChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.channels.subscriber import Subscriber
+from litestar.response import Response, Stream
+
+from backend.settings import Settings
+from backend.tracking.events import as_message, channel_for, id_of, sse_bytes
+from backend.tracking.tables import Event
+from backend.web import load_current_user
+
+log = logging.getLogger(__name__)
+
+REPLAY_LIMIT = 500  # missed events sent on one connection; the rest on the next reconnection
+BACKLOG_LIMIT = 1000  # unsent live events a slow client may pile up before its stream is closed
+RECENT_IDS = 4096  # ids remembered to skip duplicates (an event reaches a user through two structures)
+RETRY_MS = 2000  # the browser's reconnection delay after the stream ends
+KEEPALIVE = b": keepalive\r\n\r\n"
+
+
+class StreamSubscriber(Subscriber):
+    """A subscriber that notices when its client is too slow."""
+
+    overflowed = False
+
+    def put_nowait(self, item: bytes | None) -> bool:
+        if item is not None and self._queue.qsize() >= BACKLOG_LIMIT:
+            # Dropping silently would lose events; ending the stream makes the browser
+            # reconnect with Last-Event-ID and read them from the table instead.
+            self.overflowed = True
+            return False
+        return super().put_nowait(item)
+
+    async def next_message(self) -> bytes | None:
+        """The next published message (or keepalive); None once unsubscribed."""
+        item = await self._queue.get()
+        self._queue.task_done()
+        return item
+
+
+class LiveChannels(ChannelsPlugin):
+    """The channels plugin, plus the open streams of this app and one ticker for all of them.
+
+    One task puts a keepalive comment into every open stream's queue each interval,
+    rather than a timer per stream and per wait: with a thousand streams, that keeps the
+    fan-out of an event cheap.
+    """
+
+    def __init__(self, backend: ChannelsBackend, keepalive: float) -> None:
+        super().__init__(backend=backend, arbitrary_channels_allowed=True, subscriber_class=StreamSubscriber)
+        self.keepalive = keepalive
+        self.streams: set[StreamSubscriber] = set()
+        self._ticker: asyncio.Task | None = None
+
+    def opened(self, subscriber: StreamSubscriber) -> None:
+        self.streams.add(subscriber)
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick())
+
+    def closed(self, subscriber: StreamSubscriber) -> None:
+        self.streams.discard(subscriber)
+
+    async def _tick(self) -> None:
+        while self.streams:  # ends with the last stream; the next stream starts it again
+            await asyncio.sleep(self.keepalive)
+            for subscriber in list(self.streams):
+                subscriber.put_nowait(KEEPALIVE)
+
+
+def make_channels(settings: Settings) -> LiveChannels:
+    """In memory for one process; Redis Pub/Sub when several processes share the work."""
+    if settings.redis_url:
+        from redis.asyncio import BlockingConnectionPool, Redis
+
+        # A blocking pool: a burst of publishes waits for a connection instead of failing
+        # at the default pool's limit (redis-py raises "Too many connections" at once).
+        pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=50, timeout=5)
+        backend: ChannelsBackend = RedisChannelsPubSubBackend(redis=Redis(connection_pool=pool))
+    else:
+        backend = MemoryChannelsBackend()
+    return LiveChannels(backend, settings.sse_keepalive)
+
+
+def subscriber_count(plugin: ChannelsPlugin) -> int:
+    """How many subscriptions the plugin holds (0 when every stream is closed)."""
+    return sum(len(subscribers) for subscribers in plugin._channels.values())
+
+
+def _last_event_id(request: Request) -> int | None:
+    """The header the browser sends on reconnection, or `?last_event_id=` (a new EventSource)."""
+    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id") or ""
+    raw = raw.strip()
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+async def missed_events(structure_ids: list[int], after_id: int, limit: int = REPLAY_LIMIT) -> list[dict]:
+    """Events after `after_id` on either side of the user's structures, oldest first, bounded."""
+    rows = await (
+        Event.select()
+        .where((Event.id > after_id) & (Event.supplier.is_in(structure_ids) | Event.recipient.is_in(structure_ids)))
+        .order_by(Event.id)
+        .limit(limit)
+        .output(load_json=True)
+    )
+    return [as_message(row) for row in rows]
+
+
+class _Recent:
+    """A bounded set of ids already sent."""
+
+    def __init__(self, size: int = RECENT_IDS) -> None:
+        self._ids: set[int] = set()
+        self._order: deque[int] = deque()
+        self._size = size
+
+    def add(self, event_id: int) -> bool:
+        """False when the id was already sent."""
+        if event_id in self._ids:
+            return False
+        self._ids.add(event_id)
+        self._order.append(event_id)
+        if len(self._order) > self._size:
+            self._ids.discard(self._order.popleft())
+        return True
+
+
+async def event_stream(plugin: LiveChannels, structure_ids: Iterable[int], last_event_id: int | None) -> AsyncIterator[bytes]:
+    structure_ids = sorted(set(structure_ids))
+    channels = [channel_for(s) for s in structure_ids]
+    subscriber: StreamSubscriber = await plugin.subscribe(channels)  # type: ignore[assignment]
+    plugin.opened(subscriber)
+    try:
+        yield f"retry: {RETRY_MS}\r\n: connecté\r\n\r\n".encode()
+        sent = _Recent()
+        if last_event_id is not None and structure_ids:
+            missed = await missed_events(structure_ids, last_event_id)
+            for message in missed:
+                sent.add(message["id"])
+                yield sse_bytes(message)
+            if len(missed) >= REPLAY_LIMIT:
+                return  # more to catch up: the browser reconnects from the last id sent
+        while not subscriber.overflowed:
+            data = await subscriber.next_message()
+            if data is None:
+                return
+            if data is KEEPALIVE or sent.add(id_of(data)):
+                yield data
+    finally:
+        # Shielded: the stream usually ends by cancellation (client gone), and the
+        # unsubscription must still reach the backend.
+        with anyio.CancelScope(shield=True):
+            plugin.closed(subscriber)
+            try:
+                await plugin.unsubscribe(subscriber, channels)
+            except Exception:  # noqa: BLE001 — the backend is gone (shutdown); nothing left to free
+                log.debug("unsubscribe failed", exc_info=True)
+
+
+@get("/events", include_in_schema=False)
+async def events(request: Request) -> Response | Stream:
+    current = await load_current_user(request)
+    if current is None:
+        return Response("Connectez-vous pour suivre vos factures en direct.", status_code=401, media_type="text/plain")
+    plugin = request.app.plugins.get(LiveChannels)
+    structure_ids = [m["structure"]["id"] for m in current.memberships]
+    return Stream(
+        event_stream(plugin, structure_ids, _last_event_id(request)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+router = Router(path="/", route_handlers=[events])
