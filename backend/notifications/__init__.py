@@ -1,0 +1,1 @@
+"""Web Push notifications: VAPID keys, subscriptions, preferences, delivery from the outbox."""
