@@ -1,0 +1,190 @@
+"""The /api/v1 router, its problem+json errors, its OpenAPI 3.1 document and its offline docs page."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, Response, Router, get
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.response import Template
+
+from backend.api.auth import api_principal
+from backend.api.controllers import HANDLERS
+from backend.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem
+from backend.errors import CODES, MESSAGES
+from backend.processing.lifecycle import TransitionError
+
+PREFIX = "/api/v1"
+
+
+def _problem_response(problem: ApiProblem) -> Response:
+    return Response(problem.body(), status_code=problem.status_code, media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers or {})
+
+
+def problem_handler(request: Request, exc: ApiProblem) -> Response:
+    return _problem_response(exc)
+
+
+def transition_handler(request: Request, exc: TransitionError) -> Response:
+    return _problem_response(ApiProblem(exc.http_status, exc.code, exc.message_fr))
+
+
+def validation_handler(request: Request, exc: ValidationException) -> Response:
+    """Litestar's 400 for a body or parameter that does not match the schema: a 422 here."""
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    findings = [{"rule": "FCT-API-SCHEMA", "severity": "fatal", "stage": "request",
+                 "message": str(e.get("message", "")) if isinstance(e, dict) else str(e),
+                 "location": str(e.get("key", "")) or None if isinstance(e, dict) else None} for e in errors]
+    detail = "La requête ne respecte pas le schéma de l'API : voir les constats."
+    return _problem_response(ApiProblem(422, "invalid", detail, findings=findings or None))
+
+
+def http_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    return _problem_response(ApiProblem(status, CODES.get(status, "error"), MESSAGES.get(status, exc.detail),
+                                        headers=exc.headers or None))
+
+
+EXCEPTION_HANDLERS = {ApiProblem: problem_handler, TransitionError: transition_handler,
+                      ValidationException: validation_handler, HTTPException: http_handler}
+
+
+def _webhooks_router() -> Router | None:
+    """The webhooks helper's `api_router`, when its module exists."""
+    for module in ("backend.webhooks.api", "backend.webhooks.controllers", "backend.webhooks"):
+        try:
+            found = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue
+            raise
+        if hasattr(found, "api_router"):
+            return found.api_router
+    return None
+
+
+def build_router() -> Router:
+    webhooks = _webhooks_router()
+    for handler in HANDLERS:  # every route documents its problem responses
+        handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
+    return Router(
+        path=PREFIX,
+        route_handlers=[*HANDLERS, *([webhooks] if webhooks is not None else [])],
+        dependencies={"principal": Provide(api_principal)},
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+
+
+OPENAPI_DESCRIPTION = """API de Facteur pour les logiciels de facturation (ERP).
+
+Authentification : `Authorization: Bearer <clé>` (clé créée par un gestionnaire dans « Mon compte → Clés d'API »
+ou par `facteur apikey create`). Erreurs au format RFC 9457 (`application/problem+json`) avec un `code` stable.
+Chaque POST accepte un en-tête `Idempotency-Key` : la même clé avec le même corps renvoie la première réponse."""
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> bytes:
+    """Built from an app that holds only the API routes: the rest of the site is not in it."""
+    config = OpenAPIConfig(
+        title="Facteur API", version="1.0.0", description=OPENAPI_DESCRIPTION, path="/_unused_openapi",
+        servers=[Server(url="/")], render_plugins=[],
+        components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="Clé d'API")}),
+        security=[{"bearer": []}],
+    )
+    schema_app = Litestar(route_handlers=[build_router()], openapi_config=config)
+    document = schema_app.openapi_schema.to_schema()
+    _patch(document)
+    return msgspec.json.encode(document)
+
+
+def _patch(document: dict[str, Any]) -> None:
+    """What Litestar cannot infer: the multipart body of a deposit (read by hand for idempotency)."""
+    operation = document["paths"][f"{PREFIX}/deposits"]["post"]
+    operation["requestBody"] = {
+        "required": True,
+        "content": {"multipart/form-data": {
+            "schema": {"type": "object", "required": ["file"], "properties": {
+                "file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                         "description": "Factur-X (PDF), CII ou UBL (XML), ou ZIP de factures"},
+                "attachment": {"type": "array", "items": {"type": "string", "format": "binary"},
+                               "description": "Pièces jointes (PDF, JPEG, PNG) d'une facture unique"},
+            }},
+        }},
+    }
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    for path in ("/invoices/{invoice_id}/file", "/invoices/{invoice_id}/attachments/{attachment_id}"):
+        ok = document["paths"][f"{PREFIX}{path}"]["get"]["responses"]["200"]
+        ok["content"] = {media: binary for media in FILE_MEDIA_TYPES}
+    for (path, method), example in REQUEST_EXAMPLES.items():
+        content = document["paths"][f"{PREFIX}{path}"][method]["requestBody"]["content"]["application/json"]
+        content["examples"] = {"exemple": {"summary": "Exemple", "value": example}}
+    for path in document["paths"].values():
+        for method, op in path.items():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            op["responses"].pop("400", None)  # schema errors are answered 422 here
+            if method == "post":
+                op.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+
+
+# What stored files can be: invoices (Factur-X PDF, CII/UBL XML) and attachments (PDF, JPEG, PNG).
+FILE_MEDIA_TYPES = ("application/pdf", "application/xml", "image/jpeg", "image/png", "application/octet-stream")
+
+REQUEST_EXAMPLES = {
+    ("/invoices", "post"): {
+        "recipient_siret": "21750001600019", "service_code": "SERVICE-COMPTA", "engagement": "EJ-2026-0042",
+        "number": "F2026-0042", "issue_date": "2026-03-02", "due_date": "2026-04-01",
+        "lines": [{"description": "Pose de fenêtres", "quantity": "2", "unit_price": "300.00", "vat_rate": "20"}],
+    },
+    ("/invoices/{invoice_id}/completion", "post"): {
+        "comment": "Voici le bon de livraison signé.",
+        "attachments": [{"filename": "bon-livraison.pdf", "content": "JVBERi0xLjcK..."}],
+    },
+    ("/invoices/{invoice_id}/recycling", "post"): {"recipient_siret": "21750001600019", "service_code": "SERVICE-COMPTA"},
+    ("/received/{invoice_id}/status", "post"): {
+        "status": "MISE_EN_PAIEMENT", "payment": {"date": "2026-04-15", "amount": "720.00"}, "version": 5,
+    },
+}
+
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Rejouer la même requête avec la même clé renvoie la première réponse ; un autre corps avec la même clé : 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255}, "example": "9f1c2e4a-commande-0042",
+}
+
+
+@get(f"{PREFIX}/openapi.json", include_in_schema=False, exclude_from_csrf=True, skip_session=True, media_type="application/json")
+async def openapi_json() -> Response:
+    return Response(openapi_document(), media_type="application/json", headers={"Cache-Control": "no-cache"})
+
+
+DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+@get(f"{PREFIX}/docs", include_in_schema=False, skip_session=True)
+async def api_docs() -> Template:
+    # Swagger UI sets inline styles on its elements; its scripts stay self-hosted files.
+    return Template(template_name="api/docs.html", headers={"Content-Security-Policy": DOCS_CSP})
+
+
+def api_routers() -> list:
+    from backend.api.key_controllers import router as keys_router
+
+    return [build_router(), openapi_json, api_docs, keys_router, *vendor_routers()]
+
+
+def vendor_routers() -> list:
+    """Swagger UI served straight from the npm install (no copy, no CDN), like htmx."""
+    from litestar.static_files import create_static_files_router
+
+    node_modules = Path(__file__).resolve().parents[2] / "frontend" / "node_modules"
+    return [create_static_files_router(path="/static/vendor/swagger-ui", directories=[node_modules / "swagger-ui-dist"],
+                                       name="vendor-swagger-ui", include_in_schema=False)]

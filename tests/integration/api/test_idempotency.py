@@ -1,0 +1,70 @@
+"""Idempotency-Key: a retried POST gets the first answer and has no second effect."""
+
+from __future__ import annotations
+
+import asyncio
+
+from backend.api.tables import IdempotencyRecord
+from backend.invoices.tables import Deposit, Invoice, InvoiceHistory
+from tests.integration.api.conftest import invoice_file, key_for
+from tests.integration.api.test_endpoints import structured
+
+
+async def test_same_key_same_body_replays_the_first_response(supplier_api):
+    file = invoice_file()
+    first = await supplier_api.deposit(file, headers={"Idempotency-Key": "dep-1"})
+    again = await supplier_api.deposit(file, headers={"Idempotency-Key": "dep-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert await Deposit.count() == 1
+
+
+async def test_same_key_other_body_is_422(supplier_api):
+    assert (await supplier_api.post("/api/v1/invoices", json=structured(), headers={"Idempotency-Key": "k"})).status_code == 201
+    other = await supplier_api.post("/api/v1/invoices", json=structured(number="OTHER-1"), headers={"Idempotency-Key": "k"})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert await Invoice.count() == 1
+
+
+async def test_keys_are_per_api_key(client, supplier_api):
+    second = await key_for(client, supplier_api.structure)
+    assert (await supplier_api.deposit(invoice_file("A-1"), headers={"Idempotency-Key": "same"})).status_code == 201
+    assert (await second.deposit(invoice_file("A-2"), headers={"Idempotency-Key": "same"})).status_code == 201
+    assert await Deposit.count() == 2
+
+
+async def test_a_failed_request_can_be_retried(invoice, supplier_api, recipient_api):
+    url = f"/api/v1/invoices/{invoice.id}/completion"
+    early = await supplier_api.post(url, json={"comment": "ok"}, headers={"Idempotency-Key": "c1"})
+    assert early.status_code == 409 and await IdempotencyRecord.count() == 0
+    suspend = {"status": "SUSPENDUE", "reason_code": "JUSTIF_ABS", "comment": "?"}
+    await recipient_api.post(f"/api/v1/received/{invoice.id}/status", json=suspend)
+    done = await supplier_api.post(url, json={"comment": "ok"}, headers={"Idempotency-Key": "c1"})
+    replay = await supplier_api.post(url, json={"comment": "ok"}, headers={"Idempotency-Key": "c1"})
+    assert done.status_code == replay.status_code == 200 and replay.json() == done.json()
+    assert await InvoiceHistory.count().where(InvoiceHistory.status == "COMPLETEE") == 1
+
+
+async def test_concurrent_duplicates_do_not_both_execute(invoice, recipient_api):
+    url = f"/api/v1/received/{invoice.id}/status"
+    body = {"status": "PRISE_EN_CHARGE"}
+    responses = await asyncio.gather(*(recipient_api.post(url, json=body, headers={"Idempotency-Key": "twice"}) for _ in range(4)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(200) >= 1 and set(codes) <= {200, 409}, codes
+    assert all(r.json()["code"] == "idempotency_in_progress" for r in responses if r.status_code == 409)
+    assert await InvoiceHistory.count().where(InvoiceHistory.status == "PRISE_EN_CHARGE") == 1
+
+
+async def test_invalid_idempotency_key_is_422(supplier_api):
+    response = await supplier_api.deposit(invoice_file(), headers={"Idempotency-Key": "x" * 256})
+    assert response.status_code == 422 and response.json()["code"] == "idempotency_key_invalid"
+
+
+async def test_records_older_than_the_retention_are_forgotten(supplier_api):
+    from backend.api.idempotency import RETENTION
+    from backend.common import utcnow
+
+    assert (await supplier_api.deposit(invoice_file("OLD-1"), headers={"Idempotency-Key": "old"})).status_code == 201
+    await IdempotencyRecord.update({IdempotencyRecord.created_at: utcnow() - RETENTION * 2}).where(IdempotencyRecord.key == "old")
+    assert (await supplier_api.deposit(invoice_file("NEW-1"), headers={"Idempotency-Key": "new"})).status_code == 201
+    assert [r["key"] for r in await IdempotencyRecord.select(IdempotencyRecord.key)] == ["new"]
