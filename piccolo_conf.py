@@ -13,5 +13,10 @@ APP_REGISTRY = AppRegistry(
         "backend.accounts.piccolo_app",
         "backend.invoices.piccolo_app",
         "backend.processing.piccolo_app",
+        "backend.tracking.piccolo_app",
+        "backend.api.piccolo_app",
+        "backend.messages.piccolo_app",
+        "backend.webhooks.piccolo_app",
+        "backend.notifications.piccolo_app",
     ]
 )

@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 from backend import db
 from backend.accounts.account_controllers import router as account_router
 from backend.accounts.controllers import router as auth_router
+from backend.api.router import api_routers
 from backend.dev_mailbox import dev_mailbox
 from backend.directory.controllers import router as directory_router
 from backend.errors import EXCEPTION_HANDLERS
@@ -29,10 +30,18 @@ from backend.invoices.capture_controllers import router as capture_router
 from backend.invoices.controllers import router as invoices_router
 from backend.invoices.generation import warm_up as warm_up_generation
 from backend.invoices.validation import warm_up
+from backend.processing import worker as outbox_worker
 from backend.processing.controllers import router as processing_router
+from backend.messages.controllers import router as messages_router
+from backend.notifications.controllers import router as push_router
+from backend.pwa import router as pwa_router
+from backend.webhooks.controllers import router as webhooks_router
 from backend.security import add_security_headers
 from backend.sessions import RotatingSessionConfig
 from backend.settings import Settings, get_settings
+from backend.tracking import events as tracking_events
+from backend.tracking.stream import make_channels
+from backend.tracking.stream import router as tracking_router
 from backend.throttle import FailureCounter, Limit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +63,12 @@ async def healthz() -> Response:
 
 def _stores(settings: Settings) -> dict[str, Store]:
     if settings.redis_url:
-        root = RedisStore.with_client(url=settings.redis_url, namespace="facteur")
+        from redis.asyncio import BlockingConnectionPool, Redis
+
+        # Blocking pool: a burst of requests (a thousand /events streams reconnecting) waits
+        # for a connection; redis-py's default pool fails at once past 100 ("Too many connections").
+        pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=100, timeout=10)
+        root = RedisStore(redis=Redis(connection_pool=pool), namespace="facteur", handle_client_shutdown=True)
         return {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
     for folder in ("sessions", "throttle"):
         (settings.data_dir / folder).mkdir(parents=True, exist_ok=True)
@@ -80,6 +94,8 @@ def _vendor_routers() -> list:
     return [
         create_static_files_router(path="/static/vendor/htmx", directories=[NODE_MODULES / "htmx.org" / "dist"], name="vendor-htmx", include_in_schema=False),
         create_static_files_router(path="/static/vendor/htmx-ext-sse", directories=[NODE_MODULES / "htmx-ext-sse" / "dist"], name="vendor-sse", include_in_schema=False),
+        # IndexedDB key-value store of the offline capture (page and service worker).
+        create_static_files_router(path="/static/vendor/idb-keyval", directories=[NODE_MODULES / "idb-keyval" / "dist"], name="vendor-idb-keyval", include_in_schema=False),
     ]
 
 
@@ -87,16 +103,22 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
     """The application; tests pass connection_pool=False because their client runs in another event loop."""
     settings = settings or get_settings()
     stores = _stores(settings)
+    channels = make_channels(settings)  # live events (/events); Redis when several processes
 
     async def on_startup(app: Litestar) -> None:
+        tracking_events.attach(channels, tracking_events.channel_namespace(settings))
         if connection_pool:
             await db.start_pool()
+            if settings.outbox_worker:
+                app.state.outbox_task = outbox_worker.start()
         # Compile the XSD and schematron stylesheets and load the PDF renderer once, before
         # the first deposit or capture needs them.
         await anyio.to_thread.run_sync(warm_up)
         await anyio.to_thread.run_sync(warm_up_generation)
 
     async def on_shutdown(app: Litestar) -> None:
+        tracking_events.detach(channels)
+        await outbox_worker.stop(app.state.get("outbox_task"))
         if connection_pool:
             await db.close_pool()
 
@@ -110,6 +132,12 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
             invoices_router,
             capture_router,
             processing_router,
+            *api_routers(),
+            webhooks_router,
+            tracking_router,
+            messages_router,
+            push_router,
+            pwa_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
             *_vendor_routers(),
             *([dev_mailbox] if settings.debug else []),
@@ -123,7 +151,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
                 httponly=True,
                 key="facteur_session",
                 max_age=14 * 24 * 3600,
-                exclude=["/static", "/healthz"],
+                exclude=["/static", "/healthz", "/api/"],  # the API never uses cookies
             ).middleware,
         ],
         csrf_config=CSRFConfig(
@@ -139,6 +167,9 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
         before_send=[add_security_headers],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
+        plugins=[channels],
+        # The API's own OpenAPI document is at /api/v1/openapi.json; no site-wide /schema.
+        openapi_config=None,
         debug=False,
         request_max_body_size=settings.max_flux_size,
     )

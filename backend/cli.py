@@ -24,6 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         proxy_headers=True,
         log_level="info",
+        timeout_graceful_shutdown=5,  # open /events streams never end by themselves
     )
     return 0
 
@@ -49,6 +50,18 @@ def _demo(args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False))
     else:
         print_demo(data)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from backend.db import run_migrations
+    from backend.processing.worker import main as worker_main
+
+    asyncio.run(run_migrations())
+    try:
+        asyncio.run(worker_main())
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
@@ -81,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=_serve)
 
+    worker = sub.add_parser("worker", help="livre les notifications en attente (push, webhooks), sans servir de pages")
+    worker.set_defaults(func=_worker)
+
     migrate = sub.add_parser("migrate", help="applique les migrations en attente")
     migrate.set_defaults(func=_migrate)
 
@@ -101,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--portal", action="store_true", help="applique aussi les règles du portail (base configurée)")
     validate.add_argument("--strict-fr", action="store_true", help="ajoute les règles françaises BR-FR")
     validate.set_defaults(func=_validate)
+
+    from backend.api.cli import add_parser as add_apikey_parser
+
+    add_apikey_parser(sub)
     return parser
 
 

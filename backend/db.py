@@ -48,10 +48,16 @@ async def start_pool() -> None:
         await eng.start_connection_pool(min_size=1, max_size=10)
 
 
-async def close_pool() -> None:
+async def close_pool(timeout: float = 10.0) -> None:
+    """Close the pool; a connection a cancelled task never gave back must not hang shutdown."""
     eng = engine()
-    if isinstance(eng, PostgresEngine):
-        await eng.close_connection_pool()
+    if not isinstance(eng, PostgresEngine) or eng.pool is None:
+        return
+    try:
+        await asyncio.wait_for(eng.close_connection_pool(), timeout)
+    except asyncio.TimeoutError:
+        eng.pool.terminate()
+        eng.pool = None
 
 
 async def ping(timeout: float = 2.0) -> bool:

@@ -89,14 +89,23 @@ async def _ensure_services(structure_id: int, services: list[tuple[str, str]]) -
             await Service.insert(Service(structure=structure_id, code=code, name=name, active=True))
 
 
-async def load_demo() -> dict:
+async def load_demo(*, invoices: bool = True) -> dict:
+    agents: dict[str, int] = {}
     async with transaction():
         supplier_id = await _upsert_structure(SUPPLIER, is_public=False)
-        await _ensure_manager(await _upsert_user(SUPPLIER["user"]), supplier_id)
+        supplier_user = await _upsert_user(SUPPLIER["user"])
+        await _ensure_manager(supplier_user, supplier_id)
         for spec in PUBLIC:
             structure_id = await _upsert_structure(spec, is_public=True)
             await _ensure_services(structure_id, spec["services"])
-            await _ensure_manager(await _upsert_user(spec["agent"]), structure_id)
+            agents[spec["siret"]] = await _upsert_user(spec["agent"])
+            await _ensure_manager(agents[spec["siret"]], structure_id)
+    if invoices:
+        # Outside the transaction above: each invoice is a deposit and status changes of its own.
+        from backend.demo_invoices import load_demo_invoices
+        from backend.settings import get_settings
+
+        await load_demo_invoices(get_settings(), supplier_user, agents)
     return demo_description()
 
 

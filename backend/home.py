@@ -1,19 +1,29 @@
-"""Accueil and the sections of the bottom navigation that later issues fill in."""
+"""Accueil (synthèse) and the invoice lists of both workspaces, with their live fragments.
+
+A company's active structure sends invoices (supplier side); a public structure's agents
+receive them (recipient side). Every query is limited to the active structure's side, so
+a user never sees another structure's invoice, on a page or in a fragment.
+"""
 
 from __future__ import annotations
 
 from litestar import Request, Router, get
-from litestar.params import FromQuery
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Template
 
 from backend.accounts.tables import Membership
-from backend.invoices.listing import invoice_list
-from backend.invoices.statuses import label
+from backend.directory.tables import Service
+from backend.invoices import access, workspace
+from backend.invoices.statuses import STATUSES, label
+from backend.messages.notifications import notifications_context
 from backend.web import CurrentUser, page, require_user
 
+HOME_ROWS = 5
 
-async def _pending_requests(current: NamedDependency[CurrentUser]) -> int:
+
+async def _pending_requests(current: CurrentUser) -> int:
     if not current.is_manager:
         return 0
     return await Membership.count().where(
@@ -21,20 +31,117 @@ async def _pending_requests(current: NamedDependency[CurrentUser]) -> int:
     )
 
 
+def _side(current: CurrentUser) -> tuple[str, int] | None:
+    """(side, structure id) of the active structure when its member may consult invoices."""
+    if not current.active or not current.active.get("can_consult"):
+        return None
+    return workspace.side_of(current.active["structure"]), current.structure_id
+
+
+async def _unread(structure_id: int, rows: list[dict]) -> dict[int, int]:
+    from backend.messages.service import unread_by_invoice
+
+    return await unread_by_invoice(structure_id, [r["id"] for r in rows]) if rows else {}
+
+
+async def summary_context(side: str, structure_id: int) -> dict:
+    if side == workspace.SUPPLIER:
+        summary = await workspace.supplier_summary(structure_id)
+        todo = workspace.Filters(status="a_traiter")
+    else:
+        summary = await workspace.recipient_summary(structure_id)
+        todo = workspace.Filters(status="a_traiter")
+    rows = (await workspace.list_page(side, structure_id, todo, page_size=HOME_ROWS)).rows
+    return {"side": side, "summary": summary, "todo_rows": rows, "unread": await _unread(structure_id, rows)}
+
+
 @get("/")
 async def home(request: Request, current: NamedDependency[CurrentUser]) -> Template:
-    return page(request, "home.html", pending_requests=await _pending_requests(current))
+    found = _side(current)
+    context = await summary_context(*found) if found else {"side": None}
+    return page(request, "home.html", pending_requests=await _pending_requests(current), **context)
+
+
+@get("/home/summary")
+async def home_summary(request: Request, current: NamedDependency[CurrentUser]) -> Template:
+    """The synthèse block alone: refreshed on `sse:changed`."""
+    found = _side(current)
+    if found is None:
+        raise NotFoundException(access.NOT_FOUND)
+    return page(request, "_summary.html", **await summary_context(*found))
+
+
+def _params(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+
+
+async def _list_context(side: str, structure_id: int, filters: workspace.Filters) -> dict:
+    result = await workspace.list_page(side, structure_id, filters)
+    return {"side": side, "filters": filters, "invoices": result.rows, "next_cursor": result.next_cursor,
+            "unread": await _unread(structure_id, result.rows), "status_label": label}
+
+
+async def _chips_context(side: str, structure_id: int, filters: workspace.Filters) -> dict:
+    if side == workspace.SUPPLIER:
+        summary = await workspace.supplier_summary(structure_id)
+        chips = [(g["key"], g["title"], g["count"]) for g in summary["groups"]]
+    else:
+        summary = await workspace.recipient_summary(structure_id)
+        chips = [("a_traiter", "À traiter", summary["waiting_total"])] + [
+            (w["status"], w["title"], w["count"]) for w in summary["waiting"] if w["count"]]
+    return {"chips": chips}
 
 
 @get("/invoices")
-async def invoices(request: Request, current: NamedDependency[CurrentUser], before: FromQuery[int | None] = None) -> Template:
-    rows, next_before = await invoice_list(current, before)
-    return page(request, "invoices/list.html", invoices=rows, next_before=next_before, status_label=label)
+async def invoices(request: Request, current: NamedDependency[CurrentUser]) -> Template:
+    found = _side(current)
+    if found is None:
+        return page(request, "invoices/list.html", side=None, invoices=[], filters=workspace.Filters())
+    side, structure_id = found
+    filters = workspace.parse_filters(_params(request), side)
+    context = await _list_context(side, structure_id, filters)
+    if request.query_params.get("fragment") == "rows":  # "Factures suivantes" with htmx: rows to append
+        return _vary(page(request, "invoices/_rows.html", **context))
+    if request.headers.get("hx-target") == "invoice-results" and not request.headers.get("hx-history-restore-request"):
+        return _vary(page(request, "invoices/_results.html", **context))
+    services = await Service.select(Service.code, Service.name).where(Service.structure == structure_id).order_by(
+        Service.code) if side == workspace.RECIPIENT else []
+    return _vary(page(request, "invoices/list.html", statuses=[(s, st.label) for s, st in STATUSES.items() if s != "BROUILLON"],
+                      services=services, parties=await workspace.counterparts(side, structure_id),
+                      **context, **await _chips_context(side, structure_id, filters)))
+
+
+def _vary(response: Template) -> Template:
+    # The same URL answers a full page or an htmx fragment: caches must keep them apart.
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+@get("/invoices/counters")
+async def invoice_counters(request: Request, current: NamedDependency[CurrentUser]) -> Template:
+    """The filter chips with their counts: refreshed on `sse:changed`."""
+    found = _side(current)
+    if found is None:
+        raise NotFoundException(access.NOT_FOUND)
+    side, structure_id = found
+    filters = workspace.parse_filters(_params(request), side)
+    return page(request, "invoices/_chips.html", filters=filters, side=side, **await _chips_context(side, structure_id, filters))
+
+
+@get("/invoices/{invoice_id:int}/row")
+async def invoice_row(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template:
+    """One list row, as it is now: swapped in on `sse:invoice-<id>`."""
+    found = _side(current)
+    row = await workspace.row(found[0], found[1], invoice_id) if found else None
+    if row is None:
+        raise NotFoundException(access.NOT_FOUND)
+    return page(request, "invoices/_row.html", i=row, side=found[0], unread=await _unread(found[1], [row]))
 
 
 @get("/notifications")
 async def notifications(request: Request, current: NamedDependency[CurrentUser]) -> Template:
-    return page(request, "section.html", title="Notifications", message="Aucune notification.")
+    return page(request, "messages/notifications.html", **await notifications_context(current))
 
 
-router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[home, invoices, notifications])
+router = Router(path="/", dependencies={"current": Provide(require_user)},
+                route_handlers=[home, home_summary, invoices, invoice_counters, invoice_row, notifications])

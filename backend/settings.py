@@ -33,6 +33,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     debug: bool = False
     max_file_size: int = 20 * 1024 * 1024
     max_flux_size: int = 120 * 1024 * 1024
+    outbox_worker: bool = True  # deliver notifications from inside `facteur serve`
+    api_rate_limit: int = 600  # API requests per key and per minute
+    sse_keepalive: float = 15.0  # seconds between comment lines on /events (proxies close idle streams)
+    # Webhook URLs may be http:// to 127.0.0.1/localhost (tests and development only).
+    webhook_allow_local: bool = False
+    # Web Push (backend/notifications): VAPID keys from FACTEUR_VAPID_* or generated into the data folder.
+    vapid_private_key: str = ""  # PEM
+    vapid_public_key: str = ""  # base64url applicationServerKey
+    vapid_subject: str = ""  # mailto:… or https://…
+    # Push endpoints may be http://127.0.0.1 (tests and development only; always allowed when debug).
+    push_allow_local: bool = False
 
     @property
     def is_postgres(self) -> bool:
@@ -149,7 +160,24 @@ def load_settings() -> Settings:
         debug=_parse_bool("DEBUG", False),
         max_file_size=_parse_int("MAX_FILE_SIZE", 20 * 1024 * 1024, 1024, 1024**3),
         max_flux_size=_parse_int("MAX_FLUX_SIZE", 120 * 1024 * 1024, 1024, 4 * 1024**3),
+        outbox_worker=_parse_bool("OUTBOX_WORKER", True),
+        api_rate_limit=_parse_int("API_RATE_LIMIT", 600, 1, 1_000_000),
+        sse_keepalive=float(_parse_int("SSE_KEEPALIVE", 15, 1, 300)),
+        webhook_allow_local=_parse_bool("WEBHOOK_ALLOW_LOCAL", False),
+        push_allow_local=_parse_bool("PUSH_ALLOW_LOCAL", False),
+        **_vapid(data_dir, _env("SMTP_FROM") or "Facteur <no-reply@facteur.localhost>"),
     )
+
+
+def _vapid(data_dir: Path, smtp_from: str) -> dict[str, str]:
+    from backend.notifications import vapid  # imports nothing of ours: no cycle
+
+    try:
+        keys = vapid.load_keys(data_dir, private=_env("VAPID_PRIVATE_KEY"), public=_env("VAPID_PUBLIC_KEY"),
+                               subject=_env("VAPID_SUBJECT"), default_subject=vapid.default_subject(smtp_from))
+    except vapid.VapidError as exc:
+        raise SettingsError(str(exc)) from None
+    return {"vapid_private_key": keys.private_pem, "vapid_public_key": keys.public_key, "vapid_subject": keys.subject}
 
 
 @lru_cache(maxsize=1)

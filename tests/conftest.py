@@ -49,9 +49,10 @@ async def migrated_db(settings):
 
 
 async def _reset_postgres(settings) -> None:
-    # Only a database named "test" is ever wiped: never point the suite at real data.
-    if not settings.database_url.rstrip("/").endswith("/test"):
-        raise RuntimeError("Les tests n'effacent qu'une base PostgreSQL nommée « test ».")
+    # Only a database whose name ends in "test" (test, api_test…) is ever wiped: never
+    # point the suite at real data.
+    if not settings.database_url.rstrip("/").rsplit("/", 1)[-1].endswith("test"):
+        raise RuntimeError("Les tests n'effacent qu'une base PostgreSQL dont le nom finit par « test ».")
     from backend.db import engine
 
     await engine().run_ddl("DROP SCHEMA public CASCADE")

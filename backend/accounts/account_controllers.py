@@ -12,13 +12,15 @@ from backend.accounts.mails import deliver
 from backend.accounts.memberships import Rights
 from backend.accounts.service import AccountError
 from backend.directory.tables import Structure
+from backend.notifications.controllers import account_context as push_account_context
 from backend.web import CurrentUser, flash, form_data, page, require_user, safe_next
 
 
 @get("/account")
 async def account_page(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     requests = await memberships.user_requests(current.id)
-    return page(request, "accounts/account.html", requests=requests, join_error=None, join_siret="")
+    push = await push_account_context(current.id)  # devices and preferences (backend/notifications)
+    return page(request, "accounts/account.html", requests=requests, join_error=None, join_siret="", **push)
 
 
 @post("/account/active-structure")

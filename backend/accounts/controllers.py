@@ -129,7 +129,8 @@ async def login_submit(request: Request) -> Template | Redirect:
 @post("/logout")
 async def logout(request: Request) -> Redirect:
     request.clear_session()  # the middleware deletes the stored session and expires the cookie
-    return Redirect("/login")
+    # The browser drops its HTTP cache of this site; the service worker forgets its cached pages.
+    return Redirect("/login", headers={"Clear-Site-Data": '"cache"'})
 
 
 @get("/password/forgot")

@@ -82,6 +82,14 @@ async def require_manager(user_id: int, structure_id: int) -> Membership:
     return membership
 
 
+async def managed_structure(user_id: int, structure_id: int) -> Structure:
+    """The structure a gestionnaire's page is about; 404 for anyone but its gestionnaires."""
+    await require_manager(user_id, structure_id)
+    structure = await Structure.objects().get(Structure.id == structure_id)
+    assert structure is not None  # an active membership points at an existing structure
+    return structure
+
+
 async def members(manager_id: int, structure_id: int) -> list[dict]:
     await require_manager(manager_id, structure_id)
     return (

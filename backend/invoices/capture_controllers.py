@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import anyio
 from litestar import Request, Router, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -15,7 +17,7 @@ from backend.invoices import access, capture
 from backend.invoices.controllers import deposit_report_context, read_uploads
 from backend.invoices.deposit import Upload, attachment_type, deposit
 from backend.invoices.generation import BILLING_FRAMEWORK_LABELS, Problem
-from backend.invoices.tables import DepositItem, InvoiceDraft
+from backend.invoices.tables import Deposit, DepositItem, InvoiceDraft
 from backend.web import CurrentUser, form_data, page, require_user
 
 
@@ -52,9 +54,16 @@ async def draft_create(current: NamedDependency[CurrentUser]) -> Redirect:
 
 
 @get("/capture/{draft_id:int}")
-async def draft_page(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Template:
+async def draft_page(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int], check: FromQuery[bool] = False) -> Template:
+    """?check=1 shows what stops the draft from being sent (the result of a send queued offline)."""
     draft = await _draft(current, draft_id)
-    return await _form_page(request, draft.id, capture.decoded(draft.form))
+    form = capture.decoded(draft.form)
+    if not check:
+        return await _form_page(request, draft.id, form)
+    supplier = await Structure.objects().get(Structure.id == draft.structure)
+    recipient = await capture.recipient_of(form)
+    _, problems = capture.to_invoice(form, supplier, recipient.structure if recipient else None)
+    return await _form_page(request, draft.id, form, problems)
 
 
 @post("/capture/{draft_id:int}")
@@ -104,8 +113,12 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
     """Valider et envoyer: Factur-X EN 16931, then the same deposit pipeline as any file."""
     from backend.invoices.generation import build_facturx  # loads the PDF renderer on first use
 
+    data = await form_data(request)
+    key = _idempotency_key(request, data)
+    if key and (replay := await _replay(request, current, key, draft_id)):
+        return replay  # this send already happened (a queued capture sent again): same answer
     draft = await _draft(current, draft_id)
-    form = capture.form_from_post(await form_data(request))
+    form = capture.form_from_post(data)
     await capture.save_draft(draft.id, form)
     supplier = await Structure.objects().get(Structure.id == draft.structure)
     recipient = await capture.recipient_of(form)
@@ -113,18 +126,53 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
     attachments = await read_uploads(request, "attachment")
     problems += [Problem("attachment", f"« {a.filename} » n'est ni une photo (JPEG, PNG) ni un PDF.") for a in attachments if attachment_type(a.data) is None]
     if problems:
-        return await _form_page(request, draft.id, form, problems, status=422)
+        response = await _form_page(request, draft.id, form, problems, status=422)
+        response.headers |= {"X-Facteur-Result": "invalid", "X-Facteur-Location": f"/capture/{draft.id}?check=1"}
+        return response
     files = [(a.filename, a.data, attachment_type(a.data)) for a in attachments]
     pdf = await anyio.to_thread.run_sync(build_facturx, invoice, files)
     settings = request.app.state.settings
     # The photos travel inside the Factur-X and also as separate attachments, easy to open.
-    deposit_id = await deposit(settings, supplier, current.id, [Upload(f"{invoice.number}.pdf", pdf)], attachments, channel="capture")
+    try:
+        deposit_id = await deposit(settings, supplier, current.id, [Upload(f"{invoice.number}.pdf", pdf)], attachments,
+                                   channel="capture", idempotency_key=key)
+    except Exception:
+        # Two copies of one queued send racing: the loser answers with the winner's result.
+        if key and (replay := await _replay(request, current, key, draft_id)):
+            return replay
+        raise
     item = await DepositItem.objects().where(DepositItem.deposit == deposit_id).first()
     if item.accepted:
         await InvoiceDraft.delete().where(InvoiceDraft.id == draft.id)
-        return Redirect(f"/invoices/{item.invoice}")
-    # Refused by the portal rules: the report says why, and the draft stays to be corrected.
-    return page(request, "invoices/deposit_report.html", status_code=422, draft_id=draft.id, **await deposit_report_context(deposit_id))
+    return await _send_result(request, deposit_id, draft.id)
+
+
+async def _send_result(request: Request, deposit_id: int, draft_id: int) -> Template | Redirect:
+    """The invoice when accepted; else the report (the draft stays to be corrected)."""
+    item = await DepositItem.objects().where(DepositItem.deposit == deposit_id).first()
+    if item.accepted:
+        return Redirect(f"/invoices/{item.invoice}", headers={"X-Facteur-Result": "accepted"})
+    response = page(request, "invoices/deposit_report.html", status_code=422, draft_id=draft_id, **await deposit_report_context(deposit_id))
+    # For a send queued offline: where the page shows this report again later.
+    response.headers |= {"X-Facteur-Result": "refused", "X-Facteur-Location": f"/deposits/{deposit_id}"}
+    return response
+
+
+_KEY = re.compile(r"[A-Za-z0-9-]{8,64}")
+
+
+def _idempotency_key(request: Request, data: dict[str, str]) -> str | None:
+    """The device's key for this send (form field or Idempotency-Key header), if any."""
+    key = (request.headers.get("idempotency-key") or data.get("idempotency_key") or "").strip()
+    if key and not _KEY.fullmatch(key):
+        raise HTTPException(status_code=400, detail="Clé d'idempotence invalide.")
+    return key or None
+
+
+async def _replay(request: Request, current: CurrentUser, key: str, draft_id: int) -> Template | Redirect | None:
+    structure_id = access.require_active_right(current, "can_deposit")
+    first = await Deposit.select(Deposit.id).where((Deposit.structure == structure_id) & (Deposit.idempotency_key == key)).first()
+    return await _send_result(request, first["id"], draft_id) if first else None
 
 
 @post("/capture/{draft_id:int}/delete")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import msgspec
 from litestar import Request, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Response, Template
+from litestar.response import Redirect, Response, Template
 
 from backend.directory.tables import Structure
 from backend.invoices import access, storage
@@ -16,9 +18,10 @@ from backend.invoices.capture import UNITS
 from backend.invoices.deposit import DepositRefused, Upload, deposit
 from backend.invoices.statuses import label
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory, StoredFile
-from backend.web import CurrentUser, form_data, page, require_user
+from backend.web import CurrentUser, flash, form_data, page, require_user
 
 PAGE_SIZE = 25
+LIVE_PARTS = {"status": "invoices/_live_status.html", "history": "invoices/_live_history.html"}
 STAGES = [("detect", "Lecture du fichier"), ("xsd", "Structure XML (XSD)"), ("en16931", "Règles européennes EN 16931"),
           ("profile", "Règles du profil Factur-X"), ("portal", "Règles du portail (acheminement, doublons)")]
 
@@ -73,23 +76,60 @@ async def deposit_report(request: Request, current: NamedDependency[CurrentUser]
     return page(request, "invoices/deposit_report.html", **await deposit_report_context(deposit_id))
 
 
-async def invoice_page_context(current: CurrentUser, invoice_id: int) -> dict:
-    """Everything the invoice page shows, including the actions this user may take now."""
+ACTOR_KINDS = {"platform": "Plateforme Facteur"}
+
+
+async def timeline(invoice: Invoice, supplier_name: str, recipient_name: str) -> list[dict]:
+    """The history, oldest first, with who acted (person and structure) and why, in French."""
+    from backend.processing.reasons import reason_label
+
+    rows = await InvoiceHistory.select(
+        InvoiceHistory.all_columns(), InvoiceHistory.actor.first_name, InvoiceHistory.actor.last_name,
+    ).where(InvoiceHistory.invoice == invoice.id).order_by(InvoiceHistory.id).output(load_json=True)
+    sides = {"supplier": supplier_name, "recipient": recipient_name}
+    for row in rows:
+        person = f"{row.get('actor.first_name') or ''} {row.get('actor.last_name') or ''}".strip()
+        side = sides.get(row["actor_kind"], ACTOR_KINDS.get(row["actor_kind"], row["actor_kind"]))
+        row["who"] = f"{person} ({side})" if person else side
+        row["reason_label"] = reason_label(row["reason_code"]) if row["reason_code"] else ""
+        details = row["details"]
+        row["details"] = msgspec.json.decode(details) if isinstance(details, str) and details else (details or {})
+        payment = row["details"].get("payment") if isinstance(row["details"], dict) else None
+        if payment and isinstance(payment.get("date"), str):
+            payment["date"] = date.fromisoformat(payment["date"])
+    return rows
+
+
+async def invoice_live_context(current: CurrentUser, invoice: Invoice) -> dict:
+    """The parts of the invoice page that change with its status: status, actions, history."""
     from backend.processing import lifecycle
-    from backend.processing.controllers import ACTION_LABELS
+    from backend.processing.controllers import ACTION_LABELS, IRREVERSIBLE
     from backend.processing.reasons import REASONS
 
-    invoice = await access.visible_invoice(current, invoice_id)
-    history = await InvoiceHistory.select().where(InvoiceHistory.invoice == invoice.id).order_by(InvoiceHistory.id)
-    attachments = await Attachment.select(Attachment.id, Attachment.filename, Attachment.media_type).where(Attachment.invoice == invoice.id)
     recipient = await Structure.objects().get(Structure.id == invoice.recipient)
-    data = msgspec.json.decode(invoice.data) if isinstance(invoice.data, str) else invoice.data
-    original = await StoredFile.objects().get(StoredFile.id == invoice.original_file)
+    history = await timeline(invoice, invoice.seller_name, recipient.name)
+    attachments = await Attachment.select(Attachment.id, Attachment.filename, Attachment.media_type, Attachment.created_at).where(
+        Attachment.invoice == invoice.id).order_by(Attachment.id)
     actor = lifecycle.actor_for(current.id, current.structure_id, invoice)
     actions = await lifecycle.allowed_actions(invoice, actor) if actor else []
-    return {"invoice": invoice, "data": data, "history": history, "original": original, "attachments": attachments,
-            "recipient": recipient, "status_label": label, "units": UNITS, "actions": actions,
-            "action_labels": ACTION_LABELS, "reasons": REASONS, "action_error": None}
+    last_reason = next((h for h in reversed(history) if h["status"] == invoice.status and (h["reason_code"] or h["comment"])), None)
+    can_reissue = (invoice.status == "REJETEE" and actor is not None and actor.role == lifecycle.SUPPLIER
+                   and bool(current.active and current.active.get("can_deposit")))
+    return {"invoice": invoice, "history": history, "attachments": attachments, "recipient": recipient,
+            "status_label": label, "actions": actions, "action_labels": ACTION_LABELS, "irreversible": IRREVERSIBLE,
+            "reasons": REASONS, "action_error": None, "last_reason": last_reason, "can_reissue": can_reissue,
+            "role": actor.role if actor else None}
+
+
+async def invoice_page_context(current: CurrentUser, invoice_id: int) -> dict:
+    """Everything the invoice page shows, including the actions this user may take now."""
+    from backend.messages.service import thread_context
+
+    invoice = await access.visible_invoice(current, invoice_id)
+    data = msgspec.json.decode(invoice.data) if isinstance(invoice.data, str) else invoice.data
+    original = await StoredFile.objects().get(StoredFile.id == invoice.original_file)
+    return {**await invoice_live_context(current, invoice), "data": data, "original": original, "units": UNITS,
+            **await thread_context(invoice, current)}  # opening the page reads the thread
 
 
 @get("/invoices/{invoice_id:int}")
@@ -97,17 +137,43 @@ async def invoice_page(request: Request, current: NamedDependency[CurrentUser], 
     return page(request, "invoices/invoice.html", **await invoice_page_context(current, invoice_id))
 
 
+@get("/invoices/{invoice_id:int}/live/{part:str}")
+async def invoice_live(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], part: FromPath[str]) -> Template:
+    """A live block of the invoice page (status and actions, or history): swapped on sse:invoice-<id>."""
+    if part not in LIVE_PARTS:
+        raise NotFoundException(access.NOT_FOUND)
+    invoice = await access.visible_invoice(current, invoice_id)
+    return page(request, LIVE_PARTS[part], **await invoice_live_context(current, invoice))
+
+
+@post("/invoices/{invoice_id:int}/reissue")
+async def invoice_reissue(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Redirect:
+    """Créer une nouvelle facture à partir de celle-ci: only from a rejected invoice, by its supplier."""
+    from backend.invoices.reissue import draft_from_rejected
+
+    invoice = await access.visible_invoice(current, invoice_id)
+    if not (await invoice_live_context(current, invoice))["can_reissue"]:
+        raise NotFoundException(access.NOT_FOUND)
+    recipient = await Structure.objects().get(Structure.id == invoice.recipient)
+    draft_id = await draft_from_rejected(invoice, recipient.siret, recipient.name, current.id)
+    flash(request, f"Nouvelle facture préparée à partir de la facture n° {invoice.number} : vérifiez-la, puis envoyez-la.", "success")
+    return Redirect(f"/capture/{draft_id}")
+
+
 async def _file_response(request: Request, file_id: int, filename: str, inline: bool) -> Response:
     stored = await StoredFile.objects().get(StoredFile.id == file_id)
     data = await storage.read_blob(request.app.state.settings.files_dir, stored.sha256)
     disposition = "inline" if inline and stored.media_type in ("application/pdf", "image/jpeg", "image/png") else "attachment"
     safe_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in filename) or "fichier"
+    framing = "'self'" if disposition == "inline" else "'none'"
     return Response(data, media_type=stored.media_type, headers={
         "Content-Disposition": f'{disposition}; filename="{safe_name}"',
         "Cache-Control": "private, max-age=3600",
         "X-Content-SHA256": stored.sha256,
         # The browser's own PDF viewer needs object-src; the file itself may run nothing.
-        "Content-Security-Policy": "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'none'",
+        # Shown inline, it may be framed by our own invoice page (the PDF preview), nowhere else.
+        "Content-Security-Policy": f"default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors {framing}",
+        "X-Frame-Options": "SAMEORIGIN" if disposition == "inline" else "DENY",
     })
 
 
@@ -127,4 +193,5 @@ async def invoice_attachment(request: Request, current: NamedDependency[CurrentU
 
 
 router = Router(path="/", dependencies={"current": Provide(require_user)},
-                route_handlers=[deposits_page, deposit_submit, deposit_report, invoice_page, invoice_original, invoice_attachment])
+                route_handlers=[deposits_page, deposit_submit, deposit_report, invoice_page, invoice_original, invoice_attachment,
+                               invoice_live, invoice_reissue])

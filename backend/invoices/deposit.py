@@ -25,7 +25,10 @@ from backend.invoices.statuses import DEPOSIT_REFUSED_CODE, STATUSES
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory
 from backend.invoices.validation import Finding, ValidationResult, incomplete_profile_finding, validate_bytes
 from backend.invoices.zipflux import is_zip, open_flux
+from backend.processing import worker as outbox_worker
+from backend.processing.tables import Outbox
 from backend.settings import Settings
+from backend.tracking.events import publish, record_event
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +146,7 @@ async def deposit(
     *,
     channel: str = "web",
     strict_fr: bool = False,
+    idempotency_key: str | None = None,
 ) -> int:
     """Validate and record a flux; returns the deposit id (its report is in DepositItem rows)."""
     if not uploads:
@@ -156,7 +160,7 @@ async def deposit(
         items[0].findings += attachment_findings
     for attempt in (1, 2):
         try:
-            return await _record(settings, depositor, user_id, items, attachments, channel)
+            return await _record(settings, depositor, user_id, items, attachments, channel, idempotency_key)
         except Exception as exc:  # a concurrent deposit took the same number: check again, once
             if attempt == 2 or not _is_unique_violation(exc):
                 raise
@@ -171,17 +175,19 @@ def _is_unique_violation(exc: Exception) -> bool:
     return "unique" in text or "duplicate key" in text
 
 
-async def _record(settings, depositor, user_id, items, attachments, channel) -> int:
+async def _record(settings, depositor, user_id, items, attachments, channel, idempotency_key=None) -> int:
     digests = {}
     for item in items:
         if item.accepted:
             digests[item.position] = await storage.write_blob(settings.files_dir, item.data)
     stored_attachments = [(a, await storage.write_blob(settings.files_dir, a.data)) for a in attachments] if any(i.accepted for i in items) else []
     accepted = sum(1 for i in items if i.accepted)
+    event_ids: list[int] = []
     async with transaction():
         dep = Deposit(
             structure=depositor.id, user=user_id, channel=channel, state=deposit_state(accepted, len(items)),
             file_count=len(items), accepted_count=accepted, rejected_count=len(items) - accepted,
+            idempotency_key=idempotency_key,
         )
         await dep.save()
         for item in items:
@@ -190,6 +196,8 @@ async def _record(settings, depositor, user_id, items, attachments, channel) -> 
             if item.accepted:
                 file_id = await storage.file_row(digests[item.position], len(item.data), MEDIA_TYPES[item.result.format])
                 invoice_id = await _create_invoice(dep.id, depositor, user_id, item, file_id)
+                event_ids.append(await _received_event(invoice_id, depositor.id, item))
+                await Outbox.insert(_received_webhook(invoice_id, depositor.id, item))
                 for upload, digest in stored_attachments:
                     await _attach(invoice_id, upload, digest)
             await DepositItem.insert(DepositItem(
@@ -201,7 +209,32 @@ async def _record(settings, depositor, user_id, items, attachments, channel) -> 
                 invoice_number=(item.result.invoice.number or "")[:100] if item.result and item.result.invoice else "",
                 findings=msgspec.json.encode(item.findings).decode(),
             ))
+    await publish(event_ids)  # after the commit: both sides' live lists show the new invoice
+    if event_ids:
+        outbox_worker.wake()  # the recipient's webhooks hear of it now
     return dep.id
+
+
+async def _received_event(invoice_id: int, supplier_id: int, item: Item) -> int:
+    status = "MISE_A_DISPOSITION"
+    return await record_event(
+        "invoice.received", invoice_id=invoice_id, supplier_id=supplier_id, recipient_id=item.routing.recipient.id,
+        payload={"number": (item.result.invoice.number or "")[:100], "status": status,
+                 "status_code": STATUSES[status].code_2026, "label": STATUSES[status].label, "version": 1},
+    )
+
+
+def _received_webhook(invoice_id: int, supplier_id: int, item: Item) -> Outbox:
+    """The outbox row of the recipient's "invoice.received" webhooks, written with the invoice."""
+    now, status = utcnow(), "MISE_A_DISPOSITION"
+    recipient_id = item.routing.recipient.id
+    payload = {
+        "event": "invoice.received", "invoice_id": invoice_id, "number": (item.result.invoice.number or "")[:100],
+        "supplier_id": supplier_id, "recipient_id": recipient_id, "audience": {"structure_id": recipient_id},
+        "status": status, "status_code": STATUSES[status].code_2026, "version": 1, "occurred_at": now.isoformat(),
+    }
+    return Outbox(event_type="invoice.received", channel="webhook", invoice=invoice_id,
+                  payload=msgspec.json.encode(payload).decode(), created_at=now, next_attempt_at=now)
 
 
 def _certificate_number() -> str:

@@ -7,6 +7,7 @@ from backend.invoices.tables import (
     Deposit,
     DepositItem,
     Invoice,
+    InvoiceCount,
     InvoiceDraft,
     InvoiceHistory,
     StoredFile,
@@ -15,6 +16,6 @@ from backend.invoices.tables import (
 APP_CONFIG = AppConfig(
     app_name="invoices",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[StoredFile, Deposit, Invoice, InvoiceHistory, Attachment, DepositItem, InvoiceDraft],
+    table_classes=[StoredFile, Deposit, Invoice, InvoiceHistory, Attachment, DepositItem, InvoiceDraft, InvoiceCount],
     migration_dependencies=["backend.accounts.piccolo_app"],
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -61,3 +62,21 @@ async def file_row(digest: str, size: int, media_type: str) -> int:
 
 async def read_blob(root: Path, digest: str) -> bytes:
     return await anyio.to_thread.run_sync(blob_path(root, digest).read_bytes)
+
+
+async def supporting_attachments(root: Path, invoice_id: int, uploads: list) -> Callable[[], Awaitable[None]]:
+    """Write supporting files now (before any commit); returns what saves their rows, to run
+    inside the transaction of the change they go with (e.g. a COMPLETEE answer)."""
+    from backend.invoices.deposit import attachment_type
+    from backend.invoices.tables import Attachment
+
+    stored = [(upload, await write_blob(root, upload.data)) for upload in uploads]
+
+    async def save_rows() -> None:
+        for upload, digest in stored:
+            media_type = attachment_type(upload.data)
+            file_id = await file_row(digest, len(upload.data), media_type)
+            await Attachment.insert(Attachment(invoice=invoice_id, file=file_id, filename=upload.filename[:255],
+                                               media_type=media_type, role="supporting"))
+
+    return save_rows

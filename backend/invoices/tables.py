@@ -3,7 +3,7 @@
 Files themselves live on disk by SHA-256 (see storage.py); rows only point at them.
 """
 
-from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -29,6 +29,9 @@ class Deposit(Table):
     accepted_count = Integer(default=0)
     rejected_count = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    # Chosen by the sending device (a capture queued offline): a replay of the same send
+    # returns this deposit instead of making another. Unique per structure (raw migration).
+    idempotency_key = Varchar(length=64, null=True, default=None)
 
 
 class Invoice(Table):
@@ -112,3 +115,19 @@ class InvoiceDraft(Table):
     form = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class InvoiceCount(Table):
+    """How many invoices (and their total incl. VAT, in cents) each structure has per status, per side.
+
+    Kept by database triggers on `invoice` (and on `invoice_history` for acknowledged
+    rejections, status "REJETEE_ACK"), so every path that writes an invoice keeps it right;
+    the synthèse reads a few rows instead of aggregating 100,000 invoices. Written only by
+    the triggers (migration invoices_counters); unique per (structure, side, status).
+    """
+
+    structure = Integer()  # no foreign key: the triggers write it, the rows are derived data
+    side = Varchar(length=9)  # supplier | recipient
+    status = Varchar(length=24)
+    n = Integer(default=0)
+    cents = BigInt(default=0)

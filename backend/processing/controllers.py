@@ -23,6 +23,9 @@ ACTION_LABELS = {
     "MISE_EN_PAIEMENT": "Mettre en paiement", "COMPLETEE": "Compléter", "DEPOSEE": "Recycler (corriger l'acheminement)",
     lifecycle.ACKNOWLEDGE: "Prendre acte du rejet",
 }
+# Steps that cannot be undone: the page asks for a confirmation before posting them.
+IRREVERSIBLE = frozenset({"REJETEE", "SERVICE_FAIT", "MANDATEE", "MISE_EN_PAIEMENT", lifecycle.ACKNOWLEDGE})
+MAX_ANSWER_FILES = 10
 
 
 def _decimal(raw: str) -> Decimal | None:
@@ -53,6 +56,27 @@ async def actor_of(current: CurrentUser, invoice: Invoice) -> lifecycle.Actor | 
     return lifecycle.actor_for(current.id, current.structure_id, invoice)
 
 
+async def _answer_attachments(request: Request, invoice_id: int):
+    """The supporting files of a COMPLETEE answer: checked (422), written to disk before the
+    commit like a deposit's attachments, and their rows saved in the status change's transaction."""
+    from backend.invoices import storage
+    from backend.invoices.controllers import read_uploads
+    from backend.invoices.deposit import attachment_type
+
+    uploads = await read_uploads(request, "attachment")
+    if not uploads:
+        return None
+    max_size = request.app.state.settings.max_file_size
+    if len(uploads) > MAX_ANSWER_FILES:
+        raise TransitionError("attachments_invalid", f"Trop de pièces jointes : {MAX_ANSWER_FILES} au plus.", 422)
+    for upload in uploads:
+        if len(upload.data) > max_size:
+            raise TransitionError("attachments_invalid", f"La pièce jointe « {upload.filename} » dépasse {max_size // (1024 * 1024)} Mo.", 422)
+        if attachment_type(upload.data) is None:
+            raise TransitionError("attachments_invalid", f"La pièce jointe « {upload.filename} » n'est ni un PDF, ni une image JPEG ou PNG.", 422)
+    return await storage.supporting_attachments(request.app.state.settings.files_dir, invoice_id, uploads)
+
+
 @post("/invoices/{invoice_id:int}/status")
 async def change_status(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template | Redirect:
     data = await form_data(request)
@@ -62,6 +86,7 @@ async def change_status(request: Request, current: NamedDependency[CurrentUser],
     try:
         if actor is None:
             raise lifecycle.NOT_FOUND
+        within = await _answer_attachments(request, invoice_id) if target == "COMPLETEE" and actor.role == lifecycle.SUPPLIER else None
         await lifecycle.change_status(
             invoice_id, actor, target, expected_version=_version(data),
             reason_code=data.get("reason_code") or None, comment=data.get("comment", "").strip(),
@@ -69,6 +94,7 @@ async def change_status(request: Request, current: NamedDependency[CurrentUser],
             payment=_payment(data) if target == "MISE_EN_PAIEMENT" else None,
             routing=Routing(data.get("recipient_siret", "").strip(), data.get("service_code", "").strip(),
                             data.get("engagement", "").strip()) if target == "DEPOSEE" else None,
+            within=within,
         )
     except TransitionError as exc:
         if exc.http_status == 404:

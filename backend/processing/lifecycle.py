@@ -6,7 +6,7 @@ is still current (409), that the step is possible from the current status (409),
 that the mandatory reason and data are there and valid (422). Then one transaction
 writes the new status with an optimistic version check (two agents acting at once
 cannot both win), an append-only history row, and the outbox rows of the notifications
-(webhooks for every change, push for the statuses a supplier must hear about).
+(webhooks and push for every change; the push handler applies each user's preferences).
 
 Roles: "supplier" (a member with can_deposit of the invoice's supplier structure),
 "recipient" (an agent with can_process of the recipient structure), "platform".
@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
+from collections.abc import Awaitable, Callable
 
 from backend.accounts.tables import Membership
 from backend.common import utcnow
@@ -28,7 +29,9 @@ from backend.directory.tables import Structure
 from backend.invoices.statuses import STATUSES, label
 from backend.invoices.tables import Invoice, InvoiceHistory
 from backend.processing.reasons import REASONS, reason_label
+from backend.processing import worker as outbox_worker
 from backend.processing.tables import Outbox
+from backend.tracking.events import publish, record_event
 
 SUPPLIER, RECIPIENT, PLATFORM = "supplier", "recipient", "platform"
 ROLES = (SUPPLIER, RECIPIENT, PLATFORM)
@@ -89,12 +92,14 @@ NOT_FOUND = TransitionError("not_found", "Cette facture n'existe pas ou vous n'y
 class Actor:
     role: str  # supplier | recipient | platform
     user_id: int | None = None
+    # An API key acts for its structure, with no user: the API checked its scope already.
+    api_structure_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise ValueError(f"unknown role {self.role!r}")
-        if self.role != PLATFORM and self.user_id is None:
-            raise ValueError("a supplier or recipient actor is a user")
+        if self.role != PLATFORM and self.user_id is None and self.api_structure_id is None:
+            raise ValueError("a supplier or recipient actor is a user or an API key's structure")
 
     @classmethod
     def platform(cls) -> Actor:
@@ -257,6 +262,11 @@ async def _authorize(invoice: Invoice, actor: Actor) -> None:
     """404 for an invoice the actor's user cannot see; 403 without the right on its side."""
     if actor.role == PLATFORM:
         return
+    if actor.user_id is None:
+        side = invoice.supplier if actor.role == SUPPLIER else invoice.recipient
+        if actor.api_structure_id != side:
+            raise NOT_FOUND
+        return
     rows = await Membership.select(Membership.structure, Membership.can_deposit, Membership.can_process).where(
         (Membership.user == actor.user_id)
         & (Membership.structure.is_in([invoice.supplier, invoice.recipient]))
@@ -331,8 +341,12 @@ async def change_status(
     mandate_number: str | None = None,
     payment: Payment | None = None,
     routing: Routing | None = None,
+    within: Callable[[], Awaitable[None]] | None = None,
 ) -> Invoice:
     """Move an invoice to `target` (or ACKNOWLEDGE a rejection); returns the invoice as saved.
+
+    `within` runs inside the change's transaction (e.g. the attachments of a COMPLETEE
+    answer): both are saved, or neither.
 
     `routing` is only for the supplier's recycling (A_RECYCLER → DEPOSEE → MISE_A_DISPOSITION).
     """
@@ -394,9 +408,28 @@ async def change_status(
             for status, who, reason, text, extra in steps
         ))
         await Outbox.insert(*_outbox_rows(invoice, steps, target, new_version, changes, now))
+        if within is not None:
+            await within()
+        event_ids = await _record_events(invoice, steps, new_version, changes)
+    outbox_worker.wake()
+    await publish(event_ids)  # after the commit: live pages refresh (never raises)
     saved = await Invoice.objects().get(Invoice.id == invoice.id)
     assert saved is not None
     return saved
+
+
+async def _record_events(invoice: Invoice, steps, version: int, changes: dict) -> list[int]:
+    """One tracking event per history row, for the live pages of both sides."""
+    recipient = changes.get(Invoice.recipient, invoice.recipient)
+    return [
+        await record_event(
+            "invoice.status_changed", invoice_id=invoice.id, supplier_id=invoice.supplier, recipient_id=recipient,
+            payload={"status": status, "status_code": STATUSES[status].code_2026, "label": label(status),
+                     "reason": reason or "", "version": version, "actor_kind": who.role,
+                     "acknowledged": bool(extra.get("acknowledged"))},
+        )
+        for status, who, reason, _text, extra in steps
+    ]
 
 
 def _stale() -> TransitionError:
@@ -431,10 +464,12 @@ def _outbox_rows(invoice: Invoice, steps, target: str, version: int, changes: di
         }
         rows.append(Outbox(event_type="invoice.status_changed", channel="webhook", invoice=invoice.id,
                            payload=_json(payload), created_at=now, next_attempt_at=now))
-        if status in PUSH_STATUSES:
-            push = {**payload, "audience": {"structure_id": invoice.supplier},
-                    "title": PUSH_TITLES[status].format(number=invoice.number)}
-            rows.append(Outbox(event_type="invoice.status_changed", channel="push", invoice=invoice.id,
-                               payload=_json(push), created_at=now, next_attempt_at=now))
+        # Every change the supplier sees may be pushed: the push handler picks the members who
+        # want it (PUSH_STATUSES by default, the others on request), never the author.
+        push = {**payload, "audience": {"structure_id": invoice.supplier}, "actor_user_id": who.user_id}
+        if status in PUSH_TITLES:
+            push["title"] = PUSH_TITLES[status].format(number=invoice.number)
+        rows.append(Outbox(event_type="invoice.status_changed", channel="push", invoice=invoice.id,
+                           payload=_json(push), created_at=now, next_attempt_at=now))
         previous = status
     return rows

@@ -149,6 +149,9 @@ def server(chromium_ready, migrated_db, settings, tmp_path_factory) -> Server:
         "FACTEUR_DATA_DIR": str(data_dir),
         "FACTEUR_BASE_URL": base_url,
         "FACTEUR_DATABASE_URL": settings.database_url,  # the database migrated_db has just reset
+        # This server lives for the whole session and shares the database with the integration
+        # tests that run after it: its outbox worker would take their notifications.
+        "FACTEUR_OUTBOX_WORKER": "0",
         "PYTHONUNBUFFERED": "1",
     }
     log_path = data_dir / "server.log"

@@ -67,7 +67,8 @@ async def test_capture_an_invoice_with_a_photo_and_send_it(phone, server, shots)
 
     await page.get_by_role("button", name="Valider et envoyer").click()
     await expect(page).to_have_url(re.compile(r"/invoices/\d+$"), timeout=30_000)
-    await expect(page.locator(".badge", has_text="Mise à disposition (203)")).to_be_visible()
+    await expect(page.locator("#invoice-live-status .status")).to_have_text("Mise à disposition")  # 2026 code 203 beside it
+    await expect(page.locator("#invoice-live-status")).to_contain_text("code 203")
     await expect(page.get_by_role("link", name="chantier.jpg")).to_be_visible()
 
     invoice_id = int(page.url.rsplit("/", 1)[1])

@@ -9,6 +9,7 @@ import sys
 
 from backend.accounts.tables import Membership, User
 from backend.directory.tables import Service, Structure
+from backend.invoices.tables import Invoice, InvoiceHistory
 from tests.support.web import post_form
 
 
@@ -30,6 +31,18 @@ async def test_demo_is_idempotent_and_prints_json(clean_db):
     assert second.returncode == 0 and "fournisseur" in second.stdout.lower()
     assert (await Structure.count(), await Service.count(), await User.count(), await Membership.count()) == counts
     assert counts[0] == 1 + len(data["public_structures"])
+
+
+async def test_demo_invoices_show_every_situation_once(clean_db):
+    assert _run_demo().returncode == 0
+    statuses = {r["number"]: r["status"] for r in await Invoice.select(Invoice.number, Invoice.status)}
+    # What the synthèse must show: waiting, in progress, to act on, paid, a recipient that never reports payment.
+    assert {"MISE_A_DISPOSITION", "PRISE_EN_CHARGE", "SUSPENDUE", "REJETEE", "A_RECYCLER", "SERVICE_FAIT",
+            "MISE_EN_PAIEMENT"} <= set(statuses.values())
+    history = await InvoiceHistory.count()
+    assert _run_demo().returncode == 0
+    assert {r["number"]: r["status"] for r in await Invoice.select(Invoice.number, Invoice.status)} == statuses
+    assert await InvoiceHistory.count() == history
 
 
 async def test_demo_logins_work(client):

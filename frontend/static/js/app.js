@@ -34,4 +34,63 @@
     var message = event.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) event.preventDefault();
   });
+
+  // htmx leaves 4xx responses unswapped; forms marked data-swap-errors render their own
+  // French error (e.g. the message thread), so show it in place.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;  // refused input only; a 403/404 page is not a fragment
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if ((status === 413 || status === 415 || status === 422) && source && source.closest("[data-swap-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // Live updates (/events through the htmx SSE extension). When the extension has to open a
+  // new EventSource, it resumes from the last event seen, as the browser's own reconnection
+  // does with Last-Event-ID; and the page says when the connection is lost and when it is back.
+  var lastEventId = null;
+  if (window.htmx && htmx.createEventSource) {
+    htmx.createEventSource = function (url) {
+      var resume = lastEventId ? (url.indexOf("?") < 0 ? "?" : "&") + "last_event_id=" + encodeURIComponent(lastEventId) : "";
+      var source = new EventSource(url + resume, { withCredentials: true });
+      source.addEventListener("changed", function (event) {
+        try { lastEventId = String(JSON.parse(event.data).id || lastEventId); } catch (e) { /* not ours */ }
+      });
+      return source;
+    };
+  }
+
+  var connectionLost = false, leaving = false, connectionTimer = null;
+  function showConnection(text, state) {
+    var box = document.querySelector("[data-connection-status]");
+    if (!box) return;
+    box.textContent = text;
+    box.setAttribute("data-state", state);
+    box.hidden = !text;
+  }
+  window.addEventListener("pagehide", function () { leaving = true; });
+  document.addEventListener("htmx:sseError", function () {
+    document.body.setAttribute("data-live", "lost");
+    if (leaving || connectionLost) return;  // a page being left closes its stream: not an outage
+    connectionLost = true;
+    clearTimeout(connectionTimer);
+    showConnection("Connexion perdue \u2014 reconnexion\u2026", "lost");
+  });
+  document.addEventListener("htmx:sseOpen", function () {
+    document.body.setAttribute("data-live", "open");
+    if (!connectionLost) return;
+    connectionLost = false;
+    showConnection("Connexion r\u00e9tablie", "back");
+    clearTimeout(connectionTimer);
+    connectionTimer = setTimeout(function () { showConnection("", ""); }, 4000);
+  });
+
+  // The service worker (frontend/static/sw.js, served at /sw.js): installable app, pages and
+  // files kept for offline use, offline capture queue, Web Push.
+  if ("serviceWorker" in navigator) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* the site works without it */ });
+    });
+  }
 })();

@@ -31,7 +31,8 @@ async def history(invoice_id: int) -> list[dict]:
 
 
 async def outbox() -> list[tuple[str, str, dict]]:
-    rows = await Outbox.select().order_by(Outbox.id)
+    """The rows the lifecycle wrote (the deposit's own "invoice.received" row left aside)."""
+    rows = await Outbox.select().where(Outbox.event_type != "invoice.received").order_by(Outbox.id)
     return [(r["channel"], r["event_type"], json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"]) for r in rows]
 
 
@@ -55,8 +56,11 @@ async def test_agent_takes_an_invoice_in_charge(invoice, agent_id):
     rows = await history(invoice.id)
     assert [r["status"] for r in rows] == ["DEPOSEE", "MISE_A_DISPOSITION", "PRISE_EN_CHARGE"]
     assert (rows[-1]["status_code"], rows[-1]["actor_kind"], rows[-1]["actor"]) == ("204", "recipient", agent_id)
-    [(channel, event, payload)] = await outbox()
+    changed = [row for row in await outbox() if row[1] == "invoice.status_changed"]  # the deposit wrote invoice.received
+    [(channel, event, payload), (push_channel, _, push)] = changed
     assert (channel, event) == ("webhook", "invoice.status_changed")
+    # The push row too: the push handler decides who wants PRISE_EN_CHARGE (nobody by default).
+    assert push_channel == "push" and push["audience"] == {"structure_id": invoice.supplier} and push["actor_user_id"] == agent_id
     assert payload["invoice_id"] == invoice.id and payload["status"] == "PRISE_EN_CHARGE"
     assert payload["previous_status"] == "MISE_A_DISPOSITION" and payload["version"] == 2
 
@@ -113,7 +117,8 @@ async def test_suspension_completion_then_service_done_mandate_and_partial_payme
     assert rows[-1]["details"]["payment"]["fully_paid"] is True
     assert Decimal(rows[-1]["details"]["payment"]["paid_total"]) == due
     pushes = [p["status"] for c, _, p in await outbox() if c == "push"]
-    assert pushes == ["SUSPENDUE", "MISE_EN_PAIEMENT", "MISE_EN_PAIEMENT"]
+    # A push row for every change the supplier sees: the push handler applies preferences.
+    assert pushes == ["SUSPENDUE", "COMPLETEE", "SERVICE_FAIT", "MANDATEE", "MISE_EN_PAIEMENT", "MISE_EN_PAIEMENT"]
     assert len([c for c, _, _ in await outbox() if c == "webhook"]) == 6
 
 
