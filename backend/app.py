@@ -109,8 +109,8 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
         tracking_events.attach(channels, tracking_events.channel_namespace(settings))
         if connection_pool:
             await db.start_pool()
-            if settings.outbox_worker:
-                app.state.outbox_task = outbox_worker.start()
+        if settings.outbox_worker:
+            app.state.outbox_task = outbox_worker.start()
         # Compile the XSD and schematron stylesheets and load the PDF renderer once, before
         # the first deposit or capture needs them.
         await anyio.to_thread.run_sync(warm_up)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="facteur-test-"))
@@ -32,9 +33,39 @@ def require_component(available: bool, what: str) -> None:
     pytest.skip(f"{what} n'est pas disponible sur cette machine.")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    """pytest-timeout's thread method, preceded by a report of what the hung test awaited."""
+    if not settings.timeout or settings.method != "thread":
+        return None
+    import pytest_timeout
+
+    from tests.support.hang_report import print_report
+
+    def expire():
+        print_report(get_settings().database_url)
+        pytest_timeout.timeout_timer(item, settings)  # dumps the threads, ends the run
+
+    timer = threading.Timer(settings.timeout, expire)
+    timer.daemon = True
+
+    def cancel():
+        timer.cancel()
+        timer.join()
+
+    item.cancel_timeout = cancel
+    timer.start()
+    return True
+
+
 @pytest.fixture(scope="session")
 def settings():
-    return get_settings()
+    # No outbox worker inside the apps under test: the tests that deliver drive the worker
+    # pass by pass (or start `facteur worker`), and a second worker in the app would race
+    # them for the same rows.
+    import msgspec
+
+    return msgspec.structs.replace(get_settings(), outbox_worker=False)
 
 
 @pytest.fixture(scope="session")

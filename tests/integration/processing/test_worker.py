@@ -221,3 +221,31 @@ async def test_a_stray_cancellation_inside_a_pass_does_not_stop_the_loop(clean_d
     finally:
         await worker.stop(loop, timeout=5)
     assert (await row(row_id))["delivered_at"] is not None and len(calls) == 2
+
+
+async def test_the_served_app_runs_the_worker_and_stops_it_on_shutdown(clean_db, channels, settings):
+    """`facteur serve` delivers by itself unless FACTEUR_OUTBOX_WORKER=0 (tests turn it off)."""
+    import msgspec
+    from litestar.testing import AsyncTestClient
+
+    from backend.app import create_app
+
+    seen = []
+
+    async def handler(r):
+        seen.append(r["id"])
+
+    channels("t_served", handler)
+    row_id = await add_row("t_served")
+    app = create_app(msgspec.structs.replace(settings, outbox_worker=True), connection_pool=False)
+    async with AsyncTestClient(app=app):
+        for _ in range(200):
+            if seen:
+                break
+            await asyncio.sleep(0.05)
+        task = app.state.outbox_task
+    assert seen == [row_id]
+    assert task.done()
+    idle = create_app(settings, connection_pool=False)  # FACTEUR_OUTBOX_WORKER=0
+    async with AsyncTestClient(app=idle):
+        assert idle.state.get("outbox_task") is None
