@@ -12,6 +12,7 @@ shutdown, a too-slow client), the subscription is released.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
@@ -36,13 +37,23 @@ REPLAY_LIMIT = 500  # missed events sent on one connection; the rest on the next
 BACKLOG_LIMIT = 1000  # unsent live events a slow client may pile up before its stream is closed
 RECENT_IDS = 4096  # ids remembered to skip duplicates (an event reaches a user through two structures)
 RETRY_MS = 2000  # the browser's reconnection delay after the stream ends
+UNAVAILABLE_RETRY_MS = 5000  # the same, while the channels backend (Redis) cannot be reached
+RESUBSCRIBE_FIRST_PAUSE = 0.5  # seconds before listening again after the backend failed…
+RESUBSCRIBE_MAX_PAUSE = 10.0  # …doubling up to this
 KEEPALIVE = b": keepalive\r\n\r\n"
+
+
+_created: contextvars.ContextVar[StreamSubscriber | None] = contextvars.ContextVar("created_subscriber", default=None)
 
 
 class StreamSubscriber(Subscriber):
     """A subscriber that notices when its client is too slow."""
 
     overflowed = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _created.set(self)  # LiveChannels.subscribe removes it again if subscribing fails
 
     def put_nowait(self, item: bytes | None) -> bool:
         if item is not None and self._queue.qsize() >= BACKLOG_LIMIT:
@@ -72,6 +83,7 @@ class LiveChannels(ChannelsPlugin):
         self.keepalive = keepalive
         self.streams: set[StreamSubscriber] = set()
         self._ticker: asyncio.Task | None = None
+        self._reachable = asyncio.Event()
 
     def opened(self, subscriber: StreamSubscriber) -> None:
         self.streams.add(subscriber)
@@ -80,6 +92,64 @@ class LiveChannels(ChannelsPlugin):
 
     def closed(self, subscriber: StreamSubscriber) -> None:
         self.streams.discard(subscriber)
+
+    async def subscribe(self, channels, history=None):  # type: ignore[override]
+        """Litestar's subscribe, undone when the backend refuses it.
+
+        Litestar files the new subscriber under its channels before it asks the backend; if
+        the backend fails (Redis down), the subscriber would stay filed for ever, and the
+        channel would count as subscribed though Redis never heard of it.
+        """
+        _created.set(None)
+        try:
+            subscriber = await super().subscribe(channels, history)
+        except Exception:
+            failed = _created.get()
+            for channel in list(self._channels):
+                self._channels[channel].discard(failed)
+                if not self._channels[channel]:
+                    del self._channels[channel]
+            raise
+        self._reachable.set()  # the backend answers: a paused listener starts again now
+        return subscriber
+
+    def end_streams(self) -> None:
+        """Close every open stream: each browser reconnects with Last-Event-ID and reads the
+        events it missed from the table."""
+        for subscriber in list(self.streams):
+            subscriber.put_nowait(None)
+
+    async def _sub_worker(self) -> None:
+        """Litestar's loop, made to outlive a Redis outage.
+
+        redis-py reconnects and resubscribes by itself after a short drop; when Redis stays
+        away longer, its error would end Litestar's loop for good, and every open stream
+        would get keepalives and never another event. Here the loop starts again with a
+        growing pause, and the open streams are closed, since what was published during
+        the outage never reaches them.
+        """
+        pause = RESUBSCRIBE_FIRST_PAUSE
+        while True:
+            try:
+                async for channel, payload in self._backend.stream_events():
+                    pause = RESUBSCRIBE_FIRST_PAUSE
+                    for subscriber in self._channels.get(channel, []):
+                        subscriber.put_nowait(payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 — connection refused, reset, timeout…
+                log.warning("live events: subscription lost; %s open streams closed, retrying in %.1f s",
+                            len(self.streams), pause, exc_info=True)
+            self.end_streams()
+            self._reachable.clear()
+            with anyio.move_on_after(pause):
+                await self._reachable.wait()
+            pause = min(pause * 2, RESUBSCRIBE_MAX_PAUSE)
+            try:  # the channels the backend knows become those of the streams open now
+                if self._channels:
+                    await self._backend.subscribe(list(self._channels))
+            except Exception:  # noqa: BLE001 — still away: stream_events fails again, and we wait longer
+                pass
 
     async def _tick(self) -> None:
         while self.streams:  # ends with the last stream; the next stream starts it again
@@ -148,7 +218,12 @@ class _Recent:
 async def event_stream(plugin: LiveChannels, structure_ids: Iterable[int], last_event_id: int | None) -> AsyncIterator[bytes]:
     structure_ids = sorted(set(structure_ids))
     channels = [channel_for(s) for s in structure_ids]
-    subscriber: StreamSubscriber = await plugin.subscribe(channels)  # type: ignore[assignment]
+    try:
+        subscriber: StreamSubscriber = await plugin.subscribe(channels)  # type: ignore[assignment]
+    except Exception:  # noqa: BLE001 — Redis unreachable: the browser tries again a bit later
+        log.warning("live events: cannot subscribe, stream refused for now", exc_info=True)
+        yield f"retry: {UNAVAILABLE_RETRY_MS}\r\n: indisponible\r\n\r\n".encode()
+        return
     plugin.opened(subscriber)
     try:
         yield f"retry: {RETRY_MS}\r\n: connecté\r\n\r\n".encode()

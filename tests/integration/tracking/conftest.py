@@ -79,7 +79,12 @@ class Live:
 @pytest.fixture
 async def live(client, settings):
     """The app behind uvicorn on 127.0.0.1; started after `client` so its publisher is the live one."""
-    app = create_app(msgspec.structs.replace(settings, sse_keepalive=KEEPALIVE), connection_pool=False)
+    async with served(create_app(msgspec.structs.replace(settings, sse_keepalive=KEEPALIVE), connection_pool=False), settings) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def served(app: Litestar, settings):
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
@@ -89,6 +94,8 @@ async def live(client, settings):
             break
         await asyncio.sleep(0.05)
     assert server.started, "uvicorn did not start"
-    yield Live(app, f"http://127.0.0.1:{port}", settings)
-    server.should_exit = True
-    await asyncio.wait_for(task, 20)
+    try:
+        yield Live(app, f"http://127.0.0.1:{port}", settings)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 20)
