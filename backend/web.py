@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.memberships import user_structures
 from backend.accounts.tables import User
+from backend.tracking.events import latest_event_id
 
 
 @dataclass
@@ -22,6 +23,9 @@ class CurrentUser:
     last_name: str
     memberships: list[dict] = field(default_factory=list)
     active: dict | None = None  # the active membership, with its structure
+    # The newest event when the page was made: its live stream resumes from there, so a
+    # change committed between the page and the stream opening is not missed.
+    live_from: int = 0
 
     @property
     def structure_id(self) -> int | None:
@@ -49,7 +53,8 @@ async def load_current_user(request: Request) -> CurrentUser | None:
             wanted = request.session.get("structure_id")
             active = next((m for m in memberships if m["structure"]["id"] == wanted), None)
             active = active or (memberships[0] if memberships else None)
-            current = CurrentUser(user.id, user.email, user.first_name, user.last_name, memberships, active)
+            current = CurrentUser(user.id, user.email, user.first_name, user.last_name, memberships, active,
+                                  await latest_event_id())
     request.state.current_user = current
     return current
 

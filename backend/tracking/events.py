@@ -96,6 +96,12 @@ async def record_event(kind: str, *, invoice_id: int, supplier_id: int, recipien
     return rows[0]["id"]
 
 
+async def latest_event_id() -> int:
+    """The newest event id (0 when none): one step down the primary key."""
+    row = await Event.select(Event.id).order_by(Event.id, ascending=False).first()
+    return row["id"] if row else 0
+
+
 def as_message(row: dict[str, Any]) -> dict[str, Any]:
     """The JSON an SSE client receives for an event row."""
     payload = row["payload"]

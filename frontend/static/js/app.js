@@ -46,10 +46,12 @@
     }
   });
 
-  // Live updates (/events through the htmx SSE extension). When the extension has to open a
-  // new EventSource, it resumes from the last event seen, as the browser's own reconnection
-  // does with Last-Event-ID; and the page says when the connection is lost and when it is back.
-  var lastEventId = null;
+  // Live updates (/events through the htmx SSE extension). Every EventSource the extension
+  // opens resumes from the last event seen, as the browser's own reconnection does with
+  // Last-Event-ID: at first from the newest event when the page was made (data-live-from),
+  // so nothing committed between the page and the stream is missed. The page says when the
+  // connection is lost and when it is back.
+  var lastEventId = (document.body && document.body.getAttribute("data-live-from")) || null;
   if (window.htmx && htmx.createEventSource) {
     htmx.createEventSource = function (url) {
       var resume = lastEventId ? (url.indexOf("?") < 0 ? "?" : "&") + "last_event_id=" + encodeURIComponent(lastEventId) : "";

@@ -247,3 +247,20 @@ async def test_the_stream_ends_cleanly_when_the_server_stops(client, settings, i
 
 async def _started(server) -> bool:
     return server.started
+
+
+async def test_a_change_between_the_page_and_its_stream_is_not_missed(client, live, invoice, agent_id):
+    """The page says from which event its stream starts; app.js opens /events from there."""
+    import re
+
+    async with live.client(client.cookies) as http:
+        page = await http.get(f"/invoices/{invoice.id}")
+        live_from = int(re.search(r'data-live-from="(\d+)"', page.text).group(1))
+        assert live_from == (await _event_ids(invoice.id))[-1]
+        # The agent acts while the phone is still parsing the page…
+        await change_status(invoice.id, Actor("recipient", agent_id), "PRISE_EN_CHARGE", expected_version=None)
+        async with http.stream("GET", f"/events?last_event_id={live_from}") as response:
+            from tests.integration.tracking.sse_client import SSEReader
+
+            first, _ = await SSEReader(response).pair(timeout=3)
+    assert first.json["payload"]["status"] == "PRISE_EN_CHARGE" and int(first.id) > live_from
