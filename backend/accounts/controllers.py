@@ -12,6 +12,7 @@ from backend.accounts.service import AccountError, SignupForm
 from backend.directory.tables import Structure
 from backend.sessions import rotate_session
 from backend.web import form_data, flash, load_current_user, page, safe_next
+from backend.tracking.events import reset_streams
 
 SIGNUP_FIELDS = ("company_name", "siret", "first_name", "last_name", "email", "password")
 
@@ -128,7 +129,10 @@ async def login_submit(request: Request) -> Template | Redirect:
 
 @post("/logout")
 async def logout(request: Request) -> Redirect:
+    user_id = request.session.get("user_id") if isinstance(request.scope.get("session"), dict) else None
     request.clear_session()  # the middleware deletes the stored session and expires the cookie
+    if user_id:
+        await reset_streams([user_id])  # the open pages' live streams stop with the session
     # The browser drops its HTTP cache of this site; the service worker forgets its cached pages.
     return Redirect("/login", headers={"Clear-Site-Data": '"cache"'})
 

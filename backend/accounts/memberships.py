@@ -20,6 +20,7 @@ from backend.common import utcnow
 from backend.db import transaction
 from backend.directory.identifiers import clean_siret, siret_error
 from backend.directory.tables import Structure
+from backend.tracking.events import reset_streams
 
 NOT_FOUND = AccountError("not_found", "Cette page n'existe pas ou vous n'y avez pas accès.")
 
@@ -163,6 +164,8 @@ async def decide_request(manager_id: int, structure_id: int, membership_id: int,
         if accept:
             values |= {Membership.can_consult: True, Membership.can_deposit: True}
         await Membership.update(values).where(Membership.id == membership.id)
+    if accept:
+        await reset_streams([membership.user])  # their open pages start hearing this structure
     user = await User.objects().get(User.id == membership.user)
     return user.email
 
@@ -201,6 +204,7 @@ async def remove_member(manager_id: int, structure_id: int, membership_id: int) 
         if membership.is_manager and not await _other_active_managers(structure_id, membership_id):
             raise AccountError("last_manager", "La structure doit garder au moins un gestionnaire.")
         await Membership.delete().where(Membership.id == membership.id)
+    await reset_streams([membership.user])  # their open pages stop hearing this structure
 
 
 @dataclass(frozen=True)

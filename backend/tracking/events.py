@@ -33,6 +33,7 @@ from backend.tracking.tables import Event
 log = logging.getLogger(__name__)
 
 KINDS = frozenset({"invoice.status_changed", "invoice.received", "message.created"})
+STREAM_RESET = b"reset"  # not an SSE event: the stream that reads it ends
 PUBLISH_TIMEOUT = 2.0  # seconds; the caller's response must not wait on a sick Redis
 
 _publisher: ChannelsPlugin | None = None
@@ -79,6 +80,11 @@ def publisher() -> ChannelsPlugin | None:
 
 def channel_for(structure_id: int) -> str:
     return f"{_namespace}:structure:{structure_id}"
+
+
+def user_channel(user_id: int) -> str:
+    """Where a person's streams hear that they must start again (STREAM_RESET)."""
+    return f"{_namespace}:user:{user_id}"
 
 
 def channels_of(event: dict[str, Any]) -> list[str]:
@@ -142,19 +148,41 @@ async def events_by_id(event_ids: Iterable[int]) -> list[dict[str, Any]]:
 
 async def publish(event_ids: list[int]) -> None:
     """Announce committed events to the live streams; never raises (resume recovers a loss)."""
+    if event_ids:
+        await _hand_over(_publish, list(event_ids))
+
+
+async def reset_streams(user_ids: Iterable[int]) -> None:
+    """End these people's open streams, in every process: after a membership is removed or
+    granted, or a logout, a stream must not go on with the structures it opened with. The
+    browser reconnects and the new stream hears what the person may see now. Never raises."""
+    channels = [user_channel(u) for u in sorted(set(user_ids))]
+    if channels:
+        await _hand_over(_send_reset, channels)
+
+
+async def _hand_over(work, argument) -> None:
     plugin, loop = _publisher, _loop
-    if plugin is None or not event_ids:
+    if plugin is None:
         return
     if loop is not None and loop is not asyncio.get_running_loop():
         # Called from another thread's loop (a test client's portal): the backend's
         # connections belong to the app's loop, so the work is handed over there.
-        work = _publish(plugin, list(event_ids))
+        coroutine = work(plugin, argument)
         try:
-            asyncio.run_coroutine_threadsafe(work, loop)
+            asyncio.run_coroutine_threadsafe(coroutine, loop)
         except RuntimeError:  # that loop is closed: the app is gone
-            work.close()
+            coroutine.close()
         return
-    await _publish(plugin, event_ids)
+    await work(plugin, argument)
+
+
+async def _send_reset(plugin: ChannelsPlugin, channels: list[str]) -> None:
+    try:
+        with anyio.fail_after(PUBLISH_TIMEOUT):
+            await plugin.wait_published(STREAM_RESET, channels)
+    except Exception:  # noqa: BLE001 — best effort, like every live message
+        log.warning("stream reset on %s not published", channels, exc_info=True)
 
 
 async def _publish(plugin: ChannelsPlugin, event_ids: list[int]) -> None:

@@ -27,7 +27,7 @@ from litestar.channels.subscriber import Subscriber
 from litestar.response import Response, Stream
 
 from backend.settings import Settings
-from backend.tracking.events import as_message, channel_for, id_of, sse_bytes
+from backend.tracking.events import STREAM_RESET, as_message, channel_for, id_of, sse_bytes, user_channel
 from backend.tracking.tables import Event
 from backend.web import load_current_user
 
@@ -215,9 +215,9 @@ class _Recent:
         return True
 
 
-async def event_stream(plugin: LiveChannels, structure_ids: Iterable[int], last_event_id: int | None) -> AsyncIterator[bytes]:
+async def event_stream(plugin: LiveChannels, user_id: int, structure_ids: Iterable[int], last_event_id: int | None) -> AsyncIterator[bytes]:
     structure_ids = sorted(set(structure_ids))
-    channels = [channel_for(s) for s in structure_ids]
+    channels = [channel_for(s) for s in structure_ids] + [user_channel(user_id)]
     try:
         subscriber: StreamSubscriber = await plugin.subscribe(channels)  # type: ignore[assignment]
     except Exception:  # noqa: BLE001 — Redis unreachable: the browser tries again a bit later
@@ -237,8 +237,8 @@ async def event_stream(plugin: LiveChannels, structure_ids: Iterable[int], last_
                 return  # more to catch up: the browser reconnects from the last id sent
         while not subscriber.overflowed:
             data = await subscriber.next_message()
-            if data is None:
-                return
+            if data is None or data == STREAM_RESET:
+                return  # unsubscribed, or the person's memberships changed: the browser reconnects
             if data is KEEPALIVE or sent.add(id_of(data)):
                 yield data
     finally:
@@ -260,7 +260,7 @@ async def events(request: Request) -> Response | Stream:
     plugin = request.app.plugins.get(LiveChannels)
     structure_ids = [m["structure"]["id"] for m in current.memberships]
     return Stream(
-        event_stream(plugin, structure_ids, _last_event_id(request)),
+        event_stream(plugin, current.id, structure_ids, _last_event_id(request)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -21,6 +21,7 @@ from backend.tracking import events
 from backend.tracking.stream import subscriber_count
 from backend.tracking.tables import Event
 from tests.integration.invoices.test_deposit import post_files
+from tests.integration.processing.conftest import make_user
 from tests.support.accounts import AccountFactory
 from tests.support.web import csrf_from
 from tests.unit.validation.invoice_builders import facturx_pdf
@@ -178,7 +179,8 @@ async def test_closed_clients_leave_no_subscriber_behind(client, live, invoice, 
     channel = events.channel_for(invoice.supplier)
     async with live.agent(recipient) as agent_http, live.client(client.cookies) as supplier_http:
         async with live.stream(supplier_http), live.stream(supplier_http), live.stream(agent_http):
-            assert subscriber_count(live.plugin) == 3 and len(live.plugin.streams) == 3
+            # Each stream listens on its structure's channel and on its person's (resets).
+            assert subscriber_count(live.plugin) == 6 and len(live.plugin.streams) == 3
             if settings.redis_url:
                 assert await _redis_subscribers(settings.redis_url, channel) == 1
     assert await _until(lambda: _zero(live.plugin)), (subscriber_count(live.plugin), len(live.plugin.streams))
@@ -264,3 +266,30 @@ async def test_a_change_between_the_page_and_its_stream_is_not_missed(client, li
 
             first, _ = await SSEReader(response).pair(timeout=3)
     assert first.json["payload"]["status"] == "PRISE_EN_CHARGE" and int(first.id) > live_from
+
+
+async def test_a_removed_member_stops_hearing_the_structure_at_once(client, live, invoice, recipient, agent_id):
+    """The stream does not go on with the memberships it opened with."""
+    from backend.accounts import memberships
+
+    manager_id = await make_user(recipient.id, is_manager=True)
+    async with live.agent(recipient) as agent_http, live.stream(agent_http) as stream:
+        member = await Membership.objects().order_by(Membership.id, ascending=False).first()
+        await memberships.remove_member(manager_id, recipient.id, member.id)
+        with pytest.raises(EOFError), anyio.fail_after(5):
+            while True:
+                await stream.next(timeout=5)  # keepalives, then the end
+        # The browser reconnects: the new stream is the person's as they are now.
+        await change_status(invoice.id, Actor("recipient", agent_id), "PRISE_EN_CHARGE", expected_version=None)
+        async with live.stream(agent_http, last_event_id=0) as again:
+            assert await again.silence(0.6) == []
+
+
+async def test_logging_out_ends_the_streams_of_the_other_tabs(client, live, invoice):
+    async with live.client(client.cookies) as http, live.stream(http) as other_tab:
+        page = await client.get("/")
+        assert (await client.post("/logout", data={"_csrf_token": csrf_from(page.text)})).status_code in (200, 302, 303)
+        with pytest.raises(EOFError), anyio.fail_after(5):
+            while True:
+                await other_tab.next(timeout=5)
+        assert (await http.get("/events")).status_code == 401
