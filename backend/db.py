@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import sqlite3
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
@@ -13,6 +16,8 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from backend.settings import Settings
+
+T = TypeVar("T")
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -40,6 +45,34 @@ def transaction():
     if isinstance(eng, SQLiteEngine):
         return eng.transaction(transaction_type=TransactionType.immediate)
     return eng.transaction()
+
+
+# PostgreSQL aborts one of two transactions that wait on each other (deadlock detected)
+# or that a serializable isolation cannot order (serialization failure). Nothing of the
+# aborted one remains: running it again is the remedy the documentation gives.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_retryable_conflict(exc: BaseException) -> bool:
+    return getattr(exc, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+async def retrying(unit: Callable[[], Awaitable[T]], *, attempts: int = 4) -> T:
+    """Run `unit` (which opens its own transaction) again when PostgreSQL aborted it to
+    break a deadlock, after a short random pause so that the two do not meet again.
+
+    Two transactions lock counter rows (invoice_count) in an order that depends on their
+    invoices: a multi-invoice deposit and a status change can each hold what the other
+    needs. Every `unit` here is safe to run twice: all its writes are in the aborted
+    transaction, and the files it stores are content-addressed."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await unit()
+        except Exception as exc:
+            if attempt == attempts or not is_retryable_conflict(exc):
+                raise
+            await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
 
 
 async def start_pool() -> None:

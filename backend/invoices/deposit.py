@@ -18,7 +18,7 @@ import anyio
 import msgspec
 
 from backend.common import utcnow
-from backend.db import transaction
+from backend.db import retrying, transaction
 from backend.directory.tables import Structure
 from backend.invoices import portal_rules, storage
 from backend.invoices.statuses import DEPOSIT_REFUSED_CODE, STATUSES
@@ -160,7 +160,7 @@ async def deposit(
         items[0].findings += attachment_findings
     for attempt in (1, 2):
         try:
-            return await _record(settings, depositor, user_id, items, attachments, channel, idempotency_key)
+            return await retrying(lambda: _record(settings, depositor, user_id, items, attachments, channel, idempotency_key))
         except Exception as exc:  # a concurrent deposit took the same number: check again, once
             if attempt == 2 or not _is_unique_violation(exc):
                 raise

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 
 from backend.accounts.tables import Membership
 from backend.common import utcnow
-from backend.db import transaction
+from backend.db import retrying, transaction
 from backend.directory.tables import Structure
 from backend.invoices.statuses import STATUSES, label
 from backend.invoices.tables import Invoice, InvoiceHistory
@@ -393,29 +393,37 @@ async def change_status(
 
     now = utcnow()
     new_version = invoice.version + 1
-    async with transaction():
-        updated = await Invoice.update({
-            Invoice.status: final, Invoice.status_code: STATUSES[final].code_2026,
-            Invoice.version: new_version, Invoice.updated_at: now, **changes,
-        }).where((Invoice.id == invoice.id) & (Invoice.version == invoice.version)).returning(Invoice.id)
-        if len(updated) != 1:
-            raise _stale()
-        await InvoiceHistory.insert(*(
-            InvoiceHistory(
-                invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=who.role,
-                actor=who.user_id, reason_code=reason, comment=text, details=_json(extra), created_at=now,
-            )
-            for status, who, reason, text, extra in steps
-        ))
-        await Outbox.insert(*_outbox_rows(invoice, steps, target, new_version, changes, now))
-        if within is not None:
-            await within()
-        event_ids = await _record_events(invoice, steps, new_version, changes)
+    async def write() -> list[int]:
+        async with transaction():
+            return await _write_change(invoice, final, new_version, now, changes, steps, target, within)
+
+    event_ids = await retrying(write)
     outbox_worker.wake()
     await publish(event_ids)  # after the commit: live pages refresh (never raises)
     saved = await Invoice.objects().get(Invoice.id == invoice.id)
     assert saved is not None
     return saved
+
+
+async def _write_change(invoice: Invoice, final: str, new_version: int, now, changes: dict, steps, target: str, within) -> list[int]:
+    """The change's writes, inside its transaction; returns the tracking event ids."""
+    updated = await Invoice.update({
+        Invoice.status: final, Invoice.status_code: STATUSES[final].code_2026,
+        Invoice.version: new_version, Invoice.updated_at: now, **changes,
+    }).where((Invoice.id == invoice.id) & (Invoice.version == invoice.version)).returning(Invoice.id)
+    if len(updated) != 1:
+        raise _stale()
+    await InvoiceHistory.insert(*(
+        InvoiceHistory(
+            invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=who.role,
+            actor=who.user_id, reason_code=reason, comment=text, details=_json(extra), created_at=now,
+        )
+        for status, who, reason, text, extra in steps
+    ))
+    await Outbox.insert(*_outbox_rows(invoice, steps, target, new_version, changes, now))
+    if within is not None:
+        await within()
+    return await _record_events(invoice, steps, new_version, changes)
 
 
 async def _record_events(invoice: Invoice, steps, version: int, changes: dict) -> list[int]:
