@@ -10,6 +10,7 @@ Contract (CONTRACTS.md): `api_principal` (a dependency) -> ApiPrincipal, and
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from litestar import Request
+from litestar.stores.base import Store
+from litestar.stores.redis import RedisStore
 
 from backend.api.problems import ApiProblem
 from backend.api.tables import ApiKey
@@ -99,22 +102,38 @@ async def _touch(row: dict) -> None:
 
 
 async def _rate_limit(request: Request, digest: str) -> None:
-    """A fixed-window counter per key in the throttle store (Redis or files).
-
-    The file store has no atomic increment, so concurrent requests may under-count a
-    little; the limit is a guard against runaway clients, not an exact quota."""
+    """A fixed-window counter per key in the throttle store (Redis or files)."""
     store = request.app.stores.get("throttle")
     limit = request.app.state.get("api_rate_limit") or request.app.state.settings.api_rate_limit
     now = int(time.time())
     window = now // RATE_WINDOW
     # Named by the key's hash, not its row id: ids restart when a database is recreated.
-    name = f"api:{digest[:20]}:{window}"
-    raw = await store.get(name)
-    count = int(raw) if raw and raw.isdigit() else 0
-    if count >= limit:
+    if await _count(store, f"api:{digest[:20]}:{window}") > limit:
         retry = RATE_WINDOW - now % RATE_WINDOW
         raise ApiProblem(
             429, "rate_limited", f"Limite de {limit} requêtes par minute atteinte pour cette clé : réessayez dans {retry} s.",
             headers={"Retry-After": str(retry)},
         )
-    await store.set(name, str(count + 1).encode(), expires_in=RATE_WINDOW + 1)
+
+
+_file_counter_lock = asyncio.Lock()
+
+
+async def _count(store: Store, name: str) -> int:
+    """This request's number in its window, counted atomically: a burst of concurrent
+    requests cannot all read the same count and all pass.
+
+    Redis: INCR in the store's namespace, shared by every process. Files (one process,
+    the set-up-free default): read and write under a lock of this process."""
+    if isinstance(store, RedisStore):
+        key = store._make_key(name)  # the store's own naming, so `facteur_*` clean-ups see it
+        async with store._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, RATE_WINDOW + 1)
+            count, _ = await pipe.execute()
+        return int(count)
+    async with _file_counter_lock:
+        raw = await store.get(name)
+        count = (int(raw) if raw and raw.isdigit() else 0) + 1
+        await store.set(name, str(count).encode(), expires_in=RATE_WINDOW + 1)
+        return count

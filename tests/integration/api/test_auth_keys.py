@@ -70,3 +70,20 @@ async def test_rate_limit_is_429_with_retry_after(app, supplier_api):
     response = await supplier_api.get("/api/v1/invoices")
     assert response.status_code == 429 and response.json()["code"] == "rate_limited"
     assert 1 <= int(response.headers["retry-after"]) <= 60
+
+
+async def test_the_rate_counter_gives_each_concurrent_request_its_own_number(clean_db, settings):
+    """Atomic on the app's store (Redis INCR, or the file store under a lock): fifty requests
+    counted at once get 1 to 50, so a burst cannot all read the same count and all pass."""
+    import asyncio
+
+    from backend.api.auth import _count
+    from backend.app import _stores
+
+    store = _stores(settings)["throttle"]  # built in this loop (the test client's app runs in another)
+    try:
+        await store.delete("api:burst-test:1")
+        numbers = await asyncio.gather(*(_count(store, "api:burst-test:1") for _ in range(50)))
+    finally:
+        await store.__aexit__(None, None, None)
+    assert sorted(numbers) == list(range(1, 51))
