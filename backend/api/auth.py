@@ -24,6 +24,7 @@ from litestar.stores.redis import RedisStore
 from backend.api.problems import ApiProblem
 from backend.api.tables import ApiKey
 from backend.common import utcnow
+from backend.processing.lifecycle import Actor
 
 SCOPES = ("deposit", "read", "process", "directory")
 SCOPE_LABELS = {
@@ -42,6 +43,11 @@ class ApiPrincipal:
     key_id: int
     structure_id: int
     scopes: frozenset[str]
+    key_name: str = ""
+
+    def actor(self, role: str) -> Actor:
+        """The key acting on an invoice for its structure, on `role`'s side."""
+        return Actor(role, api_structure_id=self.structure_id, api_key_id=self.key_id, api_key_name=self.key_name)
 
 
 def new_secret() -> str:
@@ -77,12 +83,12 @@ async def api_principal(request: Request) -> ApiPrincipal:
     if token is None:
         raise unauthenticated()
     digest = hash_key(token)
-    row = await ApiKey.select(ApiKey.id, ApiKey.structure, ApiKey.scopes, ApiKey.last_used_at).where(
+    row = await ApiKey.select(ApiKey.id, ApiKey.structure, ApiKey.scopes, ApiKey.name, ApiKey.last_used_at).where(
         (ApiKey.key_hash == digest) & ApiKey.revoked_at.is_null()
     ).first()
     if row is None:
         raise unauthenticated()
-    principal = ApiPrincipal(row["id"], row["structure"], frozenset(s for s in row["scopes"].split(",") if s))
+    principal = ApiPrincipal(row["id"], row["structure"], frozenset(s for s in row["scopes"].split(",") if s), row["name"])
     await _rate_limit(request, digest)
     await _touch(row)
     request.state.api_principal = principal

@@ -208,9 +208,9 @@ async def _detail(principal: NamedDependency[ApiPrincipal], invoice: Invoice) ->
 def _actor(principal: NamedDependency[ApiPrincipal], invoice: Invoice) -> Actor | None:
     """The key's role for this invoice, if its scopes let it act on that side."""
     if invoice.recipient == principal.structure_id and "process" in principal.scopes:
-        return Actor(lifecycle.RECIPIENT, api_structure_id=principal.structure_id)
+        return principal.actor(lifecycle.RECIPIENT)
     if invoice.supplier == principal.structure_id and "deposit" in principal.scopes:
-        return Actor(lifecycle.SUPPLIER, api_structure_id=principal.structure_id)
+        return principal.actor(lifecycle.SUPPLIER)
     return None
 
 
@@ -262,7 +262,7 @@ async def _supplier_step(request: Request, principal: NamedDependency[ApiPrincip
         # The files' rows are saved in the status change's transaction: both, or neither.
         save_rows = await storage.supporting_attachments(settings.files_dir, invoice.id, uploads) if uploads else None
         saved = await lifecycle.change_status(
-            invoice.id, Actor(lifecycle.SUPPLIER, api_structure_id=principal.structure_id), target,
+            invoice.id, principal.actor(lifecycle.SUPPLIER), target,
             expected_version=None, comment=comment, routing=routing, within=save_rows)
         return _json(await _detail(principal, saved))
 
@@ -327,7 +327,7 @@ async def change_received_status(request: Request, principal: NamedDependency[Ap
             except ArithmeticError:
                 raise ApiProblem(422, "payment_invalid", "Le montant du paiement n'est pas valide.") from None
         saved = await lifecycle.change_status(
-            invoice.id, Actor(lifecycle.RECIPIENT, api_structure_id=principal.structure_id), data.status,
+            invoice.id, principal.actor(lifecycle.RECIPIENT), data.status,
             expected_version=data.version, reason_code=data.reason_code, comment=data.comment,
             mandate_number=data.mandate_number, payment=payment)
         return _json(await _detail(principal, saved))

@@ -90,10 +90,13 @@ async def timeline(invoice: Invoice, supplier_name: str, recipient_name: str) ->
     for row in rows:
         person = f"{row.get('actor.first_name') or ''} {row.get('actor.last_name') or ''}".strip()
         side = sides.get(row["actor_kind"], ACTOR_KINDS.get(row["actor_kind"], row["actor_kind"]))
-        row["who"] = f"{person} ({side})" if person else side
         row["reason_label"] = reason_label(row["reason_code"]) if row["reason_code"] else ""
         details = row["details"]
         row["details"] = msgspec.json.decode(details) if isinstance(details, str) and details else (details or {})
+        key = row["details"].get("api_key") if isinstance(row["details"], dict) else None
+        if key:
+            person = f"API, clé « {key.get('name') or key.get('id')} »"
+        row["who"] = f"{person} ({side})" if person else side
         payment = row["details"].get("payment") if isinstance(row["details"], dict) else None
         if payment and isinstance(payment.get("date"), str):
             payment["date"] = date.fromisoformat(payment["date"])

@@ -93,7 +93,10 @@ class Actor:
     role: str  # supplier | recipient | platform
     user_id: int | None = None
     # An API key acts for its structure, with no user: the API checked its scope already.
+    # The history names the key, so that "who did this" has an answer for ERP changes too.
     api_structure_id: int | None = None
+    api_key_id: int | None = None
+    api_key_name: str = ""
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -416,7 +419,7 @@ async def _write_change(invoice: Invoice, final: str, new_version: int, now, cha
     await InvoiceHistory.insert(*(
         InvoiceHistory(
             invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=who.role,
-            actor=who.user_id, reason_code=reason, comment=text, details=_json(extra), created_at=now,
+            actor=who.user_id, reason_code=reason, comment=text, details=_json(_with_key(extra, who)), created_at=now,
         )
         for status, who, reason, text, extra in steps
     ))
@@ -424,6 +427,12 @@ async def _write_change(invoice: Invoice, final: str, new_version: int, now, cha
     if within is not None:
         await within()
     return await _record_events(invoice, steps, new_version, changes)
+
+
+def _with_key(details: dict, who: Actor) -> dict:
+    if who.api_key_id is None:
+        return details
+    return {**details, "api_key": {"id": who.api_key_id, "name": who.api_key_name}}
 
 
 async def _record_events(invoice: Invoice, steps, version: int, changes: dict) -> list[int]:

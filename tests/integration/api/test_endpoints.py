@@ -183,3 +183,15 @@ async def test_directory(recipient_api):
     assert services == [{"code": "SERVICE-COMPTA", "name": "Comptabilité", "requires_engagement": False}]
     assert (await recipient_api.get("/api/v1/structures/12345678901234")).status_code == 404
     assert (await recipient_api.get("/api/v1/structures", params={"q": ""})).status_code == 422
+
+
+async def test_the_history_names_the_key_that_acted(invoice, recipient_api):
+    from backend.invoices.controllers import timeline
+
+    response = await recipient_api.post(f"/api/v1/received/{invoice.id}/status", json={"status": "PRISE_EN_CHARGE"})
+    assert response.status_code == 200, response.text
+    step = response.json()["history"][-1]
+    assert step["status"] == "PRISE_EN_CHARGE" and step["details"]["api_key"]["name"] == "test"
+    saved = await Invoice.objects().get(Invoice.id == invoice.id)
+    shown = (await timeline(saved, "Fournisseur", "Mairie"))[-1]
+    assert shown["who"] == "API, clé « test » (Mairie)"
