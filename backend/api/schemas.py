@@ -25,7 +25,10 @@ class Problem(msgspec.Struct, kw_only=True):
 
 
 class Finding(msgspec.Struct, kw_only=True):
-    """One finding of a validation (same shape as `facteur validate --json`)."""
+    """One finding of a validation (same shape as `facteur validate --json`).
+
+    Not the pipeline's own Finding: the API also reports its own checks of a request
+    (stage "request", rule FCT-API-…), which that model's stages do not include."""
 
     rule: str
     severity: str
