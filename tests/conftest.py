@@ -86,6 +86,10 @@ async def _reset_postgres(settings) -> None:
         raise RuntimeError("Les tests n'effacent qu'une base PostgreSQL dont le nom finit par « test ».")
     from backend.db import engine
 
+    # Sessions left on this database by an earlier run that was killed (a server, a worker
+    # frozen by the crash test) could hold locks for ever, and every TRUNCATE would wait.
+    await engine().run_ddl(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
     await engine().run_ddl("DROP SCHEMA public CASCADE")
     await engine().run_ddl("CREATE SCHEMA public")
 
