@@ -9,7 +9,8 @@ the existence of another structure's invoice does not leak). POSTs go through
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+import secrets
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated
 
@@ -25,8 +26,9 @@ from backend.api import service
 from backend.api.auth import ApiPrincipal, require_scope
 from backend.api.idempotency import idempotent
 from backend.api.problems import ApiProblem
+from backend.api.tables import ApiUpload
 from backend.api.schemas import (
-    AcknowledgementIn, AttachmentIn, CompletionIn, DepositOut, InvoiceDetail, InvoiceIn, InvoicePage, RecyclingIn,
+    AcknowledgementIn, AttachmentIn, AttachmentSent, CompletionIn, DepositOut, InvoiceDetail, InvoiceIn, InvoicePage, RecyclingIn,
     ServiceOut, StatusIn, StructureDetail, StructureOut,
 )
 from backend.directory.search import active_services, public_structure, search_structures
@@ -76,15 +78,67 @@ async def _uploads(request: Request, field: str) -> list[Upload]:
     return [Upload(filename=p.filename, data=await p.read()) for p in parts]
 
 
-def _attachment_uploads(items: list[AttachmentIn], max_size: int) -> list[Upload]:
+def _checked_attachment(filename: str, data: bytes, max_size: int) -> Upload:
+    if len(data) > max_size:
+        raise ApiProblem(413, "attachment_too_large", f"La pièce jointe « {filename} » dépasse {max_size // (1024 * 1024)} Mo.")
+    if attachment_type(data) is None:
+        raise ApiProblem(422, "attachment_invalid", f"La pièce jointe « {filename} » n'est ni un PDF, ni une image JPEG ou PNG.")
+    return Upload(filename, data)
+
+
+async def _attachment_uploads(items: list[AttachmentIn], principal: ApiPrincipal, settings) -> list[Upload]:
+    """The documents of `attachments`, inline (base64) or sent ahead (by id, this structure's only)."""
     uploads = []
     for item in items:
-        if len(item.content) > max_size:
-            raise ApiProblem(413, "attachment_too_large", f"La pièce jointe « {item.filename} » dépasse {max_size // (1024 * 1024)} Mo.")
-        if attachment_type(item.content) is None:
-            raise ApiProblem(422, "attachment_invalid", f"La pièce jointe « {item.filename} » n'est ni un PDF, ni une image JPEG ou PNG.")
-        uploads.append(Upload(item.filename, item.content))
+        if item.id is not None:
+            if item.content is not None:
+                raise ApiProblem(422, "attachment_ambiguous", "Une pièce jointe se donne soit par son « id », soit par son contenu « content », pas les deux.")
+            uploads.append(await _sent_ahead(item, principal.structure_id, settings))
+        elif item.content is None or not item.filename:
+            raise ApiProblem(422, "attachment_incomplete", "Une pièce jointe se donne par son « id » (envoyée avec POST /api/v1/attachments) ou par « filename » et « content ».")
+        else:
+            uploads.append(_checked_attachment(item.filename, item.content, settings.max_file_size))
     return uploads
+
+
+async def _sent_ahead(item: AttachmentIn, structure_id: int, settings) -> Upload:
+    row = await ApiUpload.select().where(
+        (ApiUpload.public_id == item.id) & (ApiUpload.structure == structure_id)
+        & (ApiUpload.created_at > datetime.now(timezone.utc) - UPLOAD_LIFETIME)
+    ).first()
+    if row is None:  # unknown, expired, or another structure's: the same answer
+        raise ApiProblem(422, "attachment_unknown", f"Aucune pièce jointe « {item.id} » envoyée par cette structure ces 7 derniers jours : "
+                                                    "envoyez-la avec POST /api/v1/attachments.")
+    return Upload(item.filename or row["filename"], await storage.read_blob(settings.files_dir, row["digest"]))
+
+
+# --- attachments sent ahead -------------------------------------------------------------------
+
+UPLOAD_LIFETIME = timedelta(days=7)
+
+
+@post("/attachments", status_code=201, summary="Envoyer une pièce jointe à l'avance (multipart)", tags=["Pièces jointes"])
+async def send_attachment(request: Request, principal: NamedDependency[ApiPrincipal]) -> Response[AttachmentSent]:
+    """Une partie `file` (PDF, JPEG ou PNG), envoyée telle quelle, sans base64. La réponse donne
+    l'`id` à citer dans `attachments` (`{"id": …}`) d'une facture structurée ou d'un complément,
+    pendant 7 jours."""
+    require_scope(principal, "deposit")
+    files = await _uploads(request, "file")
+    if len(files) != 1:
+        raise ApiProblem(422, "one_file_expected", "Envoyez exactement une partie « file » (le document).")
+    settings = request.app.state.settings
+
+    async def work() -> Response:
+        upload = _checked_attachment(files[0].filename[:255], files[0].data, settings.max_file_size)
+        digest = await storage.write_blob(settings.files_dir, upload.data)
+        row = ApiUpload(public_id="pj_" + secrets.token_urlsafe(16), structure=principal.structure_id,
+                        filename=upload.filename, media_type=attachment_type(upload.data), size=len(upload.data), digest=digest)
+        await row.save()
+        created = _utc(row.created_at) or datetime.now(timezone.utc)
+        return _json(AttachmentSent(id=row.public_id, filename=row.filename, media_type=row.media_type, size=row.size,
+                                    expires_at=created + UPLOAD_LIFETIME), 201)
+
+    return await idempotent(request, principal, work, body=_digest([("file", f.filename, f.data) for f in files]))
 
 
 # --- deposits ---------------------------------------------------------------------------------
@@ -162,7 +216,7 @@ async def create_invoice(request: Request, principal: NamedDependency[ApiPrincip
     async def work() -> Response:
         from backend.invoices.generation import AttachmentError, build_facturx
 
-        attachments = _attachment_uploads(data.attachments, settings.max_file_size)
+        attachments = await _attachment_uploads(data.attachments, principal, settings)
         supplier, invoice = await _captured(data, principal)
         files = [(a.filename, a.data, attachment_type(a.data)) for a in attachments]
         try:
@@ -258,7 +312,7 @@ async def _supplier_step(request: Request, principal: NamedDependency[ApiPrincip
 
     async def work() -> Response:
         invoice = await service.visible_invoice(principal.structure_id, invoice_id, sides=("supplier",))
-        uploads = _attachment_uploads(list(attachments), settings.max_file_size)
+        uploads = await _attachment_uploads(list(attachments), principal, settings)
         # The files' rows are saved in the status change's transaction: both, or neither.
         save_rows = await storage.supporting_attachments(settings.files_dir, invoice.id, uploads) if uploads else None
         saved = await lifecycle.change_status(
@@ -370,7 +424,7 @@ async def get_services(principal: NamedDependency[ApiPrincipal], siret: Annotate
 
 
 HANDLERS = [
-    create_deposit, get_deposit, create_invoice, list_invoices, get_invoice, get_invoice_file, get_attachment,
+    create_deposit, get_deposit, send_attachment, create_invoice, list_invoices, get_invoice, get_invoice_file, get_attachment,
     complete, recycle, acknowledge, list_received, get_received, change_received_status,
     search_directory, get_structure, get_services,
 ]

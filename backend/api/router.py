@@ -105,7 +105,8 @@ def openapi_document() -> bytes:
 
 
 def _patch(document: dict[str, Any]) -> None:
-    """What Litestar cannot infer: the multipart body of a deposit (read by hand for idempotency)."""
+    """What Litestar cannot infer: the multipart bodies of a deposit and of an attachment sent
+    ahead (read by hand for idempotency)."""
     operation = document["paths"][f"{PREFIX}/deposits"]["post"]
     operation["requestBody"] = {
         "required": True,
@@ -115,6 +116,14 @@ def _patch(document: dict[str, Any]) -> None:
                          "description": "Factur-X (PDF), CII ou UBL (XML), ou ZIP de factures"},
                 "attachment": {"type": "array", "items": {"type": "string", "format": "binary"},
                                "description": "Pièces jointes (PDF, JPEG, PNG) d'une facture unique"},
+            }},
+        }},
+    }
+    document["paths"][f"{PREFIX}/attachments"]["post"]["requestBody"] = {
+        "required": True,
+        "content": {"multipart/form-data": {
+            "schema": {"type": "object", "required": ["file"], "properties": {
+                "file": {"type": "string", "format": "binary", "description": "Le document : PDF, JPEG ou PNG"},
             }},
         }},
     }

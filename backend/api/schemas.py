@@ -133,10 +133,23 @@ class LineIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class AttachmentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A supporting document, its bytes in base64 (PDF, JPEG or PNG)."""
+    """A supporting document (PDF, JPEG or PNG): by reference, the `id` of a document sent
+    ahead with `POST /api/v1/attachments`; or inline, its `filename` and its bytes in base64
+    (`content`)."""
 
-    filename: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-    content: bytes
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=40, examples=["pj_Xq3v0l9cYb2mT4rW8eK1sA"])] | None = None
+    filename: Annotated[str, msgspec.Meta(min_length=1, max_length=255)] | None = None
+    content: bytes | None = None
+
+
+class AttachmentSent(msgspec.Struct, kw_only=True):
+    """A document sent ahead: name it by `id` in `attachments` within the next 7 days."""
+
+    id: str
+    filename: str
+    media_type: str
+    size: int
+    expires_at: datetime
 
 
 class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -1,6 +1,7 @@
-"""API keys of structures (technical accounts) and the idempotency records of API POSTs."""
+"""API keys of structures (technical accounts), the idempotency records of API POSTs, and
+supporting documents sent ahead to be named by reference."""
 
-from piccolo.columns import ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -34,4 +35,19 @@ class IdempotencyRecord(Table):
     status_code = Integer(null=True, default=None)  # None while the first request runs
     response_body = Text(null=True, default=None)
     content_type = Varchar(length=100, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ApiUpload(Table):
+    """A supporting document sent ahead (`POST /api/v1/attachments`), then named by its id in
+    an invoice or a completion: an ERP sends each file once, in binary, instead of base64
+    inside JSON. The bytes are in the content-addressed file store; the id is random, and
+    only its structure may use it."""
+
+    public_id = Varchar(length=40, unique=True, index=True)
+    structure = ForeignKey(references=Structure, index=True)
+    filename = Varchar(length=255)
+    media_type = Varchar(length=50)
+    size = BigInt()
+    digest = Varchar(length=64)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import msgspec
+import pytest
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
@@ -195,3 +196,43 @@ async def test_the_history_names_the_key_that_acted(invoice, recipient_api):
     saved = await Invoice.objects().get(Invoice.id == invoice.id)
     shown = (await timeline(saved, "Fournisseur", "Mairie"))[-1]
     assert shown["who"] == "API, clé « test » (Mairie)"
+
+
+async def test_attachments_sent_ahead_are_named_by_id(supplier_api, stranger_api):
+    sent = await supplier_api.post("/api/v1/attachments", files=[("file", ("bon.png", PNG, "image/png"))])
+    assert sent.status_code == 201, sent.text
+    ref = sent.json()
+    assert ref["id"].startswith("pj_") and ref["filename"] == "bon.png" and ref["media_type"] == "image/png" and ref["size"] == len(PNG)
+
+    response = await supplier_api.post("/api/v1/invoices", json=structured(attachments=[{"id": ref["id"]}]))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    [attachment] = body["attachments"]
+    assert attachment["filename"] == "bon.png"
+    download = await supplier_api.get(f"/api/v1/invoices/{body['id']}/attachments/{attachment['id']}")
+    assert download.status_code == 200 and download.content == PNG
+
+    # Another structure cannot use the id (same answer as an unknown one).
+    foreign = await stranger_api.post("/api/v1/invoices", json=structured(number="API-2026-002", attachments=[{"id": ref["id"]}]))
+    assert foreign.status_code == 422 and foreign.json()["code"] == "attachment_unknown"
+
+
+@pytest.mark.parametrize(("attachment", "code"), [
+    ({"id": "pj_inconnu"}, "attachment_unknown"),
+    ({"id": "pj_x", "filename": "x.png", "content": base64.b64encode(PNG).decode()}, "attachment_ambiguous"),
+    ({"filename": "x.png"}, "attachment_incomplete"),
+    ({"content": base64.b64encode(PNG).decode()}, "attachment_incomplete"),
+])
+async def test_a_badly_named_attachment_is_422_and_nothing_is_deposited(supplier_api, attachment, code):
+    response = await supplier_api.post("/api/v1/invoices", json=structured(attachments=[attachment]))
+    assert response.status_code == 422 and response.json()["code"] == code
+    assert "detail" in response.json() and await Deposit.count() == 0
+
+
+async def test_sending_ahead_takes_one_document(supplier_api):
+    none = await supplier_api.post("/api/v1/attachments", files=[("autre", ("bon.png", PNG, "image/png"))])
+    assert none.status_code == 422 and none.json()["code"] == "one_file_expected"
+    two = await supplier_api.post("/api/v1/attachments", files=[("file", ("a.png", PNG, "image/png")), ("file", ("b.png", PNG, "image/png"))])
+    assert two.status_code == 422 and two.json()["code"] == "one_file_expected"
+    program = await supplier_api.post("/api/v1/attachments", files=[("file", ("x.exe", b"MZ\x90\x00" * 8, "application/octet-stream"))])
+    assert program.status_code == 422 and program.json()["code"] == "attachment_invalid"
