@@ -236,3 +236,12 @@ async def test_sending_ahead_takes_one_document(supplier_api):
     assert two.status_code == 422 and two.json()["code"] == "one_file_expected"
     program = await supplier_api.post("/api/v1/attachments", files=[("file", ("x.exe", b"MZ\x90\x00" * 8, "application/octet-stream"))])
     assert program.status_code == 422 and program.json()["code"] == "attachment_invalid"
+
+
+async def test_a_completion_names_a_document_sent_ahead(invoice, supplier_api, recipient_api):
+    suspend = {"status": "SUSPENDUE", "reason_code": "JUSTIF_ABS", "comment": "Joignez le bon de livraison."}
+    assert (await recipient_api.post(f"/api/v1/received/{invoice.id}/status", json=suspend)).status_code == 200
+    sent = (await supplier_api.post("/api/v1/attachments", files=[("file", ("bl.pdf", blank_pdf(), "application/pdf"))])).json()
+    response = await supplier_api.post(f"/api/v1/invoices/{invoice.id}/completion", json={"comment": "Voici.", "attachments": [{"id": sent["id"]}]})
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "COMPLETEE" and [a["filename"] for a in response.json()["attachments"]] == ["bl.pdf"]
