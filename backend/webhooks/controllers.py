@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 from backend.accounts.memberships import managed_structure
 from backend.directory.tables import Structure
 from backend.webhooks import service
-from backend.web import CurrentUser, flash, page, require_user
+from backend.web import CurrentUser, flash, form_data, page, require_user
 
 PAGE_RECENT = 5
 LOG_PAGE = 50
@@ -56,6 +56,17 @@ async def webhook_delete(request: Request, current: NamedDependency[CurrentUser]
     return Redirect(f"/structures/{structure_id}/webhooks")
 
 
+@post("/structures/{structure_id:int}/webhooks/{webhook_id:int}/active")
+async def webhook_active(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int],
+                         webhook_id: FromPath[int]) -> Redirect:
+    await managed_structure(current.id, structure_id)
+    active = (await form_data(request)).get("active") == "1"
+    await _or_404(service.set_active(structure_id, webhook_id, active))
+    flash(request, "Le webhook est réactivé : il reçoit de nouveau les événements." if active else
+          "Le webhook est suspendu : plus rien ne lui est envoyé jusqu'à sa réactivation.", "success")
+    return Redirect(f"/structures/{structure_id}/webhooks")
+
+
 @get("/structures/{structure_id:int}/webhooks/{webhook_id:int}")
 async def webhook_log(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int],
                       webhook_id: FromPath[int]) -> Template:
@@ -90,4 +101,4 @@ async def _or_404(awaitable):
 
 
 router = Router(path="/", dependencies={"current": Provide(require_user)},
-                route_handlers=[webhooks_page, webhook_create, webhook_delete, webhook_log, webhook_redeliver])
+                route_handlers=[webhooks_page, webhook_create, webhook_active, webhook_delete, webhook_log, webhook_redeliver])

@@ -150,6 +150,14 @@ async def get_webhook(structure_id: int, webhook_id: int) -> dict[str, Any]:
     return _shape(row)
 
 
+async def set_active(structure_id: int, webhook_id: int, active: bool) -> None:
+    """Suspended, a webhook is sent nothing: new events skip it and its pending deliveries
+    end as failed at their next try. Reactivated, it hears the events that follow; the
+    ones in between are in `GET /api/v1/invoices?updated_since=`."""
+    await get_webhook(structure_id, webhook_id)
+    await Webhook.update({Webhook.active: active}).where((Webhook.id == webhook_id) & (Webhook.structure == structure_id))
+
+
 async def delete_webhook(structure_id: int, webhook_id: int) -> None:
     """The webhook, its secret and its log go; its pending deliveries find nothing and stop."""
     await get_webhook(structure_id, webhook_id)

@@ -19,6 +19,8 @@ import pytest
 
 from backend.accounts.tables import AccountToken, Membership, User
 from backend.directory.tables import Service, Structure
+from backend.api.tables import ApiKey
+from backend.webhooks.tables import Webhook
 from tests.support.accounts import Person
 from tests.support.web import csrf_from, post_form
 
@@ -82,7 +84,7 @@ async def world(client, accounts) -> World:
 
 
 async def snapshot(settings) -> dict:
-    """Everything an action could change: rows of every accounts/directory table, and the mailbox."""
+    """Everything an action could change: rows of every accounts/directory table, keys, webhooks, and the mailbox."""
     mailbox = settings.mailbox_dir
     return {
         "structures": await Structure.select().order_by(Structure.id),
@@ -90,6 +92,8 @@ async def snapshot(settings) -> dict:
         "users": await User.select().order_by(User.id),
         "memberships": await Membership.select().order_by(Membership.id),
         "tokens": await AccountToken.select().order_by(AccountToken.id),
+        "api keys": await ApiKey.select().order_by(ApiKey.id),
+        "webhooks": await Webhook.select().order_by(Webhook.id),
         "mails": sorted(p.name for p in mailbox.glob("*.eml")) if mailbox.exists() else [],
     }
 
@@ -106,6 +110,10 @@ MANAGER_ROUTES = {
     "remove a member": ("POST", "/structures/{sa}/members/{p_mid}/remove", {}),
     "remove the manager": ("POST", "/structures/{sa}/members/{a_mid}/remove", {}),
     "invite someone": ("POST", "/structures/{sa}/invitations", {"email": "intrus@exemple.fr", "first_name": "In", "last_name": "Trus", "is_manager": "on"}),
+    "API keys page": ("GET", "/structures/{sa}/api-keys", None),
+    "create an API key": ("POST", "/structures/{sa}/api-keys", {"name": "ERP", "scopes": "read"}),
+    "webhooks page": ("GET", "/structures/{sa}/webhooks", None),
+    "create a webhook": ("POST", "/structures/{sa}/webhooks", {"url": "https://erp.exemple.fr/facteur", "events": "invoice.status_changed"}),
 }
 
 # B manages B, but these point B's structure at A's memberships.
@@ -182,6 +190,8 @@ async def test_positive_control_the_manager_of_a_gets_through(client, accounts, 
     assert response.status_code not in (404, 405), (response.status_code, response.text[:300])
     if route in ("remove the manager", "rights of the manager"):  # A is the only manager: refused, not hidden
         assert response.status_code == 409
+    elif route in ("create an API key", "create a webhook"):  # the secret is shown once, on the answer
+        assert response.status_code == 201
     else:
         assert response.status_code in (200, 302, 303)
 

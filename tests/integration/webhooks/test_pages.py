@@ -67,3 +67,26 @@ async def test_only_the_gestionnaire_of_the_structure_sees_its_webhooks(client, 
     await accounts.logout()
     await accounts.registered()  # someone else, gestionnaire of another company
     assert (await client.get(f"/structures/{recipient.id}/webhooks")).status_code == 404
+
+
+async def test_a_suspended_webhook_hears_nothing_until_reactivated(client, supplier, invoice, receiver):
+    structure = await Structure.objects().get(Structure.siret == SELLER_SIRET)
+    base = f"/structures/{structure.id}/webhooks"
+    created = await post_page_form(client, base, base, {"url": receiver.url("/h"), "events": ["invoice.status_changed"]})
+    receiver.secrets["/h"] = re.search(r"data-new-webhook-secret>([^<]+)<", created.text).group(1)
+    hook = await Webhook.objects().first()
+    agent = Actor(RECIPIENT, await make_user(invoice.recipient, can_process=True))
+
+    suspended = await post_page_form(client, base, f"{base}/{hook.id}/active", {"active": "0"})
+    assert suspended.status_code in (200, 302)
+    page = await client.get(base)
+    assert "data-webhook-suspended" in page.text and "Réactiver" in page.text
+    await change_status(invoice.id, agent, "PRISE_EN_CHARGE", expected_version=None)
+    await drain()
+    assert receiver.seen("/h") == []
+
+    await post_page_form(client, base, f"{base}/{hook.id}/active", {"active": "1"})
+    assert "data-webhook-suspended" not in (await client.get(base)).text
+    await change_status(invoice.id, agent, "SERVICE_FAIT", expected_version=None)
+    await drain()
+    assert receiver.statuses(invoice.id, "/h") == ["SERVICE_FAIT"]
