@@ -182,7 +182,7 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
             digests[item.position] = await storage.write_blob(settings.files_dir, item.data)
     stored_attachments = [(a, await storage.write_blob(settings.files_dir, a.data)) for a in attachments] if any(i.accepted for i in items) else []
     accepted = sum(1 for i in items if i.accepted)
-    event_ids: list[int] = []
+    received: list[tuple[int, Item]] = []
     async with transaction():
         dep = Deposit(
             structure=depositor.id, user=user_id, channel=channel, state=deposit_state(accepted, len(items)),
@@ -196,7 +196,7 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
             if item.accepted:
                 file_id = await storage.file_row(digests[item.position], len(item.data), MEDIA_TYPES[item.result.format])
                 invoice_id = await _create_invoice(dep.id, depositor, user_id, item, file_id)
-                event_ids.append(await _received_event(invoice_id, depositor.id, item))
+                received.append((invoice_id, item))
                 await Outbox.insert(_received_webhook(invoice_id, depositor.id, item))
                 for upload, digest in stored_attachments:
                     await _attach(invoice_id, upload, digest)
@@ -209,6 +209,8 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
                 invoice_number=(item.result.invoice.number or "")[:100] if item.result and item.result.invoice else "",
                 findings=msgspec.json.encode(item.findings).decode(),
             ))
+        # Last, as record_event asks: from here to the commit, event writers go one at a time.
+        event_ids = [await _received_event(invoice_id, depositor.id, item) for invoice_id, item in received]
     await publish(event_ids)  # after the commit: both sides' live lists show the new invoice
     if event_ids:
         outbox_worker.wake()  # the recipient's webhooks hear of it now

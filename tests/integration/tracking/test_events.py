@@ -88,6 +88,30 @@ async def test_an_event_rolled_back_with_its_transaction_is_gone(invoice):
         await events.record_event("invoice.unknown", invoice_id=1, supplier_id=1, recipient_id=2, payload={})
 
 
+async def test_event_ids_follow_commit_order(invoice, agent_id):
+    """Browsers resume after the last id they saw: an event that commits later must not have
+    a smaller id, so a writer with an event to record waits for the one before it to commit."""
+    recorded, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_writer() -> int:
+        async with transaction():
+            event_id = await events.record_event("invoice.status_changed", invoice_id=invoice.id, supplier_id=invoice.supplier,
+                                                 recipient_id=invoice.recipient, payload={"status": "X"})
+            recorded.set()
+            await release.wait()  # still not committed
+        return event_id
+
+    slow = asyncio.create_task(slow_writer())
+    await asyncio.wait_for(recorded.wait(), 10)
+    fast = asyncio.create_task(change_status(invoice.id, Actor("recipient", agent_id), "PRISE_EN_CHARGE", expected_version=None))
+    await asyncio.sleep(0.5)
+    assert not fast.done()  # its event waits for the earlier one's commit
+    release.set()
+    slow_id = await asyncio.wait_for(slow, 10)
+    await asyncio.wait_for(fast, 10)
+    assert (await _event_ids(invoice.id))[-1] > slow_id
+
+
 async def test_publish_never_raises_and_does_nothing_without_a_running_app(invoice, settings, monkeypatch):
     from backend.tracking.stream import make_channels
 
