@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 from unittest import mock
 
+import msgspec
 import pytest
 
 from backend import cli
@@ -226,6 +227,8 @@ def test_the_command_line_stops_on_a_bad_value_with_the_variable_name(env, fresh
 
 
 def test_the_cache_is_restored_for_the_rest_of_the_run(run_settings, settings):
-    """The run's settings object is still the cached one (fresh_cache put it back)."""
-    assert get_settings() is run_settings is settings
+    """The run's settings object is still the cached one (fresh_cache put it back); the
+    `settings` fixture is that object with the apps' outbox worker turned off."""
+    assert get_settings() is run_settings
+    assert settings == msgspec.structs.replace(run_settings, outbox_worker=False)
     assert settings.data_dir == Path(os.environ["FACTEUR_DATA_DIR"]).resolve()
