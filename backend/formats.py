@@ -39,4 +39,17 @@ def date_fr(value: date | datetime | None) -> str:
     return format_date(value, "d MMM y", locale=LOCALE)
 
 
-JINJA_FILTERS = {"money": money, "number": number, "datetime_fr": datetime_fr, "date_fr": date_fr}
+def unit_for(label: str, quantity: Decimal | int | str | None) -> str:
+    """A unit word agreeing with its quantity: "1,5 heure", "4 unités"; symbols (kg, m²)
+    and words already ending in s, x or z ("mois") do not change. In French the plural
+    starts at 2."""
+    try:
+        plural = quantity is not None and quantity != "" and Decimal(quantity) >= 2
+    except ArithmeticError:
+        plural = False
+    if not plural or len(label) < 3 or not label.isalpha() or label[-1] in "sxz":
+        return label
+    return label + "s"
+
+
+JINJA_FILTERS = {"money": money, "number": number, "datetime_fr": datetime_fr, "date_fr": date_fr, "unit_for": unit_for}
