@@ -22,11 +22,13 @@ import json
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
 from webpush import WebPush, WebPushSubscription
 
+from backend import outbound
 from backend.common import utcnow
 from backend.db import transaction
 from backend.directory.tables import Structure
@@ -127,6 +129,9 @@ async def on_delivery(row: dict[str, Any]) -> None:
         raise worker.Drop("abonnement retiré")
     if target["sent"]:
         return  # sent already: the process died before the worker marked the row
+    if refusal := await _refused_destination(target["endpoint"]):
+        await PushSubscription.update({PushSubscription.last_error: refusal}).where(PushSubscription.id == target["id"])
+        raise worker.Drop(refusal)
     status_code, error, retry_after = await send(target, payload.get("message") or {}, payload.get("urgency") or "normal",
                                                  topic=(payload.get("message") or {}).get("tag"))
     if status_code is not None and 200 <= status_code < 300:
@@ -139,6 +144,14 @@ async def on_delivery(row: dict[str, Any]) -> None:
     if status_code is None or status_code == 429 or status_code >= 500:
         raise worker.Retry(retry_after, error)
     raise worker.Drop(error)
+
+
+async def _refused_destination(endpoint: str) -> str | None:
+    """The endpoint was checked when posted; its name may resolve elsewhere now."""
+    settings = get_settings()
+    if (settings.push_allow_local or settings.debug) and urlsplit(endpoint).hostname == "127.0.0.1":
+        return None  # the tests' push service
+    return await outbound.refusal_at_send(endpoint)
 
 
 async def _target(event_row: Any, subscription_id: Any) -> dict[str, Any] | None:

@@ -8,12 +8,12 @@ service, not an address of our own network.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from backend import outbound
 from backend.accounts.tables import Membership
 from backend.common import utcnow
 from backend.db import transaction
@@ -90,11 +90,8 @@ def _is_internal(host: str) -> bool:
     """An IP literal of our own networks, or a name that can only be local: never a push service."""
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or "." not in host:
         return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return not address.is_global
+    address = outbound.literal_address(host)  # also 127.1, 2130706433, 0x7f.1…
+    return address is not None and not address.is_global
 
 
 # --- subscriptions --------------------------------------------------------------------------

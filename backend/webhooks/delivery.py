@@ -26,9 +26,11 @@ import ssl
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
+from backend import outbound
 from backend.common import utcnow
 from backend.db import transaction
 from backend.directory.tables import Structure
@@ -37,7 +39,7 @@ from backend.processing import worker
 from backend.processing.tables import Outbox
 from backend.settings import get_settings
 from backend.webhooks import signing
-from backend.webhooks.service import EVENTS, delivery_outbox_row, encode_body
+from backend.webhooks.service import EVENTS, LOCAL_HOSTS, delivery_outbox_row, encode_body
 from backend.webhooks.tables import DELIVERED, FAILED, PENDING, Webhook, WebhookAttempt, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -155,7 +157,17 @@ async def on_delivery(row: dict[str, Any]) -> None:
     except signing.SealError:
         await _settle(delivery, FAILED, error="Le secret du webhook est illisible (la clé FACTEUR_SECRET_KEY a changé) : recréez le webhook.")
         raise worker.Drop("secret illisible") from None
+    if refusal := await _refused_destination(hook["url"]):
+        await _settle(delivery, FAILED, error=refusal)
+        raise worker.Drop(refusal)
     await _attempt(row, hook, delivery, secret)
+
+
+async def _refused_destination(url: str) -> str | None:
+    """The URL was checked when the webhook was made; its name may resolve elsewhere now."""
+    if get_settings().webhook_allow_local and (urlsplit(url).hostname or "") in LOCAL_HOSTS:
+        return None  # tests and development: the receiver is on this machine on purpose
+    return await outbound.refusal_at_send(url)
 
 
 async def _attempt(row: dict[str, Any], hook: dict[str, Any], delivery: dict[str, Any], secret: str) -> None:

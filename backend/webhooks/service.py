@@ -7,13 +7,13 @@ structure) and only ever finds that structure's webhooks: another structure's we
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from backend import outbound
 from backend.common import utcnow
 from backend.db import transaction
 from backend.processing import worker
@@ -80,20 +80,10 @@ def validate_url(raw: str, *, allow_local: bool = False) -> str:
         return url
     if scheme != "https":
         raise _bad_url("L'adresse du webhook doit commencer par https:// : les événements ne circulent que chiffrés.")
-    if local or _internal_ip(host):
+    if local or outbound.literal_is_forbidden(host):
         raise _bad_url("L'adresse du webhook désigne une adresse interne (boucle locale, lien local, multidiffusion) : "
                        "indiquez l'adresse publique de votre serveur.")
     return url
-
-
-def _internal_ip(host: str) -> bool:
-    """Literal addresses a platform must never call (cloud metadata, loopback…); private
-    networks stay allowed for on-premise ERPs."""
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast or ip.is_reserved
 
 
 def validate_events(raw: list[str] | None) -> list[str]:

@@ -174,7 +174,8 @@ def main() -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="pushbench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTEUR_")}
-    env |= {"FACTEUR_DATA_DIR": str(data_dir), "FACTEUR_DATABASE_URL": DSN, "PYTHONUNBUFFERED": "1"}
+    # The loopback push service is on http://127.0.0.1: allowed for tests and benches only.
+    env |= {"FACTEUR_DATA_DIR": str(data_dir), "FACTEUR_DATABASE_URL": DSN, "FACTEUR_PUSH_ALLOW_LOCAL": "1", "PYTHONUNBUFFERED": "1"}
     if os.environ.get("FACTEUR_REDIS_URL"):
         env["FACTEUR_REDIS_URL"] = os.environ["FACTEUR_REDIS_URL"]
     os.environ.update(env)  # the seeding below uses the same settings as the server

@@ -46,6 +46,7 @@ async def main() -> None:
     args = parse()
     os.environ["FACTEUR_DATA_DIR"] = tempfile.mkdtemp(prefix="facteur-whbench-")
     os.environ.setdefault("FACTEUR_SECRET_KEY", "bench-secret-key-that-is-long-enough-0123456789")
+    os.environ["FACTEUR_WEBHOOK_ALLOW_LOCAL"] = "1"  # the bench's receiver is on 127.0.0.1
     if args.database_url:
         name = args.database_url.rstrip("/").rsplit("/", 1)[-1]
         if not name.endswith(("test", "bench")):

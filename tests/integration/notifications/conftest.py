@@ -7,6 +7,7 @@ import pytest
 
 from backend.app import create_app
 from backend.processing import worker
+from backend.notifications import delivery as push_delivery
 from tests.integration.conftest import _forget_sessions_and_counters
 from tests.integration.invoices.conftest import recipient, supplier  # noqa: F401  (re-exported fixtures)
 from tests.integration.processing.conftest import agent_id, empty_database, invoice, supplier_id  # noqa: F401
@@ -17,10 +18,13 @@ PUSH_CHANNELS = ["push", "push_delivery"]
 
 
 @pytest.fixture
-async def app(clean_db, settings):
-    # Push endpoints on http://127.0.0.1 are for tests and development only (FACTEUR_PUSH_ALLOW_LOCAL).
+async def app(clean_db, settings, monkeypatch):
+    # Push endpoints on http://127.0.0.1 are for tests and development only (FACTEUR_PUSH_ALLOW_LOCAL);
+    # the worker these tests drive runs with the same setting.
     await _forget_sessions_and_counters(settings)
-    return create_app(msgspec.structs.replace(settings, push_allow_local=True), connection_pool=False)
+    local = msgspec.structs.replace(settings, push_allow_local=True)
+    monkeypatch.setattr(push_delivery, "get_settings", lambda: local)
+    return create_app(local, connection_pool=False)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def start_worker(settings, log: Path) -> subprocess.Popen:
         "FACTEUR_DATA_DIR": str(log.parent), "FACTEUR_DATABASE_URL": settings.database_url,
         "FACTEUR_SECRET_KEY": settings.secret_key, "FACTEUR_VAPID_PRIVATE_KEY": settings.vapid_private_key,
         "FACTEUR_VAPID_PUBLIC_KEY": settings.vapid_public_key, "FACTEUR_VAPID_SUBJECT": settings.vapid_subject,
-        "PYTHONUNBUFFERED": "1",
+        "FACTEUR_PUSH_ALLOW_LOCAL": "1", "PYTHONUNBUFFERED": "1",
     }
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], cwd=ROOT, env=env,

@@ -176,3 +176,21 @@ async def test_a_new_message_reaches_the_agents_who_asked_for_it(client, account
     assert message["body"].startswith("Le fournisseur : Le bon de livraison")
     assert message["url"] == f"/invoices/{invoice.id}#messages" and message["tag"] == f"invoice-{invoice.id}"
     assert push_service.received[0].headers["urgency"] == "normal"
+
+
+async def test_an_endpoint_whose_name_now_resolves_inside_is_not_called(client, invoice, agent_id, push_service, settings, monkeypatch):
+    """A push endpoint is resolved again at each send: a name pointed at this machine after it
+    was accepted gets nothing, and the device shows why."""
+    from backend.notifications import delivery
+
+    sub = push_service.subscriber()
+    await subscribe(client, sub)
+    port = push_service.origin.rsplit(":", 1)[1]
+    await PushSubscription.update({PushSubscription.endpoint: f"https://localhost:{port}/push/{sub.token}"}, force=True)
+    monkeypatch.setattr(delivery, "get_settings", lambda: settings)  # production: no local exception
+    await _reject(invoice, Actor("recipient", agent_id))
+    await drain()
+    row = await Outbox.select().where(Outbox.channel == "push_delivery").first()
+    assert row["failed_at"] is not None and "adresse interne" in row["last_error"]
+    assert "adresse interne" in (await PushSubscription.objects().first()).last_error
+    assert push_service.received == [] and push_service.refused == []

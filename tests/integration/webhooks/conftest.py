@@ -27,10 +27,13 @@ ALL_EVENTS = ["invoice.status_changed", "invoice.received", "invoice.rejection_a
 
 
 @pytest.fixture
-async def app(clean_db, settings):
-    """The application as in production, but webhooks may call http://127.0.0.1 (the test receiver)."""
+async def app(clean_db, settings, monkeypatch):
+    """The application as in production, but webhooks may call http://127.0.0.1 (the test
+    receiver); the worker these tests drive runs with the same setting."""
     await _forget_sessions_and_counters(settings)
-    return create_app(msgspec.structs.replace(settings, webhook_allow_local=True), connection_pool=False)
+    local = msgspec.structs.replace(settings, webhook_allow_local=True)
+    monkeypatch.setattr(delivery, "get_settings", lambda: local)
+    return create_app(local, connection_pool=False)
 
 
 @pytest.fixture

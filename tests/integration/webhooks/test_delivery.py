@@ -232,3 +232,22 @@ async def test_in_real_time_a_burst_of_changes_arrives_in_order_within_seconds(r
         await worker.stop(loop)
     assert receiver.statuses(invoice.id, "/h") == LIFE
     assert time.monotonic() - started < 20
+
+
+async def test_a_webhook_whose_name_now_resolves_inside_is_not_called(receiver, supplier_api, invoice, settings, monkeypatch):
+    """Accepted as a public name, later pointed at this machine (DNS rebinding): each send
+    resolves the name again, and the delivery fails without any request."""
+    from backend.webhooks import delivery
+    from backend.webhooks.tables import Webhook
+
+    hook = await supplier_api.subscribe(receiver, "/h", events=["invoice.status_changed"])
+    port = receiver.base_url.rsplit(":", 1)[1]
+    # What a DNS change does: the same webhook, its name now leading to 127.0.0.1.
+    await Webhook.update({Webhook.url: f"https://localhost:{port}/h"}).where(Webhook.id == hook["id"])
+    monkeypatch.setattr(delivery, "get_settings", lambda: settings)  # production: no local exception
+    agent, _ = await actors(invoice, supplier_api)
+    await change_status(invoice.id, agent, "PRISE_EN_CHARGE", expected_version=None)
+    await drain()
+    [log] = await WebhookDelivery.select().where(WebhookDelivery.webhook == hook["id"])
+    assert log["status"] == "failed" and "adresse interne" in log["last_error"]
+    assert receiver.calls == 0
