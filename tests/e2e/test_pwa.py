@@ -101,11 +101,15 @@ async def test_worker_controls_the_page_and_an_offline_reload_shows_the_app(phon
     assert await page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)") == server.url("/")
     await page.goto("/capture")  # seen online: kept for offline use
     await _wait_cached(page, "/capture")
+    await expect(page.locator("[data-new-draft-offline]")).to_be_hidden()
 
     await page.context.set_offline(True)
     await page.reload()
     await expect(page.get_by_role("heading", name="Saisir une facture")).to_be_visible()
     assert await page.evaluate("typeof window.htmx") == "object"  # the shell came from the cache
+    await page.get_by_role("button", name="Nouvelle facture").click()  # needs the server: said, not a browser error
+    await expect(page.get_by_role("alert")).to_contain_text("Pas de réseau")
+    assert page.url == server.url("/capture")
     await page.goto("/directory/00000000000000")  # never seen: the offline page, not a browser error
     await expect(page.get_by_role("heading", name="Vous êtes hors ligne")).to_be_visible()
     await expect(page.locator("link[rel=stylesheet]")).to_have_count(1)

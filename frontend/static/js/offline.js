@@ -24,6 +24,21 @@
     return node;
   }
 
+  // ---- "Nouvelle facture" with no network ----
+  // A draft is made by the server: offline, the post would end on the browser's own error
+  // page. Say it in French instead, next to the drafts that do work offline.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-new-draft") || navigator.onLine) return;
+    event.preventDefault();
+    var notice = form.querySelector("[data-new-draft-offline]");
+    if (notice) notice.hidden = false;
+  });
+  window.addEventListener("online", function () {
+    var notice = document.querySelector("[data-new-draft-offline]");
+    if (notice) notice.hidden = true;
+  });
+
   // ---- The panel of queued sends, at the top of every page ----
 
   function panel() {
