@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import time
 from urllib.parse import urlsplit
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -63,13 +64,29 @@ async def refusal_at_send(url: str) -> str | None:
         return f"Envoi refusé : {host} désigne une adresse interne."
     if literal_address(host) is not None:
         return None
+    key = (host, parts.port or 443)
+    known = _recent.get(key)
+    if known is not None and known[0] > time.monotonic():
+        return known[1]
     try:
         infos = await asyncio.wait_for(
-            asyncio.get_running_loop().getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT)
+            asyncio.get_running_loop().getaddrinfo(host, key[1], type=socket.SOCK_STREAM), RESOLVE_TIMEOUT)
     except (OSError, asyncio.TimeoutError, UnicodeError):
         return None
+    refusal = None
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
         if forbidden(address):
-            return f"Envoi refusé : {host} désigne maintenant une adresse interne ({address})."
-    return None
+            refusal = f"Envoi refusé : {host} désigne maintenant une adresse interne ({address})."
+            break
+    if len(_recent) > RECENT_MAX:
+        _recent.clear()
+    _recent[key] = (time.monotonic() + RECENT_SECONDS, refusal)
+    return refusal
+
+
+# A push burst sends to the same few services: one lookup per host and half-minute, not one
+# per notification. A name pointed inside is caught within that half-minute.
+RECENT_SECONDS = 30.0
+RECENT_MAX = 10_000
+_recent: dict[tuple[str, int], tuple[float, str | None]] = {}
