@@ -70,14 +70,56 @@ def _is_zero(rate: str) -> bool:
         return False
 
 
-async def new_draft(structure_id: int, user_id: int) -> int:
-    form = {name: "" for name in TOP_FIELDS} | {
+async def blank_form(structure_id: int) -> dict:
+    return {name: "" for name in TOP_FIELDS} | {
         "billing_framework": "A1", "type_code": "380", "issue_date": date.today().isoformat(),
         "number": await suggest_number(structure_id), "lines": [blank_line()],
     }
-    draft = InvoiceDraft(structure=structure_id, user=user_id, form=msgspec.json.encode(form).decode())
+
+
+async def new_draft(structure_id: int, user_id: int) -> int:
+    draft = InvoiceDraft(structure=structure_id, user=user_id, form=msgspec.json.encode(await blank_form(structure_id)).decode())
     await draft.save()
     return draft.id
+
+
+# --- the ready draft: "Nouvelle facture" with no network --------------------------------------
+# A draft is made by the server, so a phone with no signal cannot start one. Each person
+# therefore has, per structure, one blank draft made in advance while online: the capture
+# page names it and the service worker stores its page, so that offline "Nouvelle facture"
+# opens it and the offline capture (local copy, queued send) works as for any draft. It is
+# "ready" while never saved (created_at == updated_at, set together) and still blank; the
+# first save (autosave, a line, a recipient) makes it an ordinary draft, and the next visit
+# online prepares another. Ready drafts are not listed: there is nothing in them to resume.
+
+def is_ready(draft: dict | InvoiceDraft) -> bool:
+    row = draft if isinstance(draft, dict) else draft.to_dict()
+    form = decoded(row["form"])
+    untouched = row["created_at"] == row["updated_at"]
+    blank = not form.get("recipient_siret") and all(not (line.get("description") or line.get("unit_price")) for line in form["lines"])
+    return untouched and blank
+
+
+async def ready_draft(structure_id: int, user_id: int) -> int:
+    """This person's ready draft for the structure, made now if needed; its number and date
+    are brought up to date at each call (another invoice may have taken the number)."""
+    untouched = await InvoiceDraft.select().where(
+        (InvoiceDraft.structure == structure_id) & (InvoiceDraft.user == user_id) & (InvoiceDraft.created_at == InvoiceDraft.updated_at)
+    ).order_by(InvoiceDraft.id, ascending=False)
+    ready = [d["id"] for d in untouched if is_ready(d)]
+    now = utcnow()
+    form = msgspec.json.encode(await blank_form(structure_id)).decode()
+    if not ready:
+        draft = InvoiceDraft(structure=structure_id, user=user_id, form=form, created_at=now, updated_at=now)
+        await draft.save()
+        return draft.id
+    if extra := ready[1:]:  # two tabs opened together made two: one is enough
+        await InvoiceDraft.delete().where(InvoiceDraft.id.is_in(extra))
+    # Only while still untouched: a save that arrived since must not be overwritten.
+    await InvoiceDraft.update({InvoiceDraft.form: form, InvoiceDraft.created_at: now, InvoiceDraft.updated_at: now}).where(
+        (InvoiceDraft.id == ready[0]) & (InvoiceDraft.created_at == InvoiceDraft.updated_at)
+    )
+    return ready[0]
 
 
 async def save_draft(draft_id: int, form: dict) -> None:

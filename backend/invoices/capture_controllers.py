@@ -29,9 +29,10 @@ async def _draft(current: CurrentUser, draft_id: int) -> InvoiceDraft:
     return draft
 
 
-async def _form_page(request: Request, draft_id: int, form: dict, problems: list[Problem] | None = None, status: int = 200) -> Template:
+async def _form_page(request: Request, draft_id: int, form: dict, problems: list[Problem] | None = None, status: int = 200,
+                     ready: bool = False) -> Template:
     recipient = await capture.recipient_of(form)
-    return page(request, "invoices/capture.html", status_code=status, draft_id=draft_id, form=form,
+    return page(request, "invoices/capture.html", status_code=status, draft_id=draft_id, form=form, ready=ready,
                 recipient=recipient, totals=capture.live_totals(form), problems=problems or [],
                 problem_fields={p.field for p in problems or []}, frameworks=BILLING_FRAMEWORK_LABELS,
                 profile_incomplete=any(p.field.startswith("seller") for p in problems or []),
@@ -41,10 +42,12 @@ async def _form_page(request: Request, draft_id: int, form: dict, problems: list
 @get("/capture")
 async def capture_home(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     structure_id = access.require_active_right(current, "can_deposit")
-    drafts = await InvoiceDraft.select().where(InvoiceDraft.structure == structure_id).order_by(InvoiceDraft.updated_at, ascending=False).limit(50)
-    for d in drafts:
-        d["form"] = capture.decoded(d["form"])
-    return page(request, "invoices/capture_home.html", drafts=drafts)
+    ready_id = await capture.ready_draft(structure_id, current.id)  # for "Nouvelle facture" with no network
+    rows = await InvoiceDraft.select().where(
+        (InvoiceDraft.structure == structure_id) & (InvoiceDraft.id != ready_id)
+    ).order_by(InvoiceDraft.updated_at, ascending=False).limit(50)
+    drafts = [d | {"form": capture.decoded(d["form"])} for d in rows if not capture.is_ready(d)]
+    return page(request, "invoices/capture_home.html", drafts=drafts, ready_id=ready_id)
 
 
 @post("/capture/drafts")
@@ -59,7 +62,7 @@ async def draft_page(request: Request, current: NamedDependency[CurrentUser], dr
     draft = await _draft(current, draft_id)
     form = capture.decoded(draft.form)
     if not check:
-        return await _form_page(request, draft.id, form)
+        return await _form_page(request, draft.id, form, ready=capture.is_ready(draft))
     supplier = await Structure.objects().get(Structure.id == draft.structure)
     recipient = await capture.recipient_of(form)
     _, problems = capture.to_invoice(form, supplier, recipient.structure if recipient else None)
@@ -117,7 +120,7 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
     key = _idempotency_key(request, data)
     if key and (replay := await _replay(request, current, key, draft_id)):
         return replay  # this send already happened (a queued capture sent again): same answer
-    draft = await _draft(current, draft_id)
+    draft = await _draft_to_send(current, draft_id, key, data.get("structure", ""))
     form = capture.form_from_post(data)
     await capture.save_draft(draft.id, form)
     supplier = await Structure.objects().get(Structure.id == draft.structure)
@@ -147,6 +150,23 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
     return await _send_result(request, deposit_id, draft.id)
 
 
+async def _draft_to_send(current: CurrentUser, draft_id: int, key: str | None, typed_for: str) -> InvoiceDraft:
+    """The draft, or, for a send queued on a device (it has a key) whose draft has gone since
+    (sent or deleted from another device, or the ready draft taken by another phone), a new
+    draft for what the device holds: an invoice typed offline is never lost to a 404. Only
+    for the structure it was typed for (the form names it): switching structures in between
+    must not send it in another supplier's name."""
+    try:
+        return await _draft(current, draft_id)
+    except NotFoundException:
+        structure_id = access.require_active_right(current, "can_deposit")
+        if key is None or typed_for != str(structure_id) or await InvoiceDraft.exists().where(InvoiceDraft.id == draft_id):
+            raise
+    draft = InvoiceDraft(structure=structure_id, user=current.id)
+    await draft.save()
+    return draft
+
+
 async def _send_result(request: Request, deposit_id: int, draft_id: int) -> Template | Redirect:
     """The invoice when accepted; else the report (the draft stays to be corrected)."""
     item = await DepositItem.objects().where(DepositItem.deposit == deposit_id).first()
@@ -154,7 +174,7 @@ async def _send_result(request: Request, deposit_id: int, draft_id: int) -> Temp
         return Redirect(f"/invoices/{item.invoice}", headers={"X-Facteur-Result": "accepted"})
     response = page(request, "invoices/deposit_report.html", status_code=422, draft_id=draft_id, **await deposit_report_context(deposit_id))
     # For a send queued offline: where the page shows this report again later.
-    response.headers |= {"X-Facteur-Result": "refused", "X-Facteur-Location": f"/deposits/{deposit_id}"}
+    response.headers |= {"X-Facteur-Result": "refused", "X-Facteur-Location": f"/deposits/{deposit_id}?draft={draft_id}"}
     return response
 
 

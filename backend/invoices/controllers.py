@@ -17,7 +17,7 @@ from backend.invoices import access, storage
 from backend.invoices.capture import UNITS
 from backend.invoices.deposit import DepositRefused, Upload, deposit
 from backend.invoices.statuses import label
-from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory, StoredFile
+from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceDraft, InvoiceHistory, StoredFile
 from backend.web import CurrentUser, flash, form_data, page, require_user
 
 PAGE_SIZE = 25
@@ -71,9 +71,15 @@ async def deposit_report_context(deposit_id: int) -> dict:
 
 
 @get("/deposits/{deposit_id:int}")
-async def deposit_report(request: Request, current: NamedDependency[CurrentUser], deposit_id: FromPath[int]) -> Template:
+async def deposit_report(request: Request, current: NamedDependency[CurrentUser], deposit_id: FromPath[int],
+                         draft: FromQuery[int | None] = None) -> Template:
+    """?draft= names the capture draft the deposit came from (a send queued offline and
+    refused): the report then offers to correct it, if it is still there and ours."""
     await access.visible_deposit(current, deposit_id)
-    return page(request, "invoices/deposit_report.html", **await deposit_report_context(deposit_id))
+    if draft is not None and not await InvoiceDraft.exists().where(
+            (InvoiceDraft.id == draft) & (InvoiceDraft.structure == current.structure_id)):
+        draft = None
+    return page(request, "invoices/deposit_report.html", draft_id=draft, **await deposit_report_context(deposit_id))
 
 
 ACTOR_KINDS = {"platform": "Plateforme Facteur"}

@@ -25,19 +25,40 @@
   }
 
   // ---- "Nouvelle facture" with no network ----
-  // A draft is made by the server: offline, the post would end on the browser's own error
-  // page. Say it in French instead, next to the drafts that do work offline.
+  // A draft is made by the server. So, while online, the capture page names this person's
+  // ready draft (a blank one made in advance) and the worker stores its page; offline,
+  // "Nouvelle facture" opens that page from the store, and the capture below works as for
+  // any draft. Said in French when it cannot: no ready page on this phone yet, or the
+  // ready draft already waits to be sent.
+  function show(selector) {
+    document.querySelectorAll("[data-new-draft-offline], [data-new-draft-busy]").forEach(function (node) {
+      node.hidden = !node.matches(selector);
+    });
+  }
+
+  function draftIdOf(path) {
+    return Number((String(path).match(/\/capture\/(\d+)/) || [])[1]) || null;
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.hasAttribute || !form.hasAttribute("data-new-draft") || navigator.onLine) return;
     event.preventDefault();
-    var notice = form.querySelector("[data-new-draft-offline]");
-    if (notice) notice.hidden = false;
+    var ready = form.getAttribute("data-ready-draft");
+    var stored = ready && window.caches ? caches.match(ready) : Promise.resolve(null);
+    Promise.all([stored, ready ? Outbox.pendingFor(draftIdOf(ready)) : null]).then(function (found) {
+      if (found[1]) show("[data-new-draft-busy]");
+      else if (found[0]) window.location.assign(ready);
+      else show("[data-new-draft-offline]");
+    });
   });
-  window.addEventListener("online", function () {
-    var notice = document.querySelector("[data-new-draft-offline]");
-    if (notice) notice.hidden = true;
-  });
+  window.addEventListener("online", function () { show("none"); });
+
+  function keepReadyDraft() {
+    var form = document.querySelector("[data-ready-draft][data-new-draft]");
+    var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (form && worker && navigator.onLine) worker.postMessage({ type: "refresh-page", path: form.getAttribute("data-ready-draft") });
+  }
 
   // ---- The panel of queued sends, at the top of every page ----
 
@@ -107,7 +128,7 @@
   // ---- The capture form ----
 
   var form = document.getElementById("capture-form");
-  var draftId = form ? Number((form.getAttribute("action").match(/\/capture\/(\d+)\/send/) || [])[1]) : null;
+  var draftId = form ? draftIdOf(form.getAttribute("action")) : null;
   var lastSavedAt = 0;
   var savedAtRequest = 0;
 
@@ -136,7 +157,18 @@
 
   function saveLocally() {
     lastSavedAt = Date.now();
+    if (!navigator.onLine) totalsOutOfDate();
     return Outbox.saveDraft(draftId, fields(false), false).then(function (copy) { return copy; });
+  }
+
+  // The totals are the server's (EN 16931 rounding): offline they are those of the last
+  // save, so say so rather than show figures that no longer match the lines. The next
+  // answer of the server replaces the whole block.
+  function totalsOutOfDate() {
+    var totals = document.getElementById("totals");
+    if (!totals || totals.hasAttribute("data-out-of-date")) return;
+    totals.setAttribute("data-out-of-date", "");  // app.css hides the figures
+    totals.appendChild(el("p", { "class": "notice" }, "Hors ligne : les totaux seront calculés par le portail à l'envoi."));
   }
 
   // "Ajouter une ligne" with no network: a copy of the last line, renumbered, emptied.
@@ -240,15 +272,51 @@
     form.addEventListener("htmx:sendError", function () {
       status("Hors ligne : votre saisie est gardée sur cet appareil.");
     });
-    // No network: add the line here instead of asking the server.
+    // No network: add the line here instead of asking the server; no directory search.
     form.addEventListener("htmx:beforeRequest", function (event) {
       var path = (event.detail.requestConfig && event.detail.requestConfig.path) || "";
-      if (!navigator.onLine && /\/lines$/.test(path)) {
+      if (navigator.onLine) return;
+      if (/\/lines$/.test(path)) {
         event.preventDefault();
         addLineLocally();
         saveLocally();
+      } else if (path.indexOf("/capture/recipients") === 0) {
+        event.preventDefault();
       }
     });
+    bindOfflineRecipient();
+  }
+
+  // No directory with no network: the recipient is given by its SIRET, checked on sending.
+  function bindOfflineRecipient() {
+    var hint = form.querySelector("[data-offline-recipient]");
+    var search = document.getElementById("recipient-q");
+    function toggle() { if (hint) hint.hidden = navigator.onLine; }
+    toggle();
+    window.addEventListener("online", toggle);
+    window.addEventListener("offline", toggle);
+    if (!search) return;
+    search.addEventListener("input", function () {
+      var digits = search.value.replace(/\s+/g, "");
+      if (navigator.onLine || !/^\d{14}$/.test(digits)) return;
+      form.elements.recipient_siret.value = digits;
+      form.elements.recipient_name.value = "SIRET " + digits;
+      var routing = document.getElementById("routing");
+      var said = routing && routing.querySelector(".empty, .chosen");
+      if (said) said.textContent = "Destinataire : SIRET " + digits + " (vérifié à l'envoi).";
+      saveLocally();
+    });
+  }
+
+  // A ready draft opened offline is the page stored when it was made: today's date, not that day's.
+  function todayIfReady() {
+    if (!form.hasAttribute("data-ready-draft") || navigator.onLine) return;
+    var now = new Date();
+    var today = new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+    if (form.elements.issue_date && form.elements.issue_date.value !== today) {
+      form.elements.issue_date.value = today;
+      saveLocally();
+    }
   }
 
   function restoreCapture() {
@@ -258,6 +326,8 @@
         lastSavedAt = copy.savedAt;
         status("Vos dernières modifications, faites sans réseau, ont été reprises depuis cet appareil.");
         if (navigator.onLine && window.htmx) htmx.trigger(form, "change");
+      } else {
+        todayIfReady();
       }
       return Outbox.pendingFor(draftId);
     }).then(function (pending) {
@@ -302,5 +372,5 @@
     if (window.requestIdleCallback) window.requestIdleCallback(work, { timeout: 3000 }); else setTimeout(work, 500);
   }
   if (form) bindCapture();
-  whenIdle(function () { (form ? restoreCapture() : Promise.resolve()).then(flushAndShow); });
+  whenIdle(function () { keepReadyDraft(); (form ? restoreCapture() : Promise.resolve()).then(flushAndShow); });
 })();

@@ -73,14 +73,30 @@
       headers: { "X-CSRFToken": entry.csrf || "", "Accept": "text/html" },
     }).then(function (response) {
       var updated = Object.assign(attempt, outcome(response));
-      // Settled: the server holds the form as sent, the device's copy has done its job.
-      if (updated.state !== "pending") idbKeyval.del(String(entry.draftId), drafts);
+      // Settled: the server holds the form as sent, the device's copy has done its job, and
+      // the stored page of that draft would only offer it again (as the ready draft, say).
+      if (updated.state !== "pending") {
+        idbKeyval.del(String(entry.draftId), drafts);
+        forgetStoredPages(["/capture/" + entry.draftId]);
+      }
       return idbKeyval.set(entry.key, updated, queue).then(function () { return updated; });
     }, function () {
       // No network (or it dropped during the send): still waiting, nothing lost.
       return idbKeyval.set(entry.key, Object.assign(attempt, { waiting: "network" }), queue).then(function () {
         throw new Error("offline");
       });
+    });
+  }
+
+  // "facteur-pages-": the worker's cache of pages seen online (sw.js, PAGES_CACHE).
+  function forgetStoredPages(paths) {
+    if (!scope.caches) return Promise.resolve();
+    return scope.caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (name) { return name.indexOf("facteur-pages-") === 0; }).map(function (name) {
+        return scope.caches.open(name).then(function (cache) {
+          return Promise.all(paths.map(function (path) { return cache.delete(new URL(path, scope.location.origin).href); }));
+        });
+      }));
     });
   }
 
