@@ -40,8 +40,9 @@ class CurrentUser:
         return f"{self.first_name} {self.last_name}".strip()
 
 
-async def load_current_user(request: Request) -> CurrentUser | None:
-    """The user of this session, or None; cached on the request."""
+async def load_current_user(request: Request, *, for_page: bool = True) -> CurrentUser | None:
+    """The user of this session, or None; cached on the request. `live_from` is read only
+    for what may be a whole page: htmx fragments and the live stream never render <body>."""
     if "current_user" in request.state:
         return request.state.current_user
     user_id = request.session.get("user_id") if _has_session(request) else None
@@ -53,8 +54,9 @@ async def load_current_user(request: Request) -> CurrentUser | None:
             wanted = request.session.get("structure_id")
             active = next((m for m in memberships if m["structure"]["id"] == wanted), None)
             active = active or (memberships[0] if memberships else None)
+            whole_page = for_page and not request.headers.get("hx-request")
             current = CurrentUser(user.id, user.email, user.first_name, user.last_name, memberships, active,
-                                  await latest_event_id())
+                                  await latest_event_id() if whole_page else 0)
     request.state.current_user = current
     return current
 

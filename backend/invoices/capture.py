@@ -106,20 +106,22 @@ async def ready_draft(structure_id: int, user_id: int) -> int:
     untouched = await InvoiceDraft.select().where(
         (InvoiceDraft.structure == structure_id) & (InvoiceDraft.user == user_id) & (InvoiceDraft.created_at == InvoiceDraft.updated_at)
     ).order_by(InvoiceDraft.id, ascending=False)
-    ready = [d["id"] for d in untouched if is_ready(d)]
+    ready = [d for d in untouched if is_ready(d)]
     now = utcnow()
-    form = msgspec.json.encode(await blank_form(structure_id)).decode()
+    form = await blank_form(structure_id)
+    encoded = msgspec.json.encode(form).decode()
     if not ready:
-        draft = InvoiceDraft(structure=structure_id, user=user_id, form=form, created_at=now, updated_at=now)
+        draft = InvoiceDraft(structure=structure_id, user=user_id, form=encoded, created_at=now, updated_at=now)
         await draft.save()
         return draft.id
-    if extra := ready[1:]:  # two tabs opened together made two: one is enough
+    if extra := [d["id"] for d in ready[1:]]:  # two tabs opened together made two: one is enough
         await InvoiceDraft.delete().where(InvoiceDraft.id.is_in(extra))
-    # Only while still untouched: a save that arrived since must not be overwritten.
-    await InvoiceDraft.update({InvoiceDraft.form: form, InvoiceDraft.created_at: now, InvoiceDraft.updated_at: now}).where(
-        (InvoiceDraft.id == ready[0]) & (InvoiceDraft.created_at == InvoiceDraft.updated_at)
-    )
-    return ready[0]
+    if decoded(ready[0]["form"]) != form:  # most visits: same number, same day, nothing to write
+        # Only while still untouched: a save that arrived since must not be overwritten.
+        await InvoiceDraft.update({InvoiceDraft.form: encoded, InvoiceDraft.created_at: now, InvoiceDraft.updated_at: now}).where(
+            (InvoiceDraft.id == ready[0]["id"]) & (InvoiceDraft.created_at == InvoiceDraft.updated_at)
+        )
+    return ready[0]["id"]
 
 
 async def save_draft(draft_id: int, form: dict) -> None:

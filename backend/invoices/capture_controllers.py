@@ -43,10 +43,8 @@ async def _form_page(request: Request, draft_id: int, form: dict, problems: list
 async def capture_home(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     structure_id = access.require_active_right(current, "can_deposit")
     ready_id = await capture.ready_draft(structure_id, current.id)  # for "Nouvelle facture" with no network
-    rows = await InvoiceDraft.select().where(
-        (InvoiceDraft.structure == structure_id) & (InvoiceDraft.id != ready_id)
-    ).order_by(InvoiceDraft.updated_at, ascending=False).limit(50)
-    drafts = [d | {"form": capture.decoded(d["form"])} for d in rows if not capture.is_ready(d)]
+    rows = await InvoiceDraft.select().where(InvoiceDraft.structure == structure_id).order_by(InvoiceDraft.updated_at, ascending=False).limit(50)
+    drafts = [d | {"form": capture.decoded(d["form"])} for d in rows if not capture.is_ready(d)]  # ready ones: nothing to resume
     return page(request, "invoices/capture_home.html", drafts=drafts, ready_id=ready_id)
 
 

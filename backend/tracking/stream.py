@@ -254,7 +254,7 @@ async def event_stream(plugin: LiveChannels, user_id: int, structure_ids: Iterab
 
 @get("/events", include_in_schema=False)
 async def events(request: Request) -> Response | Stream:
-    current = await load_current_user(request)
+    current = await load_current_user(request, for_page=False)
     if current is None:
         return Response("Connectez-vous pour suivre vos factures en direct.", status_code=401, media_type="text/plain")
     plugin = request.app.plugins.get(LiveChannels)
