@@ -2,7 +2,7 @@
 
 from piccolo.conf.apps import AppRegistry
 
-from backend.db import make_engine
+from backend.lib.db import make_engine
 from backend.settings import get_settings
 
 DB = make_engine(get_settings())

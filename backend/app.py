@@ -17,14 +17,14 @@ from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
-from backend import db
+from backend.lib import db
 from backend.accounts.account_controllers import router as account_router
 from backend.accounts.controllers import router as auth_router
 from backend.api.router import api_routers
-from backend.dev_mailbox import dev_mailbox
+from backend.lib.dev_mailbox import dev_mailbox
 from backend.directory.controllers import router as directory_router
-from backend.errors import EXCEPTION_HANDLERS
-from backend.formats import JINJA_FILTERS
+from backend.lib.errors import EXCEPTION_HANDLERS
+from backend.lib.formats import JINJA_FILTERS
 from backend.home import router as home_router
 from backend.invoices.capture_controllers import router as capture_router
 from backend.invoices.controllers import router as invoices_router
@@ -36,13 +36,13 @@ from backend.messages.controllers import router as messages_router
 from backend.notifications.controllers import router as push_router
 from backend.pwa import router as pwa_router
 from backend.webhooks.controllers import router as webhooks_router
-from backend.security import add_security_headers
-from backend.sessions import RotatingSessionConfig
+from backend.lib.security import add_security_headers
+from backend.lib.sessions import RotatingSessionConfig
 from backend.settings import Settings, get_settings
 from backend.tracking import events as tracking_events
 from backend.tracking.stream import make_channels
 from backend.tracking.stream import router as tracking_router
-from backend.throttle import FailureCounter, Limit
+from backend.lib.throttle import FailureCounter, Limit
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "frontend" / "templates"

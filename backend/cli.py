@@ -13,7 +13,7 @@ from backend.settings import SettingsError, get_settings
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from backend.db import run_migrations
+    from backend.lib.db import run_migrations
 
     asyncio.run(run_migrations())
     uvicorn.run(
@@ -30,7 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from backend.db import run_migrations
+    from backend.lib.db import run_migrations
 
     asyncio.run(run_migrations())
     print("Migrations appliquées.")
@@ -38,7 +38,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from backend.db import run_migrations
+    from backend.lib.db import run_migrations
     from backend.demo import load_demo, print_demo
 
     async def run() -> dict:
@@ -54,7 +54,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from backend.db import run_migrations
+    from backend.lib.db import run_migrations
     from backend.processing.worker import main as worker_main
 
     asyncio.run(run_migrations())
@@ -76,7 +76,7 @@ def _validate(args: argparse.Namespace) -> int:
 
     portal_check = None
     if args.portal:
-        from backend.db import run_migrations
+        from backend.lib.db import run_migrations
         from backend.invoices.portal_rules import command_line_check
 
         asyncio.run(run_migrations())

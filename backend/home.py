@@ -18,7 +18,7 @@ from backend.directory.tables import Service
 from backend.invoices import access, workspace
 from backend.invoices.statuses import STATUSES, label
 from backend.messages.notifications import notifications_context
-from backend.web import CurrentUser, page, require_user
+from backend.lib.web import CurrentUser, page, require_user
 
 HOME_ROWS = 5
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from litestar import Request, Router, get
 from litestar.response import Response, Template
 
-from backend.web import page
+from backend.lib.web import page
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "frontend" / "static"

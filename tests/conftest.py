@@ -71,7 +71,7 @@ def settings():
 @pytest.fixture(scope="session")
 async def migrated_db(settings):
     """Apply the migrations once per run, on a fresh database."""
-    from backend import db
+    from backend.lib import db
 
     if settings.is_postgres:
         await _reset_postgres(settings)
@@ -84,7 +84,7 @@ async def _reset_postgres(settings) -> None:
     # point the suite at real data.
     if not settings.database_url.rstrip("/").rsplit("/", 1)[-1].endswith("test"):
         raise RuntimeError("Les tests n'effacent qu'une base PostgreSQL dont le nom finit par « test ».")
-    from backend.db import engine
+    from backend.lib.db import engine
 
     # Sessions left on this database by an earlier run that was killed (a server, a worker
     # frozen by the crash test) could hold locks for ever, and every TRUNCATE would wait.

@@ -10,8 +10,8 @@ from backend.accounts import mails, service
 from backend.accounts.mails import deliver
 from backend.accounts.service import AccountError, SignupForm
 from backend.directory.tables import Structure
-from backend.sessions import rotate_session
-from backend.web import form_data, flash, load_current_user, page, safe_next
+from backend.lib.sessions import rotate_session
+from backend.lib.web import form_data, flash, load_current_user, page, safe_next
 from backend.tracking.events import reset_streams
 
 SIGNUP_FIELDS = ("company_name", "siret", "first_name", "last_name", "email", "password")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from backend.mail import send_mail
+from backend.lib.mail import send_mail
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)

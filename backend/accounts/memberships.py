@@ -16,8 +16,8 @@ from backend.accounts.service import (
     normalize_email,
 )
 from backend.accounts.tables import Membership, User
-from backend.common import utcnow
-from backend.db import transaction
+from backend.lib.common import utcnow
+from backend.lib.db import transaction
 from backend.directory.identifiers import clean_siret, siret_error
 from backend.directory.tables import Structure
 from backend.tracking.events import reset_streams

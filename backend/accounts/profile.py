@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from backend.accounts.memberships import require_manager
 from backend.accounts.service import email_error, normalize_email
-from backend.common import utcnow
+from backend.lib.common import utcnow
 from backend.directory import identifiers as ids
 from backend.directory.search import search_key_for
 from backend.directory.tables import Structure

@@ -16,8 +16,8 @@ import msgspec
 
 from backend.accounts.passwords import hash_password, verify_password
 from backend.accounts.tables import AccountToken, Membership, User
-from backend.common import fold, utcnow
-from backend.db import transaction
+from backend.lib.common import fold, utcnow
+from backend.lib.db import transaction
 from backend.directory.identifiers import clean_siret, siren_of, siret_error
 from backend.directory.tables import Structure
 

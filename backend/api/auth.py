@@ -23,7 +23,7 @@ from litestar.stores.redis import RedisStore
 
 from backend.api.problems import ApiProblem
 from backend.api.tables import ApiKey
-from backend.common import utcnow
+from backend.lib.common import utcnow
 from backend.processing.lifecycle import Actor
 
 SCOPES = ("deposit", "read", "process", "directory")

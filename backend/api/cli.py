@@ -9,7 +9,7 @@ import sys
 
 def apikey_create(args: argparse.Namespace) -> int:
     from backend.api.keys import KeyError_, create_key, parse_scopes
-    from backend.db import run_migrations
+    from backend.lib.db import run_migrations
     from backend.directory.tables import Structure
 
     async def run() -> int:

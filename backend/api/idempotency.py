@@ -17,7 +17,7 @@ from litestar import Request, Response
 from backend.api.auth import ApiPrincipal
 from backend.api.problems import ApiProblem
 from backend.api.tables import IdempotencyRecord
-from backend.common import utcnow
+from backend.lib.common import utcnow
 
 HEADER = "idempotency-key"
 MAX_KEY = 255

@@ -11,7 +11,7 @@ from backend.accounts.memberships import managed_structure
 from backend.api import keys
 from backend.api.auth import SCOPE_LABELS, SCOPES
 from backend.directory.tables import Structure
-from backend.web import CurrentUser, flash, page, require_user
+from backend.lib.web import CurrentUser, flash, page, require_user
 
 
 async def _page(request: Request, structure: Structure, *, new_key=None, error: str | None = None,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from backend.api.auth import SCOPES, display_prefix, hash_key, new_secret
 from backend.api.tables import ApiKey
-from backend.common import utcnow
+from backend.lib.common import utcnow
 from backend.directory.tables import Structure
 
 MAX_NAME = 100

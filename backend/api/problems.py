@@ -9,7 +9,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import ResponseSpec
 
 from backend.api.schemas import Problem
-from backend.errors import CODES, MESSAGES
+from backend.lib.errors import CODES, MESSAGES
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 

@@ -18,7 +18,7 @@ from litestar.response import Template
 from backend.api.auth import api_principal
 from backend.api.controllers import HANDLERS
 from backend.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem
-from backend.errors import CODES, MESSAGES
+from backend.lib.errors import CODES, MESSAGES
 from backend.processing.lifecycle import TransitionError
 
 PREFIX = "/api/v1"

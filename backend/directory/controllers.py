@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from backend.directory import search
-from backend.web import CurrentUser, page, require_user
+from backend.lib.web import CurrentUser, page, require_user
 
 def _is_fragment_request(request: Request) -> bool:
     """An htmx swap, but not htmx restoring a page from history (that needs the whole page)."""

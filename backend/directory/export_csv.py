@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend.common import fold
+from backend.lib.common import fold
 from backend.directory.identifiers import clean_siret, siret_error
 
 # --- columns -------------------------------------------------------------------------

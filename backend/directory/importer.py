@@ -31,8 +31,8 @@ from typing import Any, Iterable, Sequence
 
 from piccolo.engine.postgres import PostgresEngine
 
-from backend.common import utcnow
-from backend.db import engine, transaction
+from backend.lib.common import utcnow
+from backend.lib.db import engine, transaction
 from backend.directory.export_csv import (
     ENCODING_LABELS,
     FileRefused,
@@ -89,7 +89,7 @@ class _Refused(Exception):
 
 def import_command(structures: str, services: str | None) -> int:
     """The CLI command: import, print the French summary, return the exit code."""
-    from backend.db import run_migrations
+    from backend.lib.db import run_migrations
 
     async def run() -> ImportReport:
         progress = io.StringIO()  # Piccolo's migration chatter, shown only when it fails

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from piccolo.engine.postgres import PostgresEngine
 
-from backend.common import fold
-from backend.db import engine
+from backend.lib.common import fold
+from backend.lib.db import engine
 from backend.directory.tables import Service, Structure
 
 MAX_RESULTS = 20

@@ -6,7 +6,7 @@ from litestar.exceptions import NotFoundException
 
 from backend.accounts.tables import Membership
 from backend.invoices.tables import Deposit, Invoice
-from backend.web import CurrentUser
+from backend.lib.web import CurrentUser
 
 NOT_FOUND = "Cette page n'existe pas ou vous n'y avez pas accès."
 

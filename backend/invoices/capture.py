@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import msgspec
 
-from backend.common import utcnow
+from backend.lib.common import utcnow
 from backend.directory.tables import Service, Structure
 from backend.invoices.generation import Address, Buyer, CapturedInvoice, InvoiceLine, Problem, Seller, check_invoice, draft_totals
 from backend.invoices.tables import Invoice, InvoiceDraft

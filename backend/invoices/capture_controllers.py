@@ -18,7 +18,7 @@ from backend.invoices.controllers import deposit_report_context, read_uploads
 from backend.invoices.deposit import Upload, attachment_type, deposit
 from backend.invoices.generation import BILLING_FRAMEWORK_LABELS, Problem
 from backend.invoices.tables import Deposit, DepositItem, InvoiceDraft
-from backend.web import CurrentUser, form_data, page, require_user
+from backend.lib.web import CurrentUser, form_data, page, require_user
 
 
 async def _draft(current: CurrentUser, draft_id: int) -> InvoiceDraft:

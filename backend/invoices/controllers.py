@@ -18,7 +18,7 @@ from backend.invoices.capture import UNITS
 from backend.invoices.deposit import DepositRefused, Upload, deposit
 from backend.invoices.statuses import label
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceDraft, InvoiceHistory, StoredFile
-from backend.web import CurrentUser, flash, form_data, page, require_user
+from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 
 PAGE_SIZE = 25
 LIVE_PARTS = {"status": "invoices/_live_status.html", "history": "invoices/_live_history.html"}

@@ -17,8 +17,8 @@ from functools import partial
 import anyio
 import msgspec
 
-from backend.common import utcnow
-from backend.db import retrying, transaction
+from backend.lib.common import utcnow
+from backend.lib.db import retrying, transaction
 from backend.directory.tables import Structure
 from backend.invoices import portal_rules, storage
 from backend.invoices.statuses import DEPOSIT_REFUSED_CODE, STATUSES

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from piccolo.columns.combination import WhereRaw
 
-from backend.db import engine
+from backend.lib.db import engine
 from backend.invoices.statuses import STATUSES, label
 from backend.invoices.tables import Invoice, InvoiceCount
 

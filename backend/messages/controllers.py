@@ -17,7 +17,7 @@ from backend.invoices import access, storage
 from backend.invoices.controllers import read_uploads
 from backend.messages import service
 from backend.messages.service import MessageError
-from backend.web import CurrentUser, flash, form_data, page, require_user
+from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 
 THREAD = "messages/_thread.html"
 

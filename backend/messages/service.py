@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.accounts.tables import Membership
-from backend.common import utcnow
-from backend.db import transaction
+from backend.lib.common import utcnow
+from backend.lib.db import transaction
 from backend.directory.tables import Structure
 from backend.invoices import storage
 from backend.invoices.deposit import MAX_ATTACHMENTS, Upload, attachment_type

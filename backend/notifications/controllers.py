@@ -17,7 +17,7 @@ from litestar.response import Redirect, Response
 
 from backend.notifications import service
 from backend.notifications.service import PushInputError
-from backend.web import CurrentUser, flash, require_user
+from backend.lib.web import CurrentUser, flash, require_user
 
 MAX_BODY = 8 * 1024  # a subscription is a few hundred bytes
 NOT_YOURS = "Cet appareil n'existe pas ou n'est pas le vôtre."

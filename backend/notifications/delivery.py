@@ -28,11 +28,11 @@ import anyio
 import httpx
 from webpush import WebPush, WebPushSubscription
 
-from backend import outbound
-from backend.common import utcnow
-from backend.db import transaction
+from backend.lib import outbound
+from backend.lib.common import utcnow
+from backend.lib.db import transaction
 from backend.directory.tables import Structure
-from backend.formats import money
+from backend.lib.formats import money
 from backend.invoices.statuses import label
 from backend.invoices.tables import Invoice
 from backend.notifications import service

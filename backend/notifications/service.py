@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from backend import outbound
+from backend.lib import outbound
 from backend.accounts.tables import Membership
-from backend.common import utcnow
-from backend.db import transaction
+from backend.lib.common import utcnow
+from backend.lib.db import transaction
 from backend.invoices.statuses import STATUSES, label
 from backend.notifications.tables import PushPreference, PushSubscription
 from backend.notifications.vapid import b64url_decode

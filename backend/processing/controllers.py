@@ -15,7 +15,7 @@ from backend.invoices.statuses import label
 from backend.invoices.tables import Invoice
 from backend.processing import lifecycle
 from backend.processing.lifecycle import Payment, Routing, TransitionError
-from backend.web import CurrentUser, flash, form_data, page, require_user
+from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 
 ACTION_LABELS = {
     "PRISE_EN_CHARGE": "Prendre en charge", "SUSPENDUE": "Suspendre", "A_RECYCLER": "À recycler",

@@ -23,8 +23,8 @@ from typing import Any
 from collections.abc import Awaitable, Callable
 
 from backend.accounts.tables import Membership
-from backend.common import utcnow
-from backend.db import retrying, transaction
+from backend.lib.common import utcnow
+from backend.lib.db import retrying, transaction
 from backend.directory.tables import Structure
 from backend.invoices.statuses import STATUSES, label
 from backend.invoices.tables import Invoice, InvoiceHistory

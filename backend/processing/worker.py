@@ -23,8 +23,8 @@ from typing import Any
 
 import anyio
 
-from backend.common import utcnow
-from backend.db import transaction
+from backend.lib.common import utcnow
+from backend.lib.db import transaction
 from backend.processing.tables import Outbox
 
 log = logging.getLogger(__name__)
@@ -263,7 +263,7 @@ async def stop(task: asyncio.Task | None, *, timeout: float = 10.0) -> None:
 
 async def main() -> None:
     """`facteur worker`: the worker alone, for deployments that separate it from the web."""
-    from backend import db
+    from backend.lib import db
 
     load_handlers()
     await db.start_pool()

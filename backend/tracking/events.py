@@ -26,7 +26,7 @@ import msgspec
 from litestar.channels import ChannelsPlugin
 from litestar.response.sse import ServerSentEventMessage
 
-from backend.common import utcnow
+from backend.lib.common import utcnow
 from backend.settings import Settings
 from backend.tracking.tables import Event
 
@@ -116,7 +116,7 @@ EVENT_ORDER_LOCK = 0x46435452  # "FCTR": the advisory lock that orders event ids
 def _on_postgres() -> bool:
     from piccolo.engine.postgres import PostgresEngine
 
-    from backend.db import engine
+    from backend.lib.db import engine
 
     return isinstance(engine(), PostgresEngine)
 

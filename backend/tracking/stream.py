@@ -29,7 +29,7 @@ from litestar.response import Response, Stream
 from backend.settings import Settings
 from backend.tracking.events import STREAM_RESET, as_message, channel_for, id_of, sse_bytes, user_channel
 from backend.tracking.tables import Event
-from backend.web import load_current_user
+from backend.lib.web import load_current_user
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 from backend.accounts.memberships import managed_structure
 from backend.directory.tables import Structure
 from backend.webhooks import service
-from backend.web import CurrentUser, flash, form_data, page, require_user
+from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 
 PAGE_RECENT = 5
 LOG_PAGE = 50

@@ -30,9 +30,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from backend import outbound
-from backend.common import utcnow
-from backend.db import transaction
+from backend.lib import outbound
+from backend.lib.common import utcnow
+from backend.lib.db import transaction
 from backend.directory.tables import Structure
 from backend.invoices.tables import Invoice
 from backend.processing import worker

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from backend import outbound
-from backend.common import utcnow
-from backend.db import transaction
+from backend.lib import outbound
+from backend.lib.common import utcnow
+from backend.lib.db import transaction
 from backend.processing import worker
 from backend.processing.tables import Outbox
 from backend.webhooks import signing

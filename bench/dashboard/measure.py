@@ -35,7 +35,7 @@ def _pct(values: list[float], p: float) -> float:
 async def run(database_url: str, runs: int, explain: bool) -> None:
     os.environ["FACTEUR_DATABASE_URL"] = database_url
     os.environ.setdefault("FACTEUR_DATA_DIR", "/tmp/dashbench-data")
-    from backend import db
+    from backend.lib import db
     from backend.directory.tables import Structure
     from backend.invoices import workspace
     from backend.invoices.tables import Invoice

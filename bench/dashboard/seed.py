@@ -50,7 +50,7 @@ async def seed(database_url: str, total: int, measured: int) -> None:
     os.environ.setdefault("FACTEUR_DATA_DIR", "/tmp/dashbench-data")
     import asyncpg
 
-    from backend import db
+    from backend.lib import db
     from backend.invoices.statuses import STATUSES
 
     dsn = database_url

@@ -37,7 +37,7 @@ def _percentile(values: list[float], p: float) -> float:
 
 
 def _queries(info: dict, rng: random.Random, count: int) -> list[tuple[str, str]]:
-    from backend.common import fold
+    from backend.lib.common import fold
 
     names, sirets, cities = info["names"], info["sirets"], info["cities"]
     queries: list[tuple[str, str]] = []
@@ -72,7 +72,7 @@ def _queries(info: dict, rng: random.Random, count: int) -> list[tuple[str, str]
 
 
 async def _run(args: argparse.Namespace) -> None:
-    from backend import db
+    from backend.lib import db
     from backend.directory.importer import import_directory
     from backend.directory.search import search_structures
     from backend.settings import get_settings

@@ -67,7 +67,7 @@ async def main(url: str) -> None:
         raise SystemExit("the database name must end in 'bench' or 'test': its schema is wiped")
     os.environ["FACTEUR_DATABASE_URL"] = url
     os.environ.setdefault("FACTEUR_DATA_DIR", tempfile.mkdtemp(prefix="facteur-bench-"))
-    from backend import db
+    from backend.lib import db
     from backend.messages.service import unread_by_invoice, unread_count_for_structure
 
     await db.engine().run_ddl("DROP SCHEMA public CASCADE")

@@ -63,12 +63,12 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 async def seed(count: int, subscriptions: int, service) -> tuple[list[int], str, str]:
     """`count` copies of a demo invoice at MISE_A_DISPOSITION, and the supplier's devices."""
-    from backend import db
+    from backend.lib import db
     from backend.accounts.tables import User
     from backend.demo import PUBLIC, SUPPLIER
     from backend.directory.tables import Structure
     from backend.invoices.tables import Invoice
-    from backend.common import utcnow
+    from backend.lib.common import utcnow
     from backend.notifications.tables import PushSubscription
     from backend.processing.tables import Outbox
 

@@ -108,9 +108,9 @@ async def seed(clients: int, changes: int) -> None:
     """Fresh schema, one supplier structure with `clients` members, one public structure, invoices."""
     from argon2 import PasswordHasher
 
-    from backend import db
+    from backend.lib import db
     from backend.accounts.tables import Membership, User
-    from backend.common import fold, utcnow
+    from backend.lib.common import fold, utcnow
     from backend.directory.tables import Structure
     from backend.invoices.tables import Invoice, StoredFile
 

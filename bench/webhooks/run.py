@@ -53,8 +53,8 @@ async def main() -> None:
             raise SystemExit("la base PostgreSQL doit finir par « test » ou « bench » : elle est vidée")
         os.environ["FACTEUR_DATABASE_URL"] = args.database_url
 
-    from backend import db
-    from backend.common import fold, utcnow
+    from backend.lib import db
+    from backend.lib.common import fold, utcnow
     from backend.directory.tables import Structure
     from backend.processing import worker
     from backend.processing.tables import Outbox

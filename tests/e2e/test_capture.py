@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from backend.common import fold
+from backend.lib.common import fold
 from backend.directory.tables import Service, Structure
 from backend.invoices.tables import Attachment, Invoice
 from tests.e2e.conftest import new_person, save_docs_screenshot

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from backend.accounts.tables import Membership, User
-from backend.common import fold
+from backend.lib.common import fold
 from backend.directory.tables import Structure
 from backend.invoices.storage import sha256_of
 from backend.invoices.tables import Invoice, StoredFile

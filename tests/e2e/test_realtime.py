@@ -9,7 +9,7 @@ import time
 import pytest
 
 from backend.accounts.tables import Membership, User
-from backend.common import fold
+from backend.lib.common import fold
 from backend.directory.tables import Structure
 from tests.e2e.conftest import new_person
 from tests.e2e.test_messages import _invoice_between, _person_in

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
-from backend.mail import send_mail
+from backend.lib.mail import send_mail
 from tests.support.accounts import AccountFactory
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from piccolo.engine.postgres import PostgresEngine
 
-from backend.db import engine
+from backend.lib.db import engine
 
 
 def _tables():

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from backend.formats import money, unit_for
+from backend.lib.formats import money, unit_for
 
 
 @pytest.mark.parametrize(("label", "quantity", "shown"), [

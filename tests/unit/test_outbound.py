@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend import outbound
+from backend.lib import outbound
 from backend.notifications.service import PushInputError, validate_subscription
 from backend.webhooks.service import WebhookError, validate_url
 

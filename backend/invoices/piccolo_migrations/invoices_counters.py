@@ -16,7 +16,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
-from backend.db import engine
+from backend.lib.db import engine
 
 ID = "2026-11-24T08:53:26:137586"  # just after the migration that creates invoice_count
 VERSION = "1.38.0"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from backend.api.keys import create_key
-from backend.common import fold
+from backend.lib.common import fold
 from backend.directory.tables import Service, Structure
 from backend.invoices.tables import Invoice
 from tests.support.accounts import valid_siret

@@ -62,7 +62,7 @@ async def test_invalid_idempotency_key_is_422(supplier_api):
 
 async def test_records_older_than_the_retention_are_forgotten(supplier_api):
     from backend.api.idempotency import RETENTION
-    from backend.common import utcnow
+    from backend.lib.common import utcnow
 
     assert (await supplier_api.deposit(invoice_file("OLD-1"), headers={"Idempotency-Key": "old"})).status_code == 201
     await IdempotencyRecord.update({IdempotencyRecord.created_at: utcnow() - RETENTION * 2}).where(IdempotencyRecord.key == "old")

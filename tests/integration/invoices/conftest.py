@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.common import fold
+from backend.lib.common import fold
 from backend.directory.tables import Service, Structure
 from tests.unit.validation.invoice_builders import BUYER_SIRET, SELLER_SIRET
 

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from backend.common import utcnow
-from backend.formats import money
+from backend.lib.common import utcnow
+from backend.lib.formats import money
 from backend.notifications import service
 from backend.notifications.tables import PushDelivery, PushSubscription
 from backend.processing.lifecycle import Actor, Payment, change_status

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from backend.accounts.tables import Membership, User
-from backend.common import fold, utcnow
+from backend.lib.common import fold, utcnow
 from backend.directory.tables import Service, Structure
 from backend.invoices.tables import Invoice
 from tests.integration.invoices.conftest import recipient, supplier  # noqa: F401  (re-exported fixtures)

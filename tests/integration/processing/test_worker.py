@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from backend.common import utcnow
+from backend.lib.common import utcnow
 from backend.processing import worker
 from backend.processing.tables import Outbox
 

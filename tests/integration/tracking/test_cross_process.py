@@ -14,7 +14,7 @@ import httpx
 
 from backend.accounts.passwords import hash_password
 from backend.accounts.tables import Membership, User
-from backend.common import utcnow
+from backend.lib.common import utcnow
 from tests.conftest import require_component
 from tests.integration.test_components import REDIS_URL, _redis_answers
 from tests.integration.tracking.servers import running

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from backend.accounts.tables import Membership, User
-from backend.db import transaction
+from backend.lib.db import transaction
 from backend.invoices.tables import Invoice
 from backend.processing.lifecycle import ACKNOWLEDGE, Actor, change_status
 from backend.tracking import events

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from backend.api.keys import create_key
 from backend.app import create_app
-from backend.common import utcnow
+from backend.lib.common import utcnow
 from backend.directory.tables import Structure
 from backend.invoices.tables import Invoice
 from backend.processing import worker

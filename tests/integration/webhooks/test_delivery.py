@@ -111,7 +111,7 @@ async def test_retry_after_is_honoured(receiver, supplier_api, invoice):
     await worker.run_once(["webhook"])
     await worker.run_once(["webhook_delivery"])
     row = await Outbox.objects().where(Outbox.channel == "webhook_delivery").first()
-    from backend.common import utcnow
+    from backend.lib.common import utcnow
 
     wait = (row.next_attempt_at - utcnow()).total_seconds()
     assert 110 < wait <= 120

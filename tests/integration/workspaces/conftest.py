@@ -16,7 +16,7 @@ import pytest
 
 from backend.accounts import passwords
 from backend.accounts.tables import Membership, User
-from backend.common import fold, utcnow
+from backend.lib.common import fold, utcnow
 from backend.directory.tables import Service, Structure
 from backend.invoices.statuses import STATUSES
 from backend.invoices.tables import Invoice, InvoiceHistory, StoredFile

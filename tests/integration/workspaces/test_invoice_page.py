@@ -46,7 +46,7 @@ async def test_timeline_shows_reasons_codes_actors_and_paris_time(client, accoun
     assert "Pièce justificative absente ou insuffisante" in history and "JUSTIF_ABS" in history
     assert "Le bon de livraison manque" in history and "Camille" in history and "Commune de Lille" in history
     saved = await InvoiceHistory.objects().where(InvoiceHistory.invoice == invoice.id).order_by(InvoiceHistory.id, ascending=False).first()
-    from backend.formats import datetime_fr
+    from backend.lib.formats import datetime_fr
     assert datetime_fr(saved.created_at) in history  # shown in Europe/Paris
 
 

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from backend.common import utcnow
+from backend.lib.common import utcnow
 from backend.webhooks import signing
 from backend.processing.worker import retry_after_seconds
 from backend.webhooks.delivery import CLIENT_ERROR_TRIES, concerned_structures, decide

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 from backend.accounts.passwords import hash_password
 from backend.accounts.tables import Membership, User
-from backend.common import fold
-from backend.db import transaction
+from backend.lib.common import fold
+from backend.lib.db import transaction
 from backend.directory.identifiers import siren_of
 from backend.directory.tables import Service, Structure
 
@@ -102,7 +102,7 @@ async def load_demo(*, invoices: bool = True) -> dict:
             await _ensure_manager(agents[spec["siret"]], structure_id)
     if invoices:
         # Outside the transaction above: each invoice is a deposit and status changes of its own.
-        from backend.demo_invoices import load_demo_invoices
+        from backend.demo.invoices import load_demo_invoices
         from backend.settings import get_settings
 
         await load_demo_invoices(get_settings(), supplier_user, agents)

@@ -10,7 +10,7 @@ from litestar.response import Template
 
 from backend.accounts.service import AccountError
 from backend.processing.lifecycle import TransitionError
-from backend.web import login_redirect, page
+from backend.lib.web import login_redirect, page
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import anyio
 from litestar import Request, get
 from litestar.response import Template
 
-from backend.web import page
+from backend.lib.web import page
 
 MAX_SHOWN = 50
 

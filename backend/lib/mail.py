@@ -11,7 +11,7 @@ from email.utils import formatdate, make_msgid
 import aiosmtplib
 import anyio
 
-from backend.common import utcnow
+from backend.lib.common import utcnow
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
