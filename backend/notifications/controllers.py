@@ -77,7 +77,8 @@ async def remove_form(request: Request, current: NamedDependency[CurrentUser], s
 @post("/push/preferences")
 async def save_preferences(request: Request, current: NamedDependency[CurrentUser]) -> Redirect:
     form = await request.form()
-    await service.set_preferences(current.id, {str(v) for v in form.getall("events")} if hasattr(form, "getall") else set())
+    # With every box unchecked a browser sends no "events" field at all: that means "nothing".
+    await service.set_preferences(current.id, {str(v) for v in form.getall("events", [])})
     flash(request, "Vos préférences de notification sont enregistrées.", "success")
     return Redirect("/account#notifications", status_code=303)
 

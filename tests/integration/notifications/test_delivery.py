@@ -129,6 +129,22 @@ async def test_preferences_decide_who_is_told(client, invoice, agent_id, supplie
     assert await PushDelivery.count() == 0
 
 
+async def test_unchecking_every_box_turns_notifications_off(client, invoice, agent_id, supplier_id, push_service):
+    sub = push_service.subscriber()
+    await subscribe(client, sub)
+    page = await client.get("/account")
+    # A browser sends no "events" field at all when no box is checked.
+    response = await client.post("/push/preferences", data={"_csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    assert response.status_code == 303
+    assert await service.preferences(supplier_id) == frozenset()
+    shown = await client.get("/account")
+    assert "Vos préférences de notification sont enregistrées." in shown.text
+    assert 'name="events" value="REJETEE" checked' not in shown.text
+    await _reject(invoice, Actor("recipient", agent_id))
+    await drain()
+    assert push_service.received == []  # not even a rejection, pushed by default
+
+
 async def test_the_author_of_a_change_is_not_told_of_it(client, invoice, agent_id, supplier_id, push_service):
     sub = push_service.subscriber()
     await subscribe(client, sub)
