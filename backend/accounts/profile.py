@@ -11,6 +11,7 @@ from backend.lib.common import utcnow
 from backend.directory import identifiers as ids
 from backend.directory.search import search_key_for
 from backend.directory.tables import Structure
+from backend.invoices.generation.glyphs import unprintable_error
 
 TEXT_FIELDS = {
     "name": ("La raison sociale", 255, True),
@@ -39,6 +40,8 @@ def _errors(data: dict[str, str], siren: str) -> dict[str, str]:
             errors[name] = f"{label} est obligatoire."
         elif len(value) > max_len:
             errors[name] = f"{label} est trop long ({max_len} caractères au plus)."
+        else:  # printed on every invoice: never a character the PDF would show as a box
+            errors[name] = unprintable_error(label, value)
     errors["vat_number"] = ids.vat_error(data.get("vat_number", ""), siren)
     errors["iban"] = ids.iban_error(data.get("iban", ""))
     errors["bic"] = ids.bic_error(data.get("bic", ""))

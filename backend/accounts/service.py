@@ -20,6 +20,7 @@ from backend.lib.common import fold, utcnow
 from backend.lib.db import transaction
 from backend.directory.identifiers import clean_siret, siren_of, siret_error
 from backend.directory.tables import Structure
+from backend.invoices.generation.glyphs import unprintable_error  # the name prints on every invoice
 
 CONFIRM_TTL = timedelta(hours=48)
 INVITE_TTL = timedelta(hours=48)
@@ -90,7 +91,8 @@ def _required(value: str, label: str, max_len: int) -> str | None:
 
 def validate_signup(form: SignupForm) -> dict[str, str]:
     errors = {
-        "company_name": _required(form.company_name, "La raison sociale", 255),
+        "company_name": _required(form.company_name, "La raison sociale", 255)
+        or unprintable_error("La raison sociale", form.company_name.strip()),
         "siret": siret_error(form.siret),
         "first_name": _required(form.first_name, "Le prénom", 100),
         "last_name": _required(form.last_name, "Le nom", 100),

@@ -170,3 +170,16 @@ async def test_emptying_optional_fields_is_allowed(client, manager, structure):
     assert response.status_code in (302, 303)
     saved = await Structure.objects().get(Structure.id == structure.id)
     assert (saved.iban, saved.bic, saved.contact_email, saved.address_line2) == ("", "", "", "")
+
+
+async def test_a_name_or_address_the_pdf_cannot_print_is_refused_in_french(client, manager, structure):
+    before = await Structure.select().where(Structure.id == structure.id).first()
+    response = await save(client, structure, good_form(structure, name="Menuiserie Lambert 🚀", city="Lyon 🦄"))
+    assert response.status_code == 422
+    assert field_error(response.text, "name") == (
+        "La raison sociale contient un caractère que la facture PDF ne peut pas imprimer : 🚀. Retirez-le "
+        "(lettres, accents, chiffres et signes usuels sont acceptés ; pas d'émoji ni de symbole décoratif).")
+    assert "🦄" in field_error(response.text, "city")
+    assert await Structure.select().where(Structure.id == structure.id).first() == before
+    accepted = await save(client, structure, good_form(structure, name="Ærø Menuiserie — Ελλάς"), follow_redirects=False)
+    assert accepted.status_code in (302, 303)  # other scripts the PDF's font draws are kept

@@ -180,3 +180,13 @@ async def test_a_new_confirmation_link_can_be_asked_for(client, accounts, settin
     second = link_in(message, "/confirm/")
     assert second != first and "Bonjour Alex," in message.get_body(preferencelist=("plain",)).get_content()
     assert (await post_form(client, second, second, {})).status_code == 200
+
+
+async def test_a_company_name_the_pdf_cannot_print_is_refused_at_sign_up(client, accounts):
+    person = accounts.person(company="Plomberie 🚀 Express")
+    response = await accounts.signup(person)
+    assert response.status_code == 422
+    assert "La raison sociale contient un caractère que la facture PDF ne peut pas imprimer : 🚀." in response.text
+    assert await User.count() == 0 and await Structure.count() == 0
+    accepted = await accounts.signup(accounts.person(company="Ærø Plomberie — Ελλάς"))
+    assert accepted.status_code == 201

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import mimetypes
-import os
 import threading
 import unicodedata
 from decimal import Decimal
@@ -31,6 +30,9 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from .cii import _cii_unchecked, default_payment_terms, effective_delivery_date, notes
+# The fonts (Debian fonts-dejavu-core, or FACTEUR_PDF_FONT_DIR): glyphs.py also reads them
+# to refuse at entry the characters they cannot print.
+from .glyphs import FONT_DIR, FONT_FILES
 from .model import (
     BILLING_FRAMEWORK_LABELS,
     TYPE_LABELS,
@@ -44,15 +46,6 @@ ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = ROOT / "frontend" / "templates"
 HTML_TEMPLATE = "invoices/pdf/invoice.html"
 CSS_TEMPLATE = "invoices/pdf/invoice.css"
-# Debian package fonts-dejavu-core; FACTEUR_PDF_FONT_DIR may point elsewhere.
-FONT_DIR = Path(os.environ.get("FACTEUR_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
-FONT_FILES = (
-    "DejaVuSans.ttf",
-    "DejaVuSans-Bold.ttf",
-    "DejaVuSans-Oblique.ttf",
-    "DejaVuSansCondensed.ttf",
-    "DejaVuSansCondensed-Bold.ttf",
-)
 # Tagged PDF (structure tree) for screen readers. Costs about 5 ms of layout and
 # 15 ms (2 lines) to 70 ms (50 lines) in factur-x's pypdf pass: see bench/generation.
 PDF_TAGS = True
