@@ -123,7 +123,7 @@ async def login_submit(request: Request) -> Template | Redirect:
         return refuse("Confirmez d'abord votre adresse e-mail avec le lien reçu (vous pouvez en demander un nouveau).", 403)
     await state.login_by_account.reset(account_key)
     rotate_session(request)
-    request.set_session({"user_id": user.id})
+    request.set_session({"user_id": user.id, "epoch": user.session_epoch})
     return Redirect(next_url)
 
 
@@ -166,11 +166,15 @@ async def reset_page(request: Request, token: FromPath[str]) -> Template:
 async def reset_submit(request: Request, token: FromPath[str]) -> Template | Redirect:
     data = await form_data(request)
     try:
-        await service.reset_password(token, data.get("password", ""))
+        user_id = await service.reset_password(token, data.get("password", ""))
     except AccountError as exc:
         if exc.code == "invalid":
             return page(request, "accounts/reset.html", status_code=422, token=token, error=exc.message)
         return _token_error(request, exc)
+    # Every session of the account ended with the reset (new epoch), this browser's too, and
+    # so do the live streams the old sessions hold open.
+    request.clear_session()
+    await reset_streams([user_id])
     flash(request, "Votre mot de passe a été changé : connectez-vous avec le nouveau.", "success")
     return Redirect("/login")
 

@@ -271,7 +271,8 @@ async def reset_password(raw: str, new_password: str) -> int:
     async with transaction():
         user_id = await consume_token(raw, "reset")
         # A reset proves control of the mailbox, so it also confirms the address.
-        await User.update({User.password_hash: password_hash}).where(User.id == user_id)
+        # A new epoch ends every session opened with the old password (a thief's included).
+        await User.update({User.password_hash: password_hash, User.session_epoch: User.session_epoch + 1}).where(User.id == user_id)
         await User.update({User.email_confirmed_at: utcnow()}).where(
             (User.id == user_id) & User.email_confirmed_at.is_null()
         )

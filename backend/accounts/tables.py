@@ -14,6 +14,9 @@ class User(Table, tablename="app_user"):  # "user" is reserved in PostgreSQL
     last_name = Varchar(length=100)
     email_confirmed_at = Timestamptz(null=True, default=None)
     is_active = Boolean(default=True)
+    # Sessions carry the epoch they were opened in; raising it (a password reset) ends every
+    # session opened before, on every host, without a registry of session ids.
+    session_epoch = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

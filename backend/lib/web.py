@@ -49,6 +49,9 @@ async def load_current_user(request: Request, *, for_page: bool = True) -> Curre
     current = None
     if user_id:
         user = await User.objects().get((User.id == user_id) & (User.is_active == True))  # noqa: E712
+        if user is not None and request.session.get("epoch", 0) != user.session_epoch:
+            user = None  # opened before a password reset: that session is over
+            request.clear_session()
         if user is not None:
             memberships = await user_structures(user.id)
             wanted = request.session.get("structure_id")
