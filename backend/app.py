@@ -36,7 +36,7 @@ from backend.messages.controllers import router as messages_router
 from backend.notifications.controllers import router as push_router
 from backend.pwa import router as pwa_router
 from backend.webhooks.controllers import router as webhooks_router
-from backend.lib.security import add_security_headers
+from backend.lib.security import add_security_headers, redact_access_log
 from backend.lib.sessions import RotatingSessionConfig
 from backend.settings import Settings, get_settings
 from backend.tracking import events as tracking_events
@@ -102,6 +102,7 @@ def _vendor_routers() -> list:
 def create_app(settings: Settings | None = None, *, connection_pool: bool = True) -> Litestar:
     """The application; tests pass connection_pool=False because their client runs in another event loop."""
     settings = settings or get_settings()
+    redact_access_log()
     stores = _stores(settings)
     channels = make_channels(settings)  # live events (/events); Redis when several processes
 
