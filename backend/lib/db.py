@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import socket
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -73,6 +74,36 @@ async def retrying(unit: Callable[[], Awaitable[T]], *, attempts: int = 4) -> T:
                 raise
             await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
     raise AssertionError("unreachable")
+
+
+# What says "the database cannot be reached right now" rather than "this request is wrong":
+# connection failures (SQLSTATE class 08), a server shutting down or starting (57P0x), no
+# free connection slot (53300), a socket refused or timed out, a SQLite file still locked
+# after the busy timeout. Pages and the API answer these with 503 and Retry-After.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+_UNAVAILABLE_SQLITE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def _causes(exc: BaseException):
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    for cause in _causes(exc):
+        if isinstance(cause, (ConnectionError, TimeoutError, socket.gaierror)):
+            return True
+        sqlstate = getattr(cause, "sqlstate", None) or ""
+        if sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES:
+            return True
+        if type(cause).__name__ == "InterfaceError" and "closed" in str(cause):  # asyncpg: pool or connection closed under us
+            return True
+        if isinstance(cause, sqlite3.OperationalError) and str(cause).lower().startswith(_UNAVAILABLE_SQLITE):
+            return True
+    return False
 
 
 async def start_pool() -> None:

@@ -10,6 +10,7 @@ from litestar.response import Template
 
 from backend.accounts.service import AccountError
 from backend.processing.lifecycle import TransitionError
+from backend.lib.db import is_unavailable
 from backend.lib.web import login_redirect, page
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,12 @@ MESSAGES = {
     422: "Les données envoyées ne sont pas valides.",
     429: "Trop de demandes : réessayez dans quelques instants.",
     500: "Une erreur inattendue s'est produite. Elle a été enregistrée ; réessayez dans un instant.",
+    503: "Le service est momentanément indisponible : réessayez dans quelques instants.",
 }
 CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
-         500: "internal_error"}
+         500: "internal_error", 503: "service_unavailable"}
+RETRY_AFTER_UNAVAILABLE = "5"  # seconds: PostgreSQL restarts or fails over in about that time
 
 
 def _wants_json(request: Request) -> bool:
@@ -75,6 +78,13 @@ def transition_error_handler(request: Request, exc: TransitionError) -> Response
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response | Template:
+    if is_unavailable(exc):
+        # Not a bug: the database is down or restarting. The request's transaction did not
+        # commit; the pool reconnects by itself once the server is back.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        response = _error(request, 503, MESSAGES[503], CODES[503])
+        response.headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE
+        return response
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error(request, 500, MESSAGES[500], "internal_error")
 
