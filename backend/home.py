@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
+from backend.accounts import profile
 from backend.accounts.tables import Membership
 from backend.directory.tables import Service
 from backend.invoices import access, workspace
@@ -59,7 +60,9 @@ async def summary_context(side: str, structure_id: int) -> dict:
 async def home(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     found = _side(current)
     context = await summary_context(*found) if found else {"side": None}
-    return page(request, "home.html", pending_requests=await _pending_requests(current), **context)
+    # A supplier's first run: what its profile still lacks to invoice, in order.
+    first_steps = await profile.unfinished_steps(current.structure_id) if current.active else []
+    return page(request, "home.html", pending_requests=await _pending_requests(current), first_steps=first_steps, **context)
 
 
 @get("/home/summary")

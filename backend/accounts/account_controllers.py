@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request, Router, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 
@@ -114,21 +114,40 @@ async def remove_member(request: Request, current: NamedDependency[CurrentUser],
     return Redirect(f"/structures/{structure_id}/members")
 
 
+def _profile_page(request: Request, structure: Structure, form: dict, errors: dict, guide: bool, status: int = 200) -> Template:
+    steps = profile.invoicing_steps(structure)
+    return page(request, "accounts/profile.html", status_code=status, structure=structure, form=form, errors=errors,
+                guide=guide, steps=steps, steps_done=sum(step.done for step in steps))
+
+
 @get("/structures/{structure_id:int}/profile")
-async def profile_page(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int]) -> Template:
+async def profile_page(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int], guide: FromQuery[bool] = False) -> Template:
+    """?guide=1: the first run's guide (what is needed to invoice, in order, with progress)."""
     structure = await profile.editable_structure(current.id, structure_id)
-    return page(request, "accounts/profile.html", structure=structure, form=profile.form_of(structure), errors={})
+    return _profile_page(request, structure, profile.form_of(structure), {}, guide)
 
 
 @post("/structures/{structure_id:int}/profile")
 async def profile_submit(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int]) -> Template | Redirect:
     structure = await profile.editable_structure(current.id, structure_id)
     data = await form_data(request)
+    guide = data.get("guide") == "1"
     errors = await profile.update(structure, data)
     if errors:
-        return page(request, "accounts/profile.html", status_code=422, structure=structure, form=data, errors=errors)
-    flash(request, "Profil de la structure enregistré.", "success")
-    return Redirect(f"/structures/{structure_id}/profile")
+        return _profile_page(request, structure, data, errors, guide, status=422)
+    if not guide:
+        flash(request, "Profil de la structure enregistré.", "success")
+        return Redirect(f"/structures/{structure_id}/profile")
+    missing = profile.missing_for_invoicing(await Structure.objects().get(Structure.id == structure_id))
+    if missing:
+        left = ", ".join(step.title.lower() if i else step.title for i, step in enumerate(missing))
+        flash(request, f"Enregistré. Il reste {len(missing)} étape{'s' if len(missing) > 1 else ''} : {left}.", "success")
+        return Redirect(f"/structures/{structure_id}/profile?guide=1#etape-{missing[0].key}")
+    if structure_id != current.structure_id or not (current.active or {}).get("can_deposit"):
+        flash(request, "Profil complet : la structure a tout ce qu'il faut pour facturer.", "success")
+        return Redirect(f"/structures/{structure_id}/profile")
+    flash(request, "Profil complet : vous pouvez saisir votre première facture.", "success")
+    return Redirect("/capture")
 
 
 router = Router(

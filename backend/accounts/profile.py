@@ -5,6 +5,8 @@ These fields feed invoice generation later, so they are checked here once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from backend.accounts.memberships import require_manager
 from backend.accounts.service import email_error, normalize_email
 from backend.lib.common import utcnow
@@ -21,6 +23,54 @@ TEXT_FIELDS = {
     "city": ("La ville", 128, False),
 }
 FIELDS = (*TEXT_FIELDS, "vat_number", "iban", "bic", "contact_email")
+
+
+# --- What a supplier needs before its first invoice, in the order the guide asks for it ---
+# A new supplier should not learn that the address is required only after typing a whole
+# invoice: the home page, the capture page and the profile's guide all read these steps.
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    why: str
+    fields: tuple[str, ...]
+    done: bool
+
+
+def values_of(structure: Structure | dict) -> dict:
+    return structure if isinstance(structure, dict) else structure.to_dict()
+
+
+def invoicing_steps(structure: Structure | dict) -> list[Step]:
+    """The profile's steps to invoicing, each done or not (a Structure or a row as a dict)."""
+    def has(*names: str) -> bool:
+        values = values_of(structure)
+        return all((values.get(name) or "").strip() for name in names)
+
+    return [
+        Step("name", "Raison sociale", "le nom imprimé en tête de chaque facture", ("name",), has("name")),
+        Step("address", "Adresse", "obligatoire sur toute facture : adresse, code postal et ville",
+             ("address_line1", "address_line2", "postal_code", "city"), has("address_line1", "postal_code", "city")),
+        # Under the VAT franchise (art. 293 B) there is no VAT to invoice, hence no number needed.
+        Step("vat", "N° de TVA intracommunautaire", "obligatoire sur une facture avec TVA", ("vat_number",),
+             has("vat_number") or bool(values_of(structure).get("vat_franchise"))),
+        Step("bank", "Coordonnées bancaires", "l'IBAN où l'entité publique vous paiera par virement", ("iban", "bic"), has("iban")),
+    ]
+
+
+def missing_for_invoicing(structure: Structure | dict) -> list[Step]:
+    return [step for step in invoicing_steps(structure) if not step.done]
+
+
+async def unfinished_steps(structure_id: int | None) -> list[Step]:
+    """Every step (done or not) while a supplier structure still lacks one; else nothing
+    (complete, or a public structure, which does not invoice)."""
+    structure = await Structure.objects().get(Structure.id == structure_id) if structure_id else None
+    if structure is None or structure.is_public:
+        return []
+    steps = invoicing_steps(structure)
+    return steps if not all(step.done for step in steps) else []
 
 
 async def editable_structure(user_id: int, structure_id: int) -> Structure:

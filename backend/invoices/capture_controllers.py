@@ -13,12 +13,14 @@ from litestar.response import Redirect, Template
 
 from backend.directory import search
 from backend.directory.tables import Structure
-from backend.invoices import access, capture
+from backend.accounts import profile
+from backend.invoices import access, capture, draft_files
+from backend.invoices.draft_file_controllers import route_handlers as draft_file_handlers
 from backend.invoices.controllers import deposit_report_context, read_uploads
 from backend.invoices.deposit import Upload, attachment_type, deposit
 from backend.invoices.generation import BILLING_FRAMEWORK_LABELS, Problem
 from backend.invoices.tables import Deposit, DepositItem, InvoiceDraft
-from backend.lib.web import CurrentUser, form_data, page, require_user
+from backend.lib.web import CurrentUser, form_data, load_current_user, page, require_user
 
 
 async def _draft(current: CurrentUser, draft_id: int) -> InvoiceDraft:
@@ -32,7 +34,10 @@ async def _draft(current: CurrentUser, draft_id: int) -> InvoiceDraft:
 async def _form_page(request: Request, draft_id: int, form: dict, problems: list[Problem] | None = None, status: int = 200,
                      ready: bool = False) -> Template:
     recipient = await capture.recipient_of(form)
+    current = await load_current_user(request)
     return page(request, "invoices/capture.html", status_code=status, draft_id=draft_id, form=form, ready=ready,
+                attachments=await draft_files.listed(draft_id), attachment_refusals=[],
+                first_steps=await profile.unfinished_steps(current.structure_id),  # said before anything is typed
                 recipient=recipient, totals=capture.live_totals(form), problems=problems or [],
                 problem_fields={p.field for p in problems or []}, frameworks=BILLING_FRAMEWORK_LABELS,
                 profile_incomplete=any(p.field.startswith("seller") for p in problems or []),
@@ -45,7 +50,8 @@ async def capture_home(request: Request, current: NamedDependency[CurrentUser]) 
     ready_id = await capture.ready_draft(structure_id, current.id)  # for "Nouvelle facture" with no network
     rows = await InvoiceDraft.select().where(InvoiceDraft.structure == structure_id).order_by(InvoiceDraft.updated_at, ascending=False).limit(50)
     drafts = [d | {"form": capture.decoded(d["form"])} for d in rows if not capture.is_ready(d)]  # ready ones: nothing to resume
-    return page(request, "invoices/capture_home.html", drafts=drafts, ready_id=ready_id)
+    return page(request, "invoices/capture_home.html", drafts=drafts, ready_id=ready_id,
+                first_steps=await profile.unfinished_steps(structure_id))
 
 
 @post("/capture/drafts")
@@ -112,7 +118,7 @@ async def recipient_choose(request: Request, current: NamedDependency[CurrentUse
 @post("/capture/{draft_id:int}/send")
 async def draft_send(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Template | Redirect:
     """Valider et envoyer: Factur-X EN 16931, then the same deposit pipeline as any file."""
-    from backend.invoices.generation import build_facturx  # loads the PDF renderer on first use
+    from backend.invoices.generation import AttachmentError, build_facturx  # loads the PDF renderer on first use
 
     data = await form_data(request)
     key = _idempotency_key(request, data)
@@ -124,15 +130,22 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
     supplier = await Structure.objects().get(Structure.id == draft.structure)
     recipient = await capture.recipient_of(form)
     invoice, problems = capture.to_invoice(form, supplier, recipient.structure if recipient else None)
-    attachments = await read_uploads(request, "attachment")
-    problems += [Problem("attachment", f"« {a.filename} » n'est ni une photo (JPEG, PNG) ni un PDF.") for a in attachments if attachment_type(a.data) is None]
+    # The photos it carries (a send queued offline) join the draft first: a refused send keeps them.
+    settings = request.app.state.settings
+    refusals = await draft_files.add(settings, draft.id, await read_uploads(request, "attachment"))
+    problems += [Problem("attachment", refusal) for refusal in refusals]
+    attachments = await draft_files.uploads_of(settings, draft.id)
     if problems:
         response = await _form_page(request, draft.id, form, problems, status=422)
         response.headers |= {"X-Facteur-Result": "invalid", "X-Facteur-Location": f"/capture/{draft.id}?check=1"}
         return response
     files = [(a.filename, a.data, attachment_type(a.data)) for a in attachments]
-    pdf = await anyio.to_thread.run_sync(build_facturx, invoice, files)
-    settings = request.app.state.settings
+    try:
+        pdf = await anyio.to_thread.run_sync(build_facturx, invoice, files)
+    except AttachmentError as exc:  # e.g. a photo the PDF renderer cannot read: said, not a 500
+        response = await _form_page(request, draft.id, form, [Problem("attachment", str(exc))], status=422)
+        response.headers |= {"X-Facteur-Result": "invalid", "X-Facteur-Location": f"/capture/{draft.id}"}
+        return response
     # The photos travel inside the Factur-X and also as separate attachments, easy to open.
     try:
         deposit_id = await deposit(settings, supplier, current.id, [Upload(f"{invoice.number}.pdf", pdf)], attachments,
@@ -202,4 +215,5 @@ async def draft_delete(current: NamedDependency[CurrentUser], draft_id: FromPath
 
 router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[
     capture_home, draft_create, draft_page, draft_autosave, draft_add_line, recipient_search, recipient_choose, draft_send, draft_delete,
+    *draft_file_handlers,
 ])

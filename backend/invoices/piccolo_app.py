@@ -6,6 +6,7 @@ from backend.invoices.tables import (
     Attachment,
     Deposit,
     DepositItem,
+    DraftAttachment,
     Invoice,
     InvoiceCount,
     InvoiceDraft,
@@ -16,6 +17,7 @@ from backend.invoices.tables import (
 APP_CONFIG = AppConfig(
     app_name="invoices",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[StoredFile, Deposit, Invoice, InvoiceHistory, Attachment, DepositItem, InvoiceDraft, InvoiceCount],
+    table_classes=[StoredFile, Deposit, Invoice, InvoiceHistory, Attachment, DepositItem, InvoiceDraft, DraftAttachment,
+                   InvoiceCount],
     migration_dependencies=["backend.accounts.piccolo_app"],
 )

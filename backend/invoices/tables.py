@@ -4,6 +4,7 @@ Files themselves live on disk by SHA-256 (see storage.py); rows only point at th
 """
 
 from piccolo.columns import JSON, BigInt, Boolean, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -115,6 +116,19 @@ class InvoiceDraft(Table):
     form = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class DraftAttachment(Table):
+    """A photo or file attached to a capture draft, kept with it on the server (the bytes by
+    SHA-256 like any original): a refused send, a reload or another device still has it.
+    Once per content in a draft; goes with the draft."""
+
+    draft = ForeignKey(references=InvoiceDraft, index=True, on_delete=OnDelete.cascade)
+    file = ForeignKey(references=StoredFile)
+    filename = Varchar(length=255)
+    media_type = Varchar(length=100)
+    size = Integer()
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class InvoiceCount(Table):
