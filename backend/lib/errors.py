@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
 from litestar.response import Template
 
 from backend.accounts.service import AccountError
@@ -33,6 +35,21 @@ CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not
          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
          500: "internal_error", 503: "service_unavailable"}
 RETRY_AFTER_UNAVAILABLE = "5"  # seconds: PostgreSQL restarts or fails over in about that time
+
+
+# Ids are SERIAL on PostgreSQL (SQLite's are wider): no row has an id outside 1..2**31-1.
+MAX_ID = 2**31 - 1
+
+
+def ids_in_database_range(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """App-wide guard: an int path parameter the database cannot hold names nothing, so 404.
+
+    Guards run before dependencies and handlers, which would otherwise hand the number to
+    the database driver and fail with an overflow (a 500) instead of finding no row.
+    """
+    for value in connection.path_params.values():
+        if type(value) is int and not 0 < value <= MAX_ID:
+            raise NotFoundException()
 
 
 def _wants_json(request: Request) -> bool:
