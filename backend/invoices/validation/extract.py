@@ -17,7 +17,19 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from .model import Amount, Identifier, Line, NormalizedInvoice, Party, Totals, VatBreakdown
+from .model import (
+    Address,
+    Amount,
+    DocumentReference,
+    Identifier,
+    Line,
+    NormalizedInvoice,
+    Note,
+    Party,
+    PaymentMeans,
+    Totals,
+    VatBreakdown,
+)
 from .profiles import profile_from_guideline
 
 NS = {
@@ -146,7 +158,64 @@ def extract_cii(root: etree._Element) -> NormalizedInvoice:
             _cii_line(n)
             for n in _nodes(root, "rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem")
         ],
+        delivery_date=iso_date(_text(root, _CII_DELIVERY)),
+        payment_terms=_text(settlement, "ram:SpecifiedTradePaymentTerms/ram:Description"),
+        payment_reference=_text(settlement, "ram:PaymentReference"),
+        payment_means=[_cii_payment(n) for n in _nodes_of(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")],
+        notes=[
+            Note(text, _text(n, "ram:SubjectCode"))
+            for n in _nodes(root, "rsm:ExchangedDocument/ram:IncludedNote")
+            if (text := _text(n, "ram:Content"))
+        ],
+        documents=[
+            _cii_document(n) for n in _nodes_of(agreement, "ram:AdditionalReferencedDocument[ram:TypeCode='916']")
+        ],
     )
+
+
+_CII_DELIVERY = (
+    "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeDelivery"
+    "/ram:ActualDeliverySupplyChainEvent/ram:OccurrenceDateTime/udt:DateTimeString"
+)
+
+
+def _cii_payment(node: etree._Element) -> PaymentMeans:
+    account = _first(node, "ram:PayeePartyCreditorFinancialAccount")
+    return PaymentMeans(
+        code=_text(node, "ram:TypeCode"),
+        text=_text(node, "ram:Information"),
+        account=_text(account, "ram:IBANID") or _text(account, "ram:ProprietaryID"),
+        account_name=_text(account, "ram:AccountName"),
+        bic=_text(node, "ram:PayeeSpecifiedCreditorFinancialInstitution/ram:BICID"),
+    )
+
+
+def _cii_document(node: etree._Element) -> DocumentReference:
+    binary = _first(node, "ram:AttachmentBinaryObject")
+    return DocumentReference(
+        id=_text(node, "ram:IssuerAssignedID"),
+        description=_text(node, "ram:Name"),
+        uri=_text(node, "ram:URIID"),
+        filename=binary.get("filename") if binary is not None else None,
+        media_type=binary.get("mimeCode") if binary is not None else None,
+    )
+
+
+def _cii_address(node: etree._Element | None) -> Address | None:
+    if node is None:
+        return None
+    return Address(
+        lines=_texts(node, ("ram:LineOne", "ram:LineTwo", "ram:LineThree")),
+        postal_code=_text(node, "ram:PostcodeCode"),
+        city=_text(node, "ram:CityName"),
+        subdivision=_text(node, "ram:CountrySubDivisionName"),
+        country=_text(node, "ram:CountryID"),
+    )
+
+
+def _texts(node: etree._Element | None, paths: tuple[str, ...]) -> list[str]:
+    """The non-empty texts of several elements, in the order of `paths`."""
+    return [text for path in paths if (text := _text(node, path))]
 
 
 def _first(node: etree._Element | None, path: str) -> etree._Element | None:
@@ -172,6 +241,7 @@ def _cii_party(node: etree._Element | None) -> Party:
             identifiers=_ids(node, "ram:ID | ram:GlobalID"),
             legal_ids=_ids(node, "ram:SpecifiedLegalOrganization/ram:ID"),
             endpoints=_ids(node, "ram:URIUniversalCommunication/ram:URIID"),
+            address=_cii_address(_first(node, "ram:PostalTradeAddress")),
         )
     )
 
@@ -209,6 +279,8 @@ def _cii_vat(node: etree._Element) -> VatBreakdown:
         rate=_amount(node, "ram:RateApplicablePercent"),
         basis=_amount(node, "ram:BasisAmount"),
         tax=_amount(node, "ram:CalculatedAmount"),
+        exemption_reason=_text(node, "ram:ExemptionReason"),
+        exemption_code=_text(node, "ram:ExemptionReasonCode"),
     )
 
 
@@ -218,6 +290,7 @@ def _cii_line(node: etree._Element) -> Line:
     return Line(
         id=_text(node, "ram:AssociatedDocumentLineDocument/ram:LineID"),
         name=_text(node, "ram:SpecifiedTradeProduct/ram:Name"),
+        description=_text(node, "ram:SpecifiedTradeProduct/ram:Description"),
         quantity=to_amount((quantity.text or "").strip()) if quantity is not None else None,
         unit=quantity.get("unitCode") if quantity is not None else None,
         net_price=_amount(
@@ -261,6 +334,57 @@ def extract_ubl(root: etree._Element, syntax: str) -> NormalizedInvoice:
         totals=_ubl_totals(root, totals_node, currency),
         vat_breakdown=[_ubl_vat(n) for n in _nodes(root, "cac:TaxTotal/cac:TaxSubtotal")],
         lines=[_ubl_line(n) for n in _nodes(root, "cac:InvoiceLine | cac:CreditNoteLine")],
+        delivery_date=iso_date(_text(root, "cac:Delivery/cbc:ActualDeliveryDate")),
+        payment_terms=_text(root, "cac:PaymentTerms/cbc:Note"),
+        payment_reference=_text(root, "cac:PaymentMeans/cbc:PaymentID"),
+        payment_means=[_ubl_payment(n) for n in _nodes(root, "cac:PaymentMeans")],
+        notes=[_ubl_note((n.text or "").strip()) for n in _nodes(root, "cbc:Note") if (n.text or "").strip()],
+        documents=[
+            _ubl_document(n)
+            for n in _nodes(root, "cac:AdditionalDocumentReference[not(cbc:DocumentTypeCode='130')]")
+        ],
+    )
+
+
+def _ubl_note(text: str) -> Note:
+    """UBL has no subject element: the usual convention writes it "#AAB#text"."""
+    if len(text) > 5 and text[0] == "#" and text[4] == "#" and text[1:4].isalpha():
+        return Note(text[5:].strip(), text[1:4].upper())
+    return Note(text)
+
+
+def _ubl_payment(node: etree._Element) -> PaymentMeans:
+    code = _first(node, "cbc:PaymentMeansCode")
+    account = _first(node, "cac:PayeeFinancialAccount")
+    return PaymentMeans(
+        code=(code.text or "").strip() if code is not None else None,
+        text=code.get("name") if code is not None else None,
+        account=_text(account, "cbc:ID"),
+        account_name=_text(account, "cbc:Name"),
+        bic=_text(account, "cac:FinancialInstitutionBranch/cbc:ID"),
+    )
+
+
+def _ubl_document(node: etree._Element) -> DocumentReference:
+    binary = _first(node, "cac:Attachment/cbc:EmbeddedDocumentBinaryObject")
+    return DocumentReference(
+        id=_text(node, "cbc:ID"),
+        description=_text(node, "cbc:DocumentDescription"),
+        uri=_text(node, "cac:Attachment/cac:ExternalReference/cbc:URI"),
+        filename=binary.get("filename") if binary is not None else None,
+        media_type=binary.get("mimeCode") if binary is not None else None,
+    )
+
+
+def _ubl_address(node: etree._Element | None) -> Address | None:
+    if node is None:
+        return None
+    return Address(
+        lines=_texts(node, ("cbc:StreetName", "cbc:AdditionalStreetName", "cac:AddressLine/cbc:Line")),
+        postal_code=_text(node, "cbc:PostalZone"),
+        city=_text(node, "cbc:CityName"),
+        subdivision=_text(node, "cbc:CountrySubentity"),
+        country=_text(node, "cac:Country/cbc:IdentificationCode"),
     )
 
 
@@ -276,6 +400,7 @@ def _ubl_party(node: etree._Element | None) -> Party:
             identifiers=_ids(node, "cac:PartyIdentification/cbc:ID"),
             legal_ids=_ids(node, "cac:PartyLegalEntity/cbc:CompanyID"),
             endpoints=_ids(node, "cbc:EndpointID"),
+            address=_ubl_address(_first(node, "cac:PostalAddress")),
         )
     )
 
@@ -303,6 +428,8 @@ def _ubl_vat(node: etree._Element) -> VatBreakdown:
         rate=_amount(node, "cac:TaxCategory/cbc:Percent"),
         basis=_amount(node, "cbc:TaxableAmount"),
         tax=_amount(node, "cbc:TaxAmount"),
+        exemption_reason=_text(node, "cac:TaxCategory/cbc:TaxExemptionReason"),
+        exemption_code=_text(node, "cac:TaxCategory/cbc:TaxExemptionReasonCode"),
     )
 
 
@@ -311,6 +438,7 @@ def _ubl_line(node: etree._Element) -> Line:
     return Line(
         id=_text(node, "cbc:ID"),
         name=_text(node, "cac:Item/cbc:Name"),
+        description=_text(node, "cac:Item/cbc:Description"),
         quantity=to_amount((quantity.text or "").strip()) if quantity is not None else None,
         unit=quantity.get("unitCode") if quantity is not None else None,
         net_price=_amount(node, "cac:Price/cbc:PriceAmount"),

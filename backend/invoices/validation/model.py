@@ -27,8 +27,13 @@ class Finding(msgspec.Struct, frozen=True):
     rule: str
     severity: Severity
     stage: Stage
-    message: str
+    message: str  # French, with the values involved
     location: str | None = None
+    # Added after the first five (programs read those): the field as a person knows it,
+    # its EN 16931 term, and the official rule text (English) shown on demand.
+    field: str | None = None  # e.g. "total TTC"
+    term: str | None = None  # e.g. "BT-112"
+    official: str | None = None
 
 
 class Amount(msgspec.Struct, frozen=True):
@@ -41,6 +46,16 @@ class Identifier(msgspec.Struct, frozen=True):
     scheme: str | None = None
 
 
+class Address(msgspec.Struct):
+    """BG-5 / BG-8: the postal address as written (lines BT-35..37, BT-162, BT-163)."""
+
+    lines: list[str] = []
+    postal_code: str | None = None  # BT-38 / BT-53
+    city: str | None = None  # BT-37 / BT-52
+    subdivision: str | None = None  # BT-39 / BT-54
+    country: str | None = None  # BT-40 / BT-55
+
+
 class Party(msgspec.Struct):
     name: str | None = None  # BT-27 / BT-44 (raison sociale)
     trading_name: str | None = None  # BT-28 / BT-45
@@ -51,6 +66,7 @@ class Party(msgspec.Struct):
     identifiers: list[Identifier] = []  # BT-29 / BT-46
     legal_ids: list[Identifier] = []  # BT-30 / BT-47
     endpoints: list[Identifier] = []  # BT-34 / BT-49
+    address: Address | None = None  # BG-5 / BG-8
 
 
 class Totals(msgspec.Struct):
@@ -70,17 +86,47 @@ class VatBreakdown(msgspec.Struct):
     rate: Amount | None = None  # BT-119
     basis: Amount | None = None  # BT-116
     tax: Amount | None = None  # BT-117
+    exemption_reason: str | None = None  # BT-120
+    exemption_code: str | None = None  # BT-121
 
 
 class Line(msgspec.Struct):
     id: str | None = None  # BT-126
     name: str | None = None  # BT-153
+    description: str | None = None  # BT-154
     quantity: Amount | None = None  # BT-129
     unit: str | None = None  # BT-130
     net_price: Amount | None = None  # BT-146
     net_amount: Amount | None = None  # BT-131
     vat_category: str | None = None  # BT-151
     vat_rate: Amount | None = None  # BT-152
+
+
+class Note(msgspec.Struct):
+    """BG-1: a free-text note and its subject code (UNTDID 4451, e.g. PMT, AAB)."""
+
+    text: str
+    subject: str | None = None  # BT-21
+
+
+class PaymentMeans(msgspec.Struct):
+    """BG-16: how the buyer is asked to pay (a transfer to an account, a card, a direct debit)."""
+
+    code: str | None = None  # BT-81 (UNTDID 4461: 30 and 58 transfers, 49 and 59 debits, 48 cards…)
+    text: str | None = None  # BT-82
+    account: str | None = None  # BT-84, IBAN or account number
+    account_name: str | None = None  # BT-85
+    bic: str | None = None  # BT-86
+
+
+class DocumentReference(msgspec.Struct):
+    """BG-24: a supporting document the file refers to (embedded or by address)."""
+
+    id: str | None = None  # BT-122
+    description: str | None = None  # BT-123
+    uri: str | None = None  # BT-124
+    filename: str | None = None  # BT-125 @filename
+    media_type: str | None = None  # BT-125 @mimeCode
 
 
 class NormalizedInvoice(msgspec.Struct):
@@ -103,6 +149,13 @@ class NormalizedInvoice(msgspec.Struct):
     totals: Totals = msgspec.field(default_factory=Totals)
     vat_breakdown: list[VatBreakdown] = []
     lines: list[Line] = []
+    # What a person reads but no portal rule checks (the readable view shows them).
+    delivery_date: str | None = None  # BT-72, ISO when readable
+    payment_terms: str | None = None  # BT-20
+    payment_reference: str | None = None  # BT-83 (remittance information)
+    payment_means: list[PaymentMeans] = []  # BG-16
+    notes: list[Note] = []  # BG-1
+    documents: list[DocumentReference] = []  # BG-24
 
     @property
     def line_count(self) -> int:
