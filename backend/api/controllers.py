@@ -34,6 +34,7 @@ from backend.api.schemas import (
 from backend.directory.search import active_services, public_structure, search_structures
 from backend.invoices import storage
 from backend.invoices.deposit import DepositRefused, Upload, attachment_type, deposit
+from backend.invoices.documents.certificate import certificate_filename, certificate_pdf
 from backend.invoices.statuses import STATUSES
 from backend.invoices.tables import Attachment, DepositItem, Invoice, StoredFile
 from backend.processing import lifecycle
@@ -303,6 +304,18 @@ async def get_attachment(request: Request, principal: NamedDependency[ApiPrincip
     return await _file(request, attachment.file, attachment.filename)
 
 
+@get("/invoices/{invoice_id:int}/certificate", summary="Le certificat de dépôt (PDF)", tags=["Factures émises"],
+     media_type="application/pdf")
+async def get_certificate(principal: NamedDependency[ApiPrincipal], invoice_id: Annotated[int, ID]) -> Response[bytes]:
+    """L'attestation de dépôt de la facture : numéro de certificat et de dépôt, date et heure (Paris),
+    empreinte SHA-256 du fichier original, fournisseur, destinataire, montants, statut à l'émission.
+    Le même PDF à chaque appel ; visible des deux structures de la facture (fournisseur et destinataire)."""
+    require_scope(principal, "read")
+    invoice = await service.visible_invoice(principal.structure_id, invoice_id)
+    return Response(await certificate_pdf(invoice), media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{certificate_filename(invoice)}"'})
+
+
 # --- supplier answers -------------------------------------------------------------------------
 
 async def _supplier_step(request: Request, principal: NamedDependency[ApiPrincipal], invoice_id: int, target: str, *,
@@ -425,6 +438,7 @@ async def get_services(principal: NamedDependency[ApiPrincipal], siret: Annotate
 
 HANDLERS = [
     create_deposit, get_deposit, send_attachment, create_invoice, list_invoices, get_invoice, get_invoice_file, get_attachment,
+    get_certificate,
     complete, recycle, acknowledge, list_received, get_received, change_received_status,
     search_directory, get_structure, get_services,
 ]

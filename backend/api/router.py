@@ -128,6 +128,8 @@ def _patch(document: dict[str, Any]) -> None:
         }},
     }
     binary = {"schema": {"type": "string", "format": "binary"}}
+    certificate = document["paths"][f"{PREFIX}/invoices/{{invoice_id}}/certificate"]["get"]["responses"]["200"]
+    certificate["content"] = {"application/pdf": binary}
     for path in ("/invoices/{invoice_id}/file", "/invoices/{invoice_id}/attachments/{attachment_id}"):
         ok = document["paths"][f"{PREFIX}{path}"]["get"]["responses"]["200"]
         ok["content"] = {media: binary for media in FILE_MEDIA_TYPES}
