@@ -3,7 +3,7 @@ the invoice capture form swaps in with htmx.
 
     GET /directory?q=                 page; the results fragment for htmx requests
     GET /directory/autocomplete?q=    fragment: a listbox of matching structures
-    GET /directory/{siret}            page: what the structure requires, its active services
+    GET /directory/{siret}            page: what the structure requires, its active services, a question form
     GET /directory/{siret}/services   fragment: requirements + <select name="service_code">
 
 All of them need a signed-in user (a 401 becomes a redirect to /login for pages).
@@ -52,11 +52,18 @@ async def _public_structure(siret: str):
     return structure
 
 
+async def structure_context(current: CurrentUser, structure) -> dict:
+    """The structure page: its requirements and services, and asking it a question (messages domain)."""
+    from backend.messages.questions import directory_panel
+
+    return {"structure": structure, "services": await search.active_services(structure.id),
+            "question": await directory_panel(current, structure)}
+
+
 @get("/directory/{siret:str}")
 async def structure_page(request: Request, current: NamedDependency[CurrentUser], siret: FromPath[str]) -> Template:
     structure = await _public_structure(siret)
-    services = await search.active_services(structure.id)
-    return page(request, "directory/structure.html", structure=structure, services=services)
+    return page(request, "directory/structure.html", **await structure_context(current, structure))
 
 
 @get("/directory/{siret:str}/services")

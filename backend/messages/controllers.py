@@ -15,7 +15,7 @@ from litestar.response import Redirect, Response, Template
 
 from backend.invoices import access, storage
 from backend.invoices.controllers import read_uploads
-from backend.messages import service
+from backend.messages import question_controllers, service
 from backend.messages.service import MessageError
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 
@@ -78,7 +78,11 @@ async def thread_attachment(request: Request, current: NamedDependency[CurrentUs
     except MessageError as exc:
         _raise_http(exc)
         raise
-    data = await storage.read_blob(request.app.state.settings.files_dir, row["file.sha256"])
+    return attachment_response(await storage.read_blob(request.app.state.settings.files_dir, row["file.sha256"]), row)
+
+
+def attachment_response(data: bytes, row: dict) -> Response:
+    """A message's file as a download, never rendered in the site's origin."""
     safe_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in row["filename"]) or "piece-jointe"
     return Response(data, media_type=row["media_type"], headers={
         "Content-Disposition": f'attachment; filename="{safe_name}"',
@@ -96,4 +100,4 @@ async def unread_badge(request: Request, current: NamedDependency[CurrentUser]) 
 
 
 router = Router(path="/", dependencies={"current": Provide(require_user)},
-                route_handlers=[thread_fragment, thread_post, thread_attachment, unread_badge])
+                route_handlers=[thread_fragment, thread_post, thread_attachment, unread_badge, *question_controllers.route_handlers])

@@ -1,13 +1,15 @@
 """The "Notifications" page: what happened on the active structure's invoices that it has not seen.
 
-Threads with unread messages first (newest message first), then the recent status changes
-made by the other side or the platform (the structure's own changes are not news to it).
+Threads with unread messages first (newest message first), then the questions (threads
+without an invoice) with unread messages, then the recent status changes made by the other
+side or the platform (the structure's own changes are not news to it).
 """
 
 from __future__ import annotations
 
 from backend.invoices.statuses import label
 from backend.invoices.tables import InvoiceHistory
+from backend.messages.questions import questions_of
 from backend.messages.service import unread_threads
 
 RECENT_CHANGES = 20
@@ -34,5 +36,7 @@ async def recent_changes(structure_id: int, limit: int = RECENT_CHANGES) -> list
 async def notifications_context(current) -> dict:
     structure_id = current.structure_id
     if structure_id is None:
-        return {"threads": [], "changes": []}
-    return {"threads": await unread_threads(structure_id), "changes": await recent_changes(structure_id)}
+        return {"threads": [], "questions": [], "changes": []}
+    unread_questions = [q for q in await questions_of(structure_id) if q["unread"]]
+    return {"threads": await unread_threads(structure_id), "questions": unread_questions,
+            "changes": await recent_changes(structure_id)}

@@ -1,5 +1,9 @@
 """Messages (sollicitations): the thread of an invoice between its supplier and its recipient.
 
+The same machinery serves questions (backend/messages/questions.py), threads a supplier
+starts with a public structure without an invoice: an `Anchor` says what a thread hangs on
+(the `invoice` or `thread` column), and posting, read markers and reading are written once.
+
 Who may read and write: an active member, with the consult right, of the invoice's
 supplier or recipient structure; anyone else gets "not found" (nothing leaks). A user
 writes for one side: the structure they act for when it is a side of the invoice,
@@ -56,6 +60,23 @@ NO_CONSULT = MessageError("forbidden", "Vous n'avez pas le droit de consulter le
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """What a thread hangs on: an invoice, or a question (MessageThread), with its two sides."""
+
+    column: str  # "invoice" | "thread": the column set on message, message_attachment and message_read
+    id: int
+    supplier: int
+    recipient: int
+
+    def other_side(self, side: str) -> int:
+        return self.recipient if side == SUPPLIER else self.supplier
+
+
+def invoice_anchor(invoice: Invoice) -> Anchor:
+    return Anchor("invoice", invoice.id, invoice.supplier, invoice.recipient)
+
+
+@dataclass(frozen=True)
 class Participant:
     """A user reading or writing a thread, and the side (structure) they do it for."""
 
@@ -68,20 +89,31 @@ def other_side(invoice: Invoice, side: str) -> int:
     return invoice.recipient if side == SUPPLIER else invoice.supplier
 
 
-async def participant(invoice: Invoice, user_id: int, preferred_structure_id: int | None) -> Participant:
-    """404 for a user outside both structures, 403 for a member without the consult right."""
-    rows = await Membership.select(Membership.structure, Membership.can_consult).where(
+async def participant(
+    invoice: Invoice | Anchor, user_id: int, preferred_structure_id: int | None, *,
+    not_found: MessageError = NOT_FOUND, no_right: MessageError = NO_CONSULT, supplier_may_deposit: bool = False,
+) -> Participant:
+    """404 for a user outside both structures, 403 for a member without the consult right.
+
+    `supplier_may_deposit`: on the supplier side, the deposit right is enough (a question
+    is asked by whoever may consult or deposit for the company).
+    """
+    rows = await Membership.select(Membership.structure, Membership.can_consult, Membership.can_deposit).where(
         (Membership.user == user_id)
         & (Membership.structure.is_in([invoice.supplier, invoice.recipient]))
         & (Membership.status == "active")
     )
     if not rows:
-        raise NOT_FOUND
+        raise not_found
+
+    def allowed(row: dict) -> bool:
+        return row["can_consult"] or (supplier_may_deposit and row["can_deposit"] and row["structure"] == invoice.supplier)
+
     # The structure the user acts for wins; otherwise a side where they may consult.
-    rows.sort(key=lambda r: (r["structure"] != preferred_structure_id, not r["can_consult"], r["structure"] != invoice.supplier))
+    rows.sort(key=lambda r: (r["structure"] != preferred_structure_id, not allowed(r), r["structure"] != invoice.supplier))
     chosen = rows[0]
-    if not chosen["can_consult"]:
-        raise NO_CONSULT
+    if not allowed(chosen):
+        raise no_right
     side = SUPPLIER if chosen["structure"] == invoice.supplier else RECIPIENT
     return Participant(user_id, chosen["structure"], side)
 
@@ -131,22 +163,39 @@ async def post_message(
     text = clean_body(body)
     files = files or []
     types = check_files(files, settings.max_file_size)
-    digests = [await storage.write_blob(settings.files_dir, f.data) for f in files]  # before the commit
+    digests = await store_files(settings, files)
     now = utcnow()
     async with transaction():
-        message = Message(invoice=invoice.id, author=user_id, author_structure=who.structure_id, side=who.side,
-                          audience=other_side(invoice, who.side), body=text, created_at=now)
-        await message.save()
-        for upload, digest, media_type in zip(files, digests, types):
-            file_id = await storage.file_row(digest, len(upload.data), media_type)
-            await MessageAttachment.insert(MessageAttachment(
-                message=message.id, invoice=invoice.id, file=file_id, filename=_filename(upload.filename),
-                media_type=media_type, size=len(upload.data), created_at=now))
-        await _mark_incoming(invoice.id, other_side(invoice, who.side), message.id)
-        await Outbox.insert(*outbox_rows(invoice, who, message.id, text, len(files), now))
-        event_id = await _record_event(invoice, who, message.id, now)
+        message_id = await insert_message(invoice_anchor(invoice), who, text, files, types, digests, now)
+        await Outbox.insert(*outbox_rows(invoice, who, message_id, text, len(files), now))
+        event_id = await _record_event(invoice, who, message_id, now)
     await publish([event_id])  # after the commit; never raises (a lost publish is recovered on resume)
+    return message_id
+
+
+async def store_files(settings: Settings, files: list[Upload]) -> list[str]:
+    """The files' digests, written to the store before the commit (a rollback leaves only unused blobs)."""
+    return [await storage.write_blob(settings.files_dir, f.data) for f in files]
+
+
+async def insert_message(anchor: Anchor, who: Participant, text: str, files: list[Upload], types: list[str],
+                         digests: list[str], now) -> int:
+    """The message, its attachments and the other side's unread marker; inside the caller's transaction."""
+    audience = anchor.other_side(who.side)
+    message = Message(**{anchor.column: anchor.id}, author=who.user_id, author_structure=who.structure_id, side=who.side,
+                      audience=audience, body=text, created_at=now)
+    await message.save()
+    for upload, digest, media_type in zip(files, digests, types):
+        file_id = await storage.file_row(digest, len(upload.data), media_type)
+        await MessageAttachment.insert(MessageAttachment(
+            **{anchor.column: anchor.id}, message=message.id, file=file_id, filename=_filename(upload.filename),
+            media_type=media_type, size=len(upload.data), created_at=now))
+    await _mark_incoming(anchor, audience, message.id)
     return message.id
+
+
+def excerpt_of(text: str) -> str:
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 1].rstrip() + "…"
 
 
 def _filename(raw: str) -> str:
@@ -156,7 +205,7 @@ def _filename(raw: str) -> str:
 
 def outbox_rows(invoice: Invoice, who: Participant, message_id: int, text: str, file_count: int, now) -> list[Outbox]:
     audience = other_side(invoice, who.side)
-    excerpt = text if len(text) <= EXCERPT else text[: EXCERPT - 1].rstrip() + "…"
+    excerpt = excerpt_of(text)
     base = {
         "event": EVENT, "invoice_id": invoice.id, "number": invoice.number, "supplier_id": invoice.supplier,
         "recipient_id": invoice.recipient, "message_id": message_id, "author_side": who.side,
@@ -189,41 +238,50 @@ async def _record_event(invoice: Invoice, who: Participant, message_id: int, now
 
 # Both upserts only ever raise their column (CASE = portable MAX): whatever order concurrent
 # writers and readers commit in, a marker never goes back and an unread message is never lost.
+# `@col` is the anchor's column ("invoice" or "thread"), each with its unique (col, structure) index.
 _UPSERT_INCOMING = (
-    "INSERT INTO message_read (invoice, structure, last_read_message, latest_incoming) VALUES ({}, {}, 0, {}) "
-    "ON CONFLICT (invoice, structure) DO UPDATE SET latest_incoming = CASE "
+    "INSERT INTO message_read (@col, structure, last_read_message, latest_incoming) VALUES ({}, {}, 0, {}) "
+    "ON CONFLICT (@col, structure) DO UPDATE SET latest_incoming = CASE "
     "WHEN excluded.latest_incoming > message_read.latest_incoming THEN excluded.latest_incoming "
     "ELSE message_read.latest_incoming END"
 )
 _MARK_READ = (
     "UPDATE message_read SET last_read_message = latest_incoming, read_at = {} "
-    "WHERE invoice = {} AND structure = {} AND latest_incoming > last_read_message"
+    "WHERE @col = {} AND structure = {} AND latest_incoming > last_read_message"
 )
+_ANCHOR_COLUMNS = ("invoice", "thread")
 
 
-async def _mark_incoming(invoice_id: int, structure_id: int, message_id: int) -> None:
+def _sql(template: str, column: str) -> str:
+    if column not in _ANCHOR_COLUMNS:  # never user input; a column name cannot be a bound parameter
+        raise ValueError(column)
+    return template.replace("@col", column)
+
+
+async def _mark_incoming(anchor: Anchor, structure_id: int, message_id: int) -> None:
     """A message addressed to the structure: its thread is unread until it opens it again."""
-    await MessageRead.raw(_UPSERT_INCOMING, invoice_id, structure_id, message_id)
+    await MessageRead.raw(_sql(_UPSERT_INCOMING, anchor.column), anchor.id, structure_id, message_id)
 
 
-async def _marker(invoice_id: int, structure_id: int) -> dict:
+async def _marker(invoice_id: int, structure_id: int, column: str = "invoice") -> dict:
     row = await MessageRead.select(MessageRead.last_read_message, MessageRead.latest_incoming).where(
-        (MessageRead.invoice == invoice_id) & (MessageRead.structure == structure_id)).first()
+        (getattr(MessageRead, column) == invoice_id) & (MessageRead.structure == structure_id)).first()
     return row or {"last_read_message": 0, "latest_incoming": 0}
 
 
-async def mark_read(invoice_id: int, structure_id: int) -> int:
-    """The structure has seen the thread; returns how many messages were unread.
+async def mark_read(invoice_id: int, structure_id: int, column: str = "invoice") -> int:
+    """The structure has seen the thread (of an invoice, or the question `invoice_id` with
+    column="thread"); returns how many messages were unread.
 
     Writes only when something was unread: opening a read thread costs no write transaction.
     """
-    marker = await _marker(invoice_id, structure_id)
+    marker = await _marker(invoice_id, structure_id, column)
     if marker["latest_incoming"] <= marker["last_read_message"]:
         return 0
     unread = await Message.count().where(
-        (Message.invoice == invoice_id) & (Message.audience == structure_id) & (Message.id > marker["last_read_message"]))
+        (getattr(Message, column) == invoice_id) & (Message.audience == structure_id) & (Message.id > marker["last_read_message"]))
     async with transaction():
-        await MessageRead.raw(_MARK_READ, utcnow(), invoice_id, structure_id)
+        await MessageRead.raw(_sql(_MARK_READ, column), utcnow(), invoice_id, structure_id)
     return unread
 
 
@@ -252,12 +310,27 @@ async def unread_by_invoice(structure_id: int, invoice_ids: list[int] | None = N
     return {row["invoice"]: row["unread"] for row in rows if row["unread"]}
 
 
+# A question's two sides never change: no join needed to keep only the structure's own.
+_UNREAD_QUESTIONS_SQL = (
+    "SELECT r.thread AS thread, (SELECT COUNT(*) FROM message m WHERE m.audience = r.structure "
+    "AND m.thread = r.thread AND m.id > r.last_read_message) AS unread "
+    "FROM message_read r WHERE r.structure = {} AND r.thread IS NOT NULL AND r.latest_incoming > r.last_read_message"
+)
+
+
+async def unread_by_question(structure_id: int) -> dict[int, int]:
+    """{question id: unread messages for this structure}; only questions with unread messages appear."""
+    rows = await Message.raw(_UNREAD_QUESTIONS_SQL, structure_id)
+    return {row["thread"]: row["unread"] for row in rows if row["unread"]}
+
+
 async def unread_count_for_structure(structure_id: int | None) -> int:
-    """Unread messages addressed to the structure, all invoices together (the badge)."""
+    """Unread messages addressed to the structure, all invoices and questions together (the badge)."""
     if structure_id is None:
         return 0
     rows = await Message.raw(f"SELECT COALESCE(SUM(t.unread), 0) AS unread FROM ({_UNREAD_SQL}) t", structure_id, structure_id, structure_id)
-    return int(rows[0]["unread"]) if rows else 0
+    questions = await Message.raw(f"SELECT COALESCE(SUM(t.unread), 0) AS unread FROM ({_UNREAD_QUESTIONS_SQL}) t", structure_id)
+    return sum(int(r[0]["unread"]) for r in (rows, questions) if r)
 
 
 async def unread_threads(structure_id: int, limit: int = 50) -> list[dict]:
@@ -279,15 +352,16 @@ async def unread_threads(structure_id: int, limit: int = 50) -> list[dict]:
 
 # --- reading a thread ---------------------------------------------------------------------------
 
-async def messages_of(invoice_id: int) -> list[dict]:
-    """The thread in order, with author names, structure names and attachments."""
+async def messages_of(invoice_id: int, column: str = "invoice") -> list[dict]:
+    """The thread in order (of an invoice, or of a question with column="thread"), with author
+    names, structure names and attachments."""
     rows = await Message.select(
         Message.id, Message.side, Message.body, Message.created_at, Message.author_structure,
         Message.author.first_name, Message.author.last_name, Message.author_structure.name,
-    ).where(Message.invoice == invoice_id).order_by(Message.id)
+    ).where(getattr(Message, column) == invoice_id).order_by(Message.id)
     files = await MessageAttachment.select(
         MessageAttachment.id, MessageAttachment.message, MessageAttachment.filename, MessageAttachment.media_type, MessageAttachment.size,
-    ).where(MessageAttachment.invoice == invoice_id).order_by(MessageAttachment.id)
+    ).where(getattr(MessageAttachment, column) == invoice_id).order_by(MessageAttachment.id)
     by_message: dict[int, list[dict]] = {}
     for f in files:
         by_message.setdefault(f["message"], []).append(f)
@@ -304,22 +378,29 @@ async def thread_context(invoice: Invoice, current, *, mark: bool = True, error:
     `current` is the signed-in CurrentUser. A member without the consult right gets a thread
     that says so and shows nothing.
     """
+    links = {"invoice_id": invoice.id, "dom_id": str(invoice.id), "live": f"invoice-{invoice.id}",
+             "url": f"/invoices/{invoice.id}/messages", "files_url": f"/invoices/{invoice.id}/messages/attachments"}
     try:
         who = await participant(invoice, current.id, current.structure_id)
     except MessageError as exc:
-        return {"thread": {"invoice_id": invoice.id, "visible": False, "reason": exc.message_fr}}
-    marker = (await _marker(invoice.id, who.structure_id))["last_read_message"]
-    messages = await messages_of(invoice.id)
+        return {"thread": {**links, "visible": False, "reason": exc.message_fr}}
+    return {"thread": {**links, **await read_thread(invoice_anchor(invoice), who, mark=mark, error=error, draft=draft)}}
+
+
+async def read_thread(anchor: Anchor, who: Participant, *, mark: bool = True, error: str | None = None, draft: str = "") -> dict:
+    """What the thread template shows (its links aside); opening it marks it read for the viewer's side."""
+    marker = (await _marker(anchor.id, who.structure_id, anchor.column))["last_read_message"]
+    messages = await messages_of(anchor.id, anchor.column)
     unread_before = sum(1 for m in messages if m["id"] > marker and m["side"] != who.side)
     if mark and unread_before:
-        await mark_read(invoice.id, who.structure_id)
+        await mark_read(anchor.id, who.structure_id, anchor.column)
     first_unread = next((m["id"] for m in messages if m["id"] > marker and m["side"] != who.side), None)
-    return {"thread": {
-        "invoice_id": invoice.id, "visible": True, "side": who.side, "messages": messages,
+    return {
+        "visible": True, "side": who.side, "messages": messages,
         "unread_before": unread_before, "first_unread": first_unread, "error": error, "draft": draft,
         "max_body": MAX_BODY, "max_attachments": MAX_ATTACHMENTS,
-        "other_name": await _structure_name(other_side(invoice, who.side)),
-    }}
+        "other_name": await _structure_name(anchor.other_side(who.side)),
+    }
 
 
 async def _structure_name(structure_id: int) -> str:
@@ -341,5 +422,6 @@ async def attachment_for(invoice_id: int, attachment_id: int, user_id: int, pref
 
 __all__ = [
     "MessageError", "Participant", "post_message", "thread_context", "mark_read", "unread_by_invoice",
-    "unread_count_for_structure", "unread_threads", "attachment_for",
+    "unread_count_for_structure", "unread_threads", "attachment_for", "Anchor", "insert_message", "read_thread",
+    "unread_by_question",
 ]

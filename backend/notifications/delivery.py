@@ -93,7 +93,7 @@ async def build_notification(key: str, payload: dict[str, Any], invoice_id: int 
         Invoice.id == invoice_id).first() if invoice_id else None
     number = payload.get("number") or (invoice or {}).get("number") or ""
     url = payload.get("url") or (f"/invoices/{invoice_id}" if invoice_id else "/")
-    message = {"url": url, "tag": f"invoice-{invoice_id}" if invoice_id else "facteur"}
+    message = {"url": url, "tag": payload.get("tag") or (f"invoice-{invoice_id}" if invoice_id else "facteur")}
     if key == service.MESSAGE_EVENT:
         message.update(title=payload.get("title") or f"Nouveau message sur la facture n° {number}", body=payload.get("body") or "")
         return {"message": message, "urgency": "normal"}

@@ -141,16 +141,23 @@ def as_message(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def sse_bytes(message: dict[str, Any]) -> bytes:
-    """The event as the stream sends it: `invoice-<id>` with its id, then `changed` without id.
+    """The event as the stream sends it: `invoice-<id>` (or `question-<id>`) with its id, then `changed` without id.
 
     Published already encoded, so a thousand subscribers share one bytes object; it starts
     with `id: <n>` so a stream reads the id back without parsing JSON.
     """
     data = msgspec.json.encode(message).decode()
     return (
-        ServerSentEventMessage(id=message["id"], event=f"invoice-{message['invoice']}", data=data).encode()
+        ServerSentEventMessage(id=message["id"], event=live_name(message), data=data).encode()
         + ServerSentEventMessage(event="changed", data=data).encode()
     )
+
+
+def live_name(message: dict[str, Any]) -> str:
+    """`invoice-<id>`, or `question-<id>` for a message of a question (no invoice: 0)."""
+    if not message["invoice"] and (message.get("payload") or {}).get("question_id"):
+        return f"question-{message['payload']['question_id']}"
+    return f"invoice-{message['invoice']}"
 
 
 def id_of(encoded: bytes) -> int:

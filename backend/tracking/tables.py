@@ -13,7 +13,7 @@ from piccolo.table import Table
 class Event(Table):
     id = Serial(primary_key=True)  # the SSE id, echoed back by browsers as Last-Event-ID
     kind = Varchar(length=32)  # invoice.status_changed | invoice.received | message.created
-    invoice = Integer()
+    invoice = Integer()  # 0 for a message of a question (backend/messages/questions.py): no invoice
     supplier = Integer()  # structure ids: both sides see the event
     recipient = Integer()
     payload = JSON(default="{}")

@@ -108,10 +108,16 @@ async def _subscribed(event: str, structures: set[int]) -> list[int]:
 
 
 async def _body(event: str, payload: dict[str, Any], invoice_id: int | None) -> dict[str, Any]:
-    """What every delivery of this event says: {event, occurred_at, invoice, data} (the id is added per delivery)."""
+    """What every delivery of this event says: {event, occurred_at, invoice, data} (the id is added per delivery).
+
+    A question's message (to a public structure, without an invoice) has `invoice: null` and
+    `data.question: {id, subject}`.
+    """
     invoice = {"id": payload.get("invoice_id", invoice_id), "number": payload.get("number"),
                "status": payload.get("status"), "status_code_2026": payload.get("status_code")}
-    if invoice["status"] is None and invoice["id"] is not None:  # a message: the invoice as it is now
+    if invoice["id"] is None:
+        invoice = None
+    elif invoice["status"] is None:  # a message: the invoice as it is now
         current = await Invoice.select(Invoice.number, Invoice.status, Invoice.status_code).where(Invoice.id == invoice["id"]).first()
         if current:
             invoice.update(number=current["number"], status=current["status"], status_code_2026=current["status_code"])

@@ -26,7 +26,7 @@ EVENT_LABELS = {
     "invoice.status_changed": "Changement de statut d'une facture (émise ou reçue)",
     "invoice.received": "Nouvelle facture reçue (structures publiques)",
     "invoice.rejection_acknowledged": "Rejet pris en compte par le fournisseur",
-    "message.created": "Nouveau message sur une facture",
+    "message.created": "Nouveau message sur une facture ou une question à une structure publique",
 }
 DELIVERY_CHANNEL = "webhook_delivery"
 MAX_URL = 1000
