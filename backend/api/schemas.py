@@ -35,6 +35,9 @@ class Finding(msgspec.Struct, kw_only=True):
     stage: str
     message: str
     location: str | None = None
+    field: str | None = None  # the field as a person knows it, e.g. "total TTC"
+    term: str | None = None  # its EN 16931 term, e.g. "BT-112"
+    official: str | None = None  # the official rule text (English), when there is one
 
 
 class FileReport(msgspec.Struct, kw_only=True):

@@ -8,8 +8,10 @@ a supplier who must be able to fix the file without help.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
+from .messages_fr import FIELD_LABELS
 from .model import Finding, Severity, Stage
 
 
@@ -124,7 +126,7 @@ CODES: dict[str, Code] = {
     "FCT-PROFILE-03": Code(
         "warning",
         "profile",
-        "Élément non prévu par le profil Factur-X déclaré : il sera ignoré. " "Texte officiel : {official}",
+        "Élément non prévu par le profil Factur-X déclaré ({about}) : il sera ignoré.",
     ),
     # --- rule engine ----------------------------------------------------------------
     "FCT-SCH-01": Code(
@@ -136,7 +138,7 @@ CODES: dict[str, Code] = {
     "FCT-SCH-02": Code(
         "fatal",
         "en16931",
-        "Règle métier non respectée (règle sans identifiant officiel). Texte " "officiel : {official}",
+        "Règle métier non respectée (règle sans identifiant officiel) sur {about} : voir le détail.",
     ),
     "FCT-FR-01": Code(
         "warning",
@@ -162,15 +164,21 @@ CODES: dict[str, Code] = {
 }
 
 
+_TERM = re.compile(r"\b(B[TG]-[0-9]+)\b")
+
+
 def finding(code: str, location: str | None = None, **values: object) -> Finding:
     """Build a Finding for one of the project's codes, filling the message template."""
     entry = CODES[code]
+    term = _TERM.search(location or "")
     return Finding(
         rule=code,
         severity=entry.severity,
         stage=entry.stage,
         message=entry.message.format(**values) if values else entry.message,
         location=location,
+        term=term.group(1) if term else None,
+        field=FIELD_LABELS.get(term.group(1)) if term else None,
     )
 
 

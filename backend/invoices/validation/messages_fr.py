@@ -1,9 +1,14 @@
-"""French explanations for the most frequent official business rules.
+"""French explanations for the official business rules, and the names of the fields.
 
-The official schematron text is English (except BR-FR, already French). For the
-rules a supplier meets most often, a short French explanation of what to fix is put
-in front of it; the official text always follows, unchanged, so that the rule can be
-looked up. Rules not in the table get a generic French prefix.
+The official schematron text is English (except BR-FR, already French). A finding's
+message is French: for the frequent rules a short explanation of what to fix (the
+arithmetic and mandatory-field rules get the values of the file on top, see
+values.py); the official text is kept apart, unchanged, in the finding's `official`
+so that the rule can be looked up. Rules not in the table get a generic French
+sentence naming the field concerned.
+
+Fields are named as a person knows them ("total TTC"); their EN 16931 term
+("BT-112") goes in the finding's `term`, shown in small print, not in the sentence.
 """
 
 from __future__ import annotations
@@ -155,22 +160,281 @@ _GENERIC = {
 }
 
 
-def french_message(rule: str, official: str) -> str:
-    """French explanation followed by the official text."""
+def french_message(rule: str, official: str, field: str | None = None) -> str:
+    """The French sentence of a finding (without the official text, kept apart)."""
     official = official.strip()
-    explanation = FR_RULES.get(rule) or _from_pattern(official)
+    explanation = FR_RULES.get(rule) or _from_pattern(official, field)
     if explanation is None:
         explanation = next((text for prefix, text in _GENERIC.items() if rule.startswith(prefix)), None)
         if explanation is None:
             explanation = "Règle métier non respectée."
+        if explanation and field:
+            explanation = f"{explanation[:-1]} : vérifiez le champ « {field} »."
     if not explanation:
-        return official
-    return f"{explanation} Règle officielle {rule} : {official}" if official else explanation
+        return official  # BR-FR: the official text is French already
+    return without_terms(explanation)
 
 
-def _from_pattern(official: str) -> str | None:
+_TERM_LIST = re.compile(r"\s*\((?:B[TG]-\d+)(?:\s*(?:,|/|ou|et)\s*B[TG]-\d+)*\)")
+_TERM_PREFIX = re.compile(r"\((?:B[TG]-\d+)\s*:\s*")
+
+
+def without_terms(text: str) -> str:
+    """The sentence without its "(BT-112)" references: the term is shown apart, in small print."""
+    return _TERM_PREFIX.sub("(", _TERM_LIST.sub("", text))
+
+
+def _from_pattern(official: str, field: str | None = None) -> str | None:
     for pattern, template in _PATTERNS:
         match = pattern.search(official)
         if match:
-            return template.format(**match.groupdict())
+            values = {k: field_of_element(v) for k, v in match.groupdict().items()}
+            if field and "x" in values:
+                values["x"] = field
+            return template.format(**values)
+    return None
+
+
+def field_of_element(name: str) -> str:
+    """'ram:GrandTotalAmount' -> 'total TTC' when the element is known, else the name as written."""
+    term = ELEMENT_TERMS.get(name.split(":")[-1])
+    return FIELD_LABELS[term] if term else name
+
+
+# --- the fields as a person knows them ---------------------------------------------------
+
+FIELD_LABELS: dict[str, str] = {
+    "BT-1": "numéro de facture",
+    "BT-2": "date de facture",
+    "BT-3": "type de document (facture, avoir)",
+    "BT-5": "devise",
+    "BT-6": "devise de comptabilisation de la TVA",
+    "BT-7": "date d'exigibilité de la TVA",
+    "BT-8": "code d'exigibilité de la TVA",
+    "BT-9": "date d'échéance",
+    "BT-10": "code service (référence acheteur)",
+    "BT-11": "référence du projet",
+    "BT-12": "référence du contrat",
+    "BT-13": "numéro d'engagement (bon de commande)",
+    "BT-20": "conditions de paiement",
+    "BT-21": "objet de la note",
+    "BT-22": "note",
+    "BT-23": "cadre de facturation",
+    "BT-24": "profil (identifiant de spécification)",
+    "BT-25": "numéro de la facture d'origine",
+    "BT-26": "date de la facture d'origine",
+    "BT-27": "raison sociale du vendeur",
+    "BT-28": "nom commercial du vendeur",
+    "BT-29": "identifiant du vendeur",
+    "BT-30": "SIREN ou SIRET du vendeur",
+    "BT-31": "numéro de TVA du vendeur",
+    "BT-32": "identifiant fiscal du vendeur",
+    "BT-34": "adresse électronique du vendeur",
+    "BT-35": "adresse du vendeur",
+    "BT-37": "ville du vendeur",
+    "BT-38": "code postal du vendeur",
+    "BT-40": "pays du vendeur",
+    "BT-44": "nom de l'acheteur",
+    "BT-46": "identifiant de l'acheteur",
+    "BT-47": "SIRET de l'acheteur",
+    "BT-48": "numéro de TVA de l'acheteur",
+    "BT-49": "adresse électronique de l'acheteur",
+    "BT-50": "adresse de l'acheteur",
+    "BT-52": "ville de l'acheteur",
+    "BT-53": "code postal de l'acheteur",
+    "BT-55": "pays de l'acheteur",
+    "BT-59": "nom du bénéficiaire du paiement",
+    "BT-62": "nom du représentant fiscal",
+    "BT-63": "numéro de TVA du représentant fiscal",
+    "BT-72": "date de livraison",
+    "BT-73": "début de la période de facturation",
+    "BT-74": "fin de la période de facturation",
+    "BT-80": "pays de livraison",
+    "BT-81": "moyen de paiement",
+    "BT-83": "référence du paiement",
+    "BT-84": "IBAN",
+    "BT-86": "BIC",
+    "BT-92": "montant de la remise",
+    "BT-95": "catégorie de TVA de la remise",
+    "BT-96": "taux de TVA de la remise",
+    "BT-97": "motif de la remise",
+    "BT-98": "code motif de la remise",
+    "BT-99": "montant des frais",
+    "BT-102": "catégorie de TVA des frais",
+    "BT-103": "taux de TVA des frais",
+    "BT-104": "motif des frais",
+    "BT-105": "code motif des frais",
+    "BT-106": "total des lignes HT",
+    "BT-107": "total des remises",
+    "BT-108": "total des frais",
+    "BT-109": "total HT",
+    "BT-110": "total de la TVA",
+    "BT-111": "total de la TVA en devise de comptabilisation",
+    "BT-112": "total TTC",
+    "BT-113": "acomptes déjà versés",
+    "BT-114": "arrondi",
+    "BT-115": "net à payer",
+    "BT-116": "base imposable",
+    "BT-117": "montant de TVA",
+    "BT-118": "catégorie de TVA",
+    "BT-119": "taux de TVA",
+    "BT-120": "motif d'exonération",
+    "BT-121": "code motif d'exonération",
+    "BT-122": "référence du justificatif",
+    "BT-126": "numéro de ligne",
+    "BT-129": "quantité facturée",
+    "BT-130": "unité de mesure",
+    "BT-131": "montant net de la ligne",
+    "BT-136": "montant de la remise de ligne",
+    "BT-146": "prix unitaire net",
+    "BT-148": "prix unitaire brut",
+    "BT-151": "catégorie de TVA de la ligne",
+    "BT-152": "taux de TVA de la ligne",
+    "BT-153": "désignation de l'article",
+    "BT-154": "description de l'article",
+    "BT-157": "identifiant de l'article",
+    "BT-158": "classification de l'article",
+    "BG-1": "note",
+    "BG-3": "facture d'origine",
+    "BG-4": "vendeur",
+    "BG-5": "adresse du vendeur",
+    "BG-7": "acheteur",
+    "BG-8": "adresse de l'acheteur",
+    "BG-10": "bénéficiaire du paiement",
+    "BG-11": "représentant fiscal du vendeur",
+    "BG-12": "adresse du représentant fiscal",
+    "BG-13": "livraison",
+    "BG-14": "période de facturation",
+    "BG-15": "adresse de livraison",
+    "BG-16": "instructions de paiement",
+    "BG-17": "virement",
+    "BG-20": "remise sur le document",
+    "BG-21": "frais sur le document",
+    "BG-22": "totaux de la facture",
+    "BG-23": "ventilation de la TVA",
+    "BG-24": "justificatif",
+    "BG-25": "ligne de facture",
+    "BG-26": "période de la ligne",
+    "BG-27": "remise de ligne",
+    "BG-28": "frais de ligne",
+    "BG-29": "prix",
+    "BG-30": "TVA de la ligne",
+    "BG-31": "article",
+}
+
+# The last elements of a location (indexes removed) and the term they carry, most
+# specific first: used when the official text names no BT/BG term.
+_PATH_TERMS: tuple[tuple[str, str], ...] = (
+    ("ExchangedDocument/ID", "BT-1"),
+    ("ExchangedDocument/IssueDateTime", "BT-2"),
+    ("ExchangedDocument/TypeCode", "BT-3"),
+    ("SellerTradeParty/Name", "BT-27"),
+    ("BuyerTradeParty/Name", "BT-44"),
+    ("SellerTradeParty/SpecifiedTaxRegistration", "BT-31"),
+    ("BuyerTradeParty/SpecifiedTaxRegistration", "BT-48"),
+    ("SellerTradeParty/SpecifiedLegalOrganization", "BT-30"),
+    ("BuyerTradeParty/SpecifiedLegalOrganization", "BT-47"),
+    ("SellerTradeParty/PostalTradeAddress", "BG-5"),
+    ("BuyerTradeParty/PostalTradeAddress", "BG-8"),
+    ("SellerTradeParty/URIUniversalCommunication", "BT-34"),
+    ("BuyerTradeParty/URIUniversalCommunication", "BT-49"),
+    ("SellerTradeParty", "BG-4"),
+    ("BuyerTradeParty", "BG-7"),
+    ("SpecifiedTradeSettlementHeaderMonetarySummation/LineTotalAmount", "BT-106"),
+    ("SpecifiedTradeSettlementLineMonetarySummation/LineTotalAmount", "BT-131"),
+    ("ApplicableHeaderTradeSettlement/ApplicableTradeTax", "BG-23"),
+    ("ApplicableHeaderTradeSettlement/SpecifiedTradeAllowanceCharge", "BG-20"),
+    ("IncludedSupplyChainTradeLineItem", "BG-25"),
+    ("AccountingSupplierParty/Party/PartyLegalEntity/RegistrationName", "BT-27"),
+    ("AccountingCustomerParty/Party/PartyLegalEntity/RegistrationName", "BT-44"),
+    ("AccountingSupplierParty/Party", "BG-4"),
+    ("AccountingCustomerParty/Party", "BG-7"),
+    ("AccountingSupplierParty", "BG-4"),
+    ("AccountingCustomerParty", "BG-7"),
+    ("LegalMonetaryTotal/LineExtensionAmount", "BT-106"),
+    ("InvoiceLine/LineExtensionAmount", "BT-131"),
+    ("CreditNoteLine/LineExtensionAmount", "BT-131"),
+    ("TaxTotal/TaxSubtotal", "BG-23"),
+    ("InvoiceLine", "BG-25"),
+    ("CreditNoteLine", "BG-25"),
+)
+
+# Element names that mean one term wherever they are.
+ELEMENT_TERMS: dict[str, str] = {
+    "InvoiceCurrencyCode": "BT-5",
+    "DocumentCurrencyCode": "BT-5",
+    "TaxCurrencyCode": "BT-6",
+    "BuyerReference": "BT-10",
+    "GuidelineSpecifiedDocumentContextParameter": "BT-24",
+    "CustomizationID": "BT-24",
+    "BusinessProcessSpecifiedDocumentContextParameter": "BT-23",
+    "ProfileID": "BT-23",
+    "IssueDate": "BT-2",
+    "IssueDateTime": "BT-2",
+    "InvoiceTypeCode": "BT-3",
+    "CreditNoteTypeCode": "BT-3",
+    "DueDateDateTime": "BT-9",
+    "DueDate": "BT-9",
+    "BuyerOrderReferencedDocument": "BT-13",
+    "OrderReference": "BT-13",
+    "TaxBasisTotalAmount": "BT-109",
+    "TaxExclusiveAmount": "BT-109",
+    "TaxTotalAmount": "BT-110",
+    "GrandTotalAmount": "BT-112",
+    "TaxInclusiveAmount": "BT-112",
+    "TotalPrepaidAmount": "BT-113",
+    "PrepaidAmount": "BT-113",
+    "RoundingAmount": "BT-114",
+    "PayableRoundingAmount": "BT-114",
+    "DuePayableAmount": "BT-115",
+    "PayableAmount": "BT-115",
+    "AllowanceTotalAmount": "BT-107",
+    "ChargeTotalAmount": "BT-108",
+    "BasisAmount": "BT-116",
+    "TaxableAmount": "BT-116",
+    "CalculatedAmount": "BT-117",
+    "ExemptionReason": "BT-120",
+    "TaxExemptionReason": "BT-120",
+    "ExemptionReasonCode": "BT-121",
+    "TaxExemptionReasonCode": "BT-121",
+    "BilledQuantity": "BT-129",
+    "InvoicedQuantity": "BT-129",
+    "CreditedQuantity": "BT-129",
+    "NetPriceProductTradePrice": "BT-146",
+    "GrossPriceProductTradePrice": "BT-148",
+    "SpecifiedTradeProduct": "BG-31",
+    "IBANID": "BT-84",
+    "BICID": "BT-86",
+    "SpecifiedTradeSettlementPaymentMeans": "BG-16",
+    "PaymentMeans": "BG-16",
+    "PaymentMeansCode": "BT-81",
+    "SpecifiedTradePaymentTerms": "BT-20",
+    "PaymentTerms": "BT-20",
+    "IncludedNote": "BG-1",
+    "BillingSpecifiedPeriod": "BG-14",
+    "InvoicePeriod": "BG-14",
+    "ShipToTradeParty": "BG-13",
+    "Delivery": "BG-13",
+    "InvoiceReferencedDocument": "BG-3",
+    "BillingReference": "BG-3",
+    "AdditionalReferencedDocument": "BG-24",
+    "AdditionalDocumentReference": "BG-24",
+    "CategoryCode": "BT-118",
+    "RateApplicablePercent": "BT-119",
+}
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def term_of_location(path: str | None) -> str | None:
+    """The BT/BG a location points at, from its last elements (None when unknown)."""
+    if not path:
+        return None
+    steps = _INDEX.sub("", path.split(" (")[0]).strip("/")
+    for suffix, term in _PATH_TERMS:
+        if steps == suffix or steps.endswith("/" + suffix):
+            return term
+    for step in reversed(steps.split("/")[-2:]):
+        if step in ELEMENT_TERMS:
+            return ELEMENT_TERMS[step]
     return None

@@ -18,6 +18,7 @@ from .model import Finding, NormalizedInvoice, ValidationResult, is_valid
 from .plan import advisory_unless_core, plan_checks
 from .profiles import level_of, profile_from_guideline
 from .schematron import check, compiled
+from .values import with_values
 from .xsd import get_schema, validate_xsd
 
 DEFAULT_MAX_SIZE = 20 * 1024 * 1024
@@ -97,7 +98,7 @@ def _check_document(
         findings.extend(validate_xsd(root, plan.xsd))
         checks.append(f"xsd:{plan.xsd}")
     for key in plan.rulesets:
-        found = check(root, key)
+        found = with_values(check(root, key), invoice, root)
         if plan.core_rules_only and key.startswith("facturx-"):
             found = [advisory_unless_core(f) for f in found]
         findings.extend(found)

@@ -99,7 +99,7 @@ def is_core_rule(item: Finding) -> bool:
     if item.rule.startswith("BR-") and not item.rule.startswith(("BR-FX", "BR-FR")):
         return True
     on_guideline = "GuidelineSpecifiedDocumentContextParameter" in (item.location or "")
-    return bool(_CODE_LIST_CHECK.search(item.message)) and not on_guideline
+    return bool(_CODE_LIST_CHECK.search(item.official or item.message)) and not on_guideline
 
 
 def advisory_unless_core(item: Finding) -> Finding:

@@ -38,6 +38,10 @@ def finding_to_dict(item: Finding) -> dict:
         "stage": item.stage,
         "message": item.message,
         "location": item.location,
+        # Added keys (the five above keep their names and meaning).
+        "field": item.field,
+        "term": item.term,
+        "official": item.official,
     }
 
 
@@ -136,5 +140,7 @@ def _french_date(iso: str | None) -> str:
 
 def _finding_line(item: Finding) -> str:
     mark = "ERREUR" if item.severity == "fatal" else "Avertissement"
+    field = f"\n      Champ : {item.field} ({item.term})" if item.field and item.term else ""
+    official = f"\n      Détail (règle officielle) : {item.official}" if item.official else ""
     where = f"\n      Emplacement : {item.location}" if item.location else ""
-    return f"  - [{mark}] {item.rule} ({STAGE_LABELS.get(item.stage, item.stage)}) : {item.message}{where}"
+    return f"  - [{mark}] {item.rule} ({STAGE_LABELS.get(item.stage, item.stage)}) : {item.message}{field}{official}{where}"

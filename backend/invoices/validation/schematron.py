@@ -19,12 +19,13 @@ import re
 import threading
 from dataclasses import dataclass
 
+import msgspec
 import saxonche
 from facturx import facturx as fx
 from lxml import etree
 
 from .codes import finding
-from .messages_fr import french_message
+from .messages_fr import FIELD_LABELS, field_of_element, french_message, term_of_location
 from .model import Finding, Severity, Stage
 from .xsd import bundled_path
 
@@ -187,13 +188,25 @@ def _svrl_item(item: etree._Element, kind: str) -> Finding:
     location = _location(item.get("location"), raw)
     if rule is None:
         return _unnamed(item, raw, location)
+    term = _main_term(raw, location)
+    field = FIELD_LABELS.get(term) if term else None
+    message = french_message(rule, raw, field)
     return Finding(
         rule=rule,
         severity=_severity(item),
         stage=_stage(rule, kind),
-        message=french_message(rule, raw),
+        message=message,
         location=location,
+        field=field,
+        term=term,
+        official=raw if raw and raw != message else None,
     )
+
+
+def _main_term(text: str, location: str | None) -> str | None:
+    """The field a finding is about: the first term the rule names, else where it failed."""
+    named = _TERMS.search(text)
+    return named.group(1) if named else term_of_location(location)
 
 
 def _unnamed(item: etree._Element, text: str, location: str | None) -> Finding:
@@ -201,9 +214,16 @@ def _unnamed(item: etree._Element, text: str, location: str | None) -> Finding:
     used in this profile" reports (informative: the element is ignored), or any
     other anonymous assertion (kept fatal, under a project code)."""
     is_report = item.tag == f"{{{SVRL_NS}}}successful-report"
-    if is_report and "not used" in text and not item.get("flag"):
-        return finding("FCT-PROFILE-03", location=location, official=text)
-    return finding("FCT-SCH-02", location=location, official=text)
+    code = "FCT-PROFILE-03" if is_report and "not used" in text and not item.get("flag") else "FCT-SCH-02"
+    term = _main_term(text, location)
+    field = FIELD_LABELS.get(term) if term else None
+    element = _ELEMENT.search(text)
+    about = field or (field_of_element(element.group(1)) if element else None)
+    named = finding(code, location=location, about=f"« {about} »" if about else "l'élément indiqué")
+    return msgspec.structs.replace(named, field=field, term=term, official=text or None)
+
+
+_ELEMENT = re.compile(r"Element '([^']+)'")
 
 
 def _severity(item: etree._Element) -> Severity:

@@ -8,13 +8,16 @@ here. Each schema has a lock because lxml stores the error log on the schema obj
 
 from __future__ import annotations
 
+import re
 import threading
 from importlib import resources
 
+import msgspec
 from facturx import facturx as fx
 from lxml import etree
 
 from .codes import finding
+from .messages_fr import FIELD_LABELS, term_of_location
 from .model import Finding
 
 MAX_XSD_FINDINGS = 25
@@ -75,4 +78,42 @@ def _to_finding(err: etree._LogEntry, label: str) -> Finding:
     where = err.path or None
     if err.line:
         where = f"{where} (ligne {err.line})" if where else f"ligne {err.line}"
-    return finding("FCT-XSD-01", location=where, schema=label, detail=err.message)
+    detail = french_xsd_detail(err.message)
+    found = finding("FCT-XSD-01", location=where, schema=label, detail=detail)
+    term = term_of_location(_PREFIX.sub("/", err.path or ""))
+    return msgspec.structs.replace(
+        found, term=term, field=FIELD_LABELS.get(term) if term else None,
+        official=err.message if detail != err.message else None,
+    )
+
+
+_PREFIX = re.compile(r"/[A-Za-z0-9]+:")
+_CLARK = re.compile(r"\{[^}]*\}")
+_XSD_SENTENCES = (
+    (re.compile(r"^Element '(?P<e>[^']+)': This element is not expected\. Expected is (?:one of )?\( (?P<x>.+?) \)\.?$"),
+     "l'élément « {e} » n'est pas attendu à cet endroit (attendu : {x})."),
+    (re.compile(r"^Element '(?P<e>[^']+)': This element is not expected\.?$"),
+     "l'élément « {e} » n'est pas attendu à cet endroit."),
+    (re.compile(r"^Element '(?P<e>[^']+)': Missing child element\(s\)\. Expected is (?:one of )?\( (?P<x>.+?) \)\.?$"),
+     "il manque un élément dans « {e} » (attendu : {x})."),
+    (re.compile(r"^Element '(?P<e>[^']+)': '(?P<v>[^']*)' is not a valid value of the (?:atomic|local atomic|union) type.*$"),
+     "la valeur « {v} » de l'élément « {e} » n'a pas le format attendu."),
+    (re.compile(r"^Element '(?P<e>[^']+)', attribute '(?P<a>[^']+)': '(?P<v>[^']*)' is not a valid value.*$"),
+     "la valeur « {v} » de l'attribut « {a} » de l'élément « {e} » n'a pas le format attendu."),
+    (re.compile(r"^Element '(?P<e>[^']+)': The attribute '(?P<a>[^']+)' is required but missing\.?$"),
+     "l'attribut obligatoire « {a} » manque à l'élément « {e} »."),
+    (re.compile(r"^Element '(?P<e>[^']+)', attribute '(?P<a>[^']+)': The attribute '[^']+' is not allowed\.?$"),
+     "l'attribut « {a} » n'est pas permis sur l'élément « {e} »."),
+)
+
+
+def french_xsd_detail(message: str) -> str:
+    """libxml2's English schema error, said in French when it has a known shape."""
+    text = " ".join(message.split())
+    for pattern, template in _XSD_SENTENCES:
+        match = pattern.match(text)
+        if match:
+            values = {k: _CLARK.sub("", v) for k, v in match.groupdict().items()}
+            values["x"] = ", ".join(f"« {n.strip()} »" for n in values.get("x", "").split(",") if n.strip())
+            return template.format(**values)
+    return message

@@ -11,7 +11,8 @@ from backend.invoices.validation import Finding, result_to_json_dict, validate_b
 from backend.invoices.validation.cli import main
 
 TOP_KEYS = ["file", "format", "profile", "valid", "findings", "invoice"]
-FINDING_KEYS = ["rule", "severity", "stage", "message", "location"]
+# The first five keep their names and order (programs read them); later keys are additions.
+FINDING_KEYS = ["rule", "severity", "stage", "message", "location", "field", "term", "official"]
 INVOICE_KEYS = [
     "number",
     "issue_date",
@@ -100,7 +101,9 @@ def test_text_report_is_french(tmp_path) -> None:
     assert "Facture n° F2026-0042 du 02/03/2026" in output
     assert "Résultat : REFUSÉE" in output
     assert "[ERREUR] BR-CO-16" in output
-    assert "Le net à payer (BT-115)" in output
+    assert "Le net à payer est 1,00\u00a0€ mais le total TTC (468,00\u00a0€)" in output
+    assert "Champ : net à payer (BT-115)" in output
+    assert "Détail (règle officielle) : Amount due for payment (BT-115)" in output
 
 
 def test_strict_fr_flag_reaches_the_pipeline(tmp_path) -> None:

@@ -13,7 +13,6 @@ from backend.invoices.validation import (
     validate_rule_fragment,
 )
 from backend.invoices.validation import schematron as schematron_module
-from backend.invoices.validation.messages_fr import FR_RULES
 
 # BT-112 no longer equals BT-109 + BT-110, and BT-115 no longer BT-112 - BT-113.
 WRONG_TOTALS = invoice_data(**{"BT-112": "500.00", "BT-115": "500.00"})
@@ -30,9 +29,10 @@ def test_inconsistent_totals_fire_br_co_15(build) -> None:
     assert "BR-CO-15" in fatal_rules(result)
     finding = next(f for f in result.findings if f.rule == "BR-CO-15")
     assert finding.stage == "en16931"
-    # French explanation first, official English text kept after it.
-    assert finding.message.startswith(FR_RULES["BR-CO-15"])
-    assert "Invoice total amount with VAT (BT-112)" in finding.message
+    # A French sentence with the file's values; the official English text is kept apart.
+    assert finding.message == "Le total TTC est 500,00\u00a0€ mais le total HT (390,00\u00a0€) plus la TVA (78,00\u00a0€) donne 468,00\u00a0€."
+    assert (finding.field, finding.term) == ("total TTC", "BT-112")
+    assert "Invoice total amount with VAT (BT-112)" in finding.official
     assert "BT-112" in (finding.location or "")
     assert "namespace-uri" not in (finding.location or "")
 
