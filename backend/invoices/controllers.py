@@ -67,7 +67,27 @@ async def deposit_report_context(deposit_id: int) -> dict:
         findings = msgspec.json.decode(item["findings"]) if isinstance(item["findings"], str) else item["findings"]
         item["by_stage"] = [(title, [f for f in findings if f["stage"] == stage]) for stage, title in STAGES]
         item["by_stage"] = [(title, fs) for title, fs in item["by_stage"] if fs]
+        item["blocking"], item["warning_groups"] = report_findings(findings)
+        item["warning_count"] = sum(g["count"] for g in item["warning_groups"])
     return {"deposit": dep, "items": items}
+
+
+def report_findings(findings: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Blocking findings first (in the order of the stages: what to fix); warnings grouped, one
+    entry per same rule and message with its count and places, to be folded under them."""
+    titles = dict(STAGES)
+    order = {stage: position for position, (stage, _) in enumerate(STAGES)}
+    blocking = sorted((dict(f, stage_title=titles.get(f["stage"], f["stage"])) for f in findings if f["severity"] == "fatal"),
+                      key=lambda f: order.get(f["stage"], len(order)))
+    groups: dict[tuple[str, str], dict] = {}
+    for f in findings:
+        if f["severity"] == "fatal":
+            continue
+        group = groups.setdefault((f["rule"], f["message"]), dict(f, stage_title=titles.get(f["stage"], f["stage"]), count=0, locations=[]))
+        group["count"] += 1
+        if f.get("location"):
+            group["locations"].append(f["location"])
+    return blocking, list(groups.values())
 
 
 @get("/deposits/{deposit_id:int}")

@@ -206,7 +206,7 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
                 profile=item.result.profile if item.result else None,
                 accepted=item.accepted, status_code=STATUSES["DEPOSEE"].code_2026 if item.accepted else DEPOSIT_REFUSED_CODE,
                 invoice=invoice_id,
-                invoice_number=(item.result.invoice.number or "")[:100] if item.result and item.result.invoice else "",
+                invoice_number=_report_number(item),
                 findings=msgspec.json.encode(item.findings).decode(),
             ))
         # Last, as record_event asks: from here to the commit, event writers go one at a time.
@@ -215,6 +215,12 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
     if event_ids:
         outbox_worker.wake()  # the recipient's webhooks hear of it now
     return dep.id
+
+
+def _report_number(item: Item) -> str:
+    """The number as the report shows it; a refused over-long one is marked as shortened."""
+    number = (item.result.invoice.number or "") if item.result and item.result.invoice else ""
+    return number if len(number) <= 100 else number[:99] + "…"
 
 
 async def _received_event(invoice_id: int, supplier_id: int, item: Item) -> int:

@@ -7,19 +7,26 @@ and say what to change.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 from backend.directory.tables import Service, Structure
 from backend.invoices.tables import Invoice
 from backend.invoices.validation import Finding, NormalizedInvoice
+from backend.invoices.validation.messages_fr import FIELD_LABELS
+from backend.invoices.validation.model import Party
+from backend.lib.formats import money
 
+# Chorus Pro, the portal modelled here, accepts an invoice number of at most 20 characters
+# (its external specifications; see backend/invoices/validation/POLICY.md, section 9).
+MAX_NUMBER = 20
 MAX_ENGAGEMENT = 50
 MAX_AMOUNT = Decimal(10) ** 13  # numeric(18, 2) holds 16 integer digits; keep a wide margin
 INCOMPLETE_PROFILES = {"minimum", "basicwl"}
 
 MESSAGES = {
-    "FCT-PORTAL-01": "La facture n'indique pas le SIRET du destinataire (BT-47, schéma 0009). Sans lui, elle ne peut pas être acheminée vers l'entité publique.",
+    "FCT-PORTAL-01": "La facture n'indique pas le SIRET du destinataire ({found}) : le portail attend le SIRET de l'entité publique (14 chiffres, schéma 0009). Sans lui, elle ne peut pas lui être acheminée.",
     "FCT-PORTAL-02": "Le destinataire (SIRET {siret}) n'est pas une entité publique de l'annuaire. Vérifiez le SIRET de l'acheteur.",
     "FCT-PORTAL-03": "Le destinataire {name} (SIRET {siret}) n'est plus actif dans l'annuaire : il ne peut pas recevoir de factures.",
     "FCT-PORTAL-04": "{name} exige un code service (BT-10, référence acheteur). Indiquez l'un de ses services actifs.",
@@ -27,17 +34,53 @@ MESSAGES = {
     "FCT-PORTAL-06": "{name} exige un numéro d'engagement juridique (bon de commande, BT-13).",
     "FCT-PORTAL-07": "Le numéro d'engagement dépasse {max} caractères ({length}).",
     "FCT-PORTAL-08": "{name} exige au moins un code service (BT-10) ou un numéro d'engagement (BT-13).",
-    "FCT-PORTAL-09": "Le SIRET du vendeur ({siret}) n'est pas celui de la structure qui dépose ({depositor}). Déposez depuis la structure émettrice de la facture.",
+    "FCT-PORTAL-09": "Le vendeur de la facture est identifié par {found}, mais le portail attend le SIRET de la structure qui dépose, {depositor} (schéma 0009). {advice}",
     "FCT-PORTAL-10": "Une facture n° {number} a déjà été déposée par votre structure pour l'année {year}. Chaque facture doit avoir un numéro unique.",
-    "FCT-PORTAL-11": "Les montants sont incohérents : le net à payer ({payable}) devrait être le total TTC ({incl}) moins les acomptes ({prepaid}).",
+    "FCT-PORTAL-11": "Les montants sont incohérents : le net à payer est {payable} mais le total TTC ({incl}) moins les acomptes ({prepaid}) donne {expected}.",
     "FCT-PORTAL-12": "La facture ne contient pas les données nécessaires à son dépôt ({missing}).",
     "FCT-PORTAL-13": "La facture n'est pas en euros ({currency}) : les entités publiques françaises sont facturées en EUR.",
     "FCT-PORTAL-15": "Le montant {label} ({value}) dépasse ce que le portail peut enregistrer (moins de 10 000 milliards d'euros).",
+    "FCT-PORTAL-16": "Le numéro de facture « {number} » a {length} caractères : le portail en accepte {max} au plus. Raccourcissez-le dans votre logiciel, puis déposez de nouveau la facture.",
 }
 
 
 def finding(rule: str, location: str | None = None, **values: object) -> Finding:
-    return Finding(rule=rule, severity="fatal", stage="portal", message=MESSAGES[rule].format(**values), location=location)
+    term = location if location in FIELD_LABELS else None  # the portal rules locate a finding by its term
+    return Finding(rule=rule, severity="fatal", stage="portal", message=MESSAGES[rule].format(**values), location=location,
+                   field=FIELD_LABELS.get(term) if term else None, term=term)
+
+
+def identified_by(party: Party) -> str | None:
+    """What identifies a party in the file when it has no SIRET, said in French ("son SIREN 732829320")."""
+    siren = next((i.id for pool in (party.identifiers, party.legal_ids, party.endpoints) for i in pool
+                  if i.scheme == "0002" and i.id), None)
+    if siren:
+        return f"son SIREN {siren} (schéma 0002)"
+    if party.vat_id:
+        return f"son numéro de TVA {party.vat_id}"
+    unnamed = next((i.id for pool in (party.identifiers, party.legal_ids) for i in pool if i.id and not i.scheme), None)
+    if unnamed:
+        return f"l'identifiant « {unnamed} », sans schéma"
+    other = next((i for pool in (party.identifiers, party.legal_ids, party.endpoints) for i in pool if i.id), None)
+    if other:
+        return f"l'identifiant {other.id} (schéma {other.scheme})"
+    return None
+
+
+def _seller_finding(invoice: NormalizedInvoice, depositor: Structure) -> Finding:
+    seller = invoice.seller
+    if seller.siret:
+        found, advice = f"le SIRET {seller.siret}", "Déposez depuis la structure émettrice de la facture."
+    else:
+        found = identified_by(seller) or "aucun identifiant"
+        advice = "Ajoutez le SIRET de votre établissement aux identifiants du vendeur dans la facture (schéma 0009)."
+        if seller.siren and depositor.siret.startswith(seller.siren):
+            advice = f"Le SIREN {seller.siren} est bien celui de votre entreprise : " + advice[0].lower() + advice[1:]
+    return finding("FCT-PORTAL-09", "BT-30", found=found, depositor=depositor.siret, advice=advice)
+
+
+def _shown_number(number: str) -> str:
+    return number if len(number) <= 40 else number[:40] + "…"
 
 
 @dataclass
@@ -60,15 +103,18 @@ async def check(invoice: NormalizedInvoice, depositor: Structure | None) -> tupl
     if missing:
         return [finding("FCT-PORTAL-12", missing=", ".join(missing))], routing
     routing.year = int(invoice.issue_date[:4])
+    too_long = len(invoice.number) > MAX_NUMBER
+    if too_long:  # refused as written: never cut to fit
+        findings.append(finding("FCT-PORTAL-16", "BT-1", number=_shown_number(invoice.number), length=len(invoice.number), max=MAX_NUMBER))
     if invoice.currency and invoice.currency != "EUR":
         findings.append(finding("FCT-PORTAL-13", "BT-5", currency=invoice.currency))
     if depositor is not None and invoice.seller.siret != depositor.siret:
-        findings.append(finding("FCT-PORTAL-09", "BT-30", siret=invoice.seller.siret or "absent", depositor=depositor.siret))
+        findings.append(_seller_finding(invoice, depositor))
     supplier = depositor or await Structure.objects().get(Structure.siret == (invoice.seller.siret or ""))
     findings += _amount_findings(invoice)
     recipient_findings, routing.recipient = await _recipient_findings(invoice)
     findings += recipient_findings
-    if supplier is not None and await _is_duplicate(supplier.id, invoice.number, routing.year):
+    if not too_long and supplier is not None and await _is_duplicate(supplier.id, invoice.number, routing.year):
         findings.append(finding("FCT-PORTAL-10", "BT-1", number=invoice.number, year=routing.year))
     return findings, routing
 
@@ -86,14 +132,17 @@ def _amount_findings(invoice: NormalizedInvoice) -> list[Finding]:
     prepaid = _amount(totals.prepaid) or Decimal(0)
     rounding = _amount(totals.rounding) or Decimal(0)
     if abs(incl - prepaid + rounding - payable) > Decimal("0.01"):
-        return [finding("FCT-PORTAL-11", "BT-115", payable=payable, incl=incl, prepaid=prepaid)]
+        currency = invoice.currency if re.fullmatch(r"[A-Z]{3}", invoice.currency or "") else "EUR"
+        return [finding("FCT-PORTAL-11", "BT-115", payable=money(payable, currency), incl=money(incl, currency),
+                        prepaid=money(prepaid, currency), expected=money(incl - prepaid + rounding, currency))]
     return []
 
 
 async def _recipient_findings(invoice: NormalizedInvoice) -> tuple[list[Finding], Structure | None]:
     siret = invoice.buyer.siret
     if not siret:
-        return [finding("FCT-PORTAL-01", "BT-47")], None
+        found = identified_by(invoice.buyer)
+        return [finding("FCT-PORTAL-01", "BT-47", found=f"l'acheteur y est identifié par {found}" if found else "aucun identifiant de l'acheteur")], None
     recipient = await Structure.objects().get((Structure.siret == siret) & (Structure.is_public == True))  # noqa: E712
     if recipient is None:
         return [finding("FCT-PORTAL-02", "BT-47", siret=siret)], None
