@@ -123,6 +123,7 @@ def business_terms(
         "legal_identifier": seller.siret,  # BT-30
         "legal_identifier_schemeid": SIRET_SCHEME,
         "vat_identifier": invoice.seller_vat_id,  # BT-31
+        "tax_identifier": invoice.seller_tax_id,  # BT-32 (VAT franchise without a VAT number)
         "legal_info": seller.legal_info,  # BT-33
         **_address(seller.address),
     }

@@ -72,6 +72,43 @@ CATEGORY_VATEX: dict[str, str] = {
     "O": "VATEX-EU-O",
 }
 
+# VAT franchise (franchise en base, CGI art. 293 B): most micro-entrepreneurs. Category E,
+# 0 %, with this code of the CEF VATEX list and the legal mention as BT-120.
+FRANCHISE_CODE = "VATEX-FR-FRANCHISE"
+FRANCHISE_REASON = "TVA non applicable, art. 293 B du CGI"
+# The exemption reasons (category E) offered to French suppliers: VATEX code (BT-121) and
+# the French mention written on the invoice (BT-120). Codes from the CEF VATEX list as the
+# Factur-X EN 16931 code list bundles it (VATEX-FR-* were added with EN 16931 code lists
+# v15); the texts say in French what each code's official description says. The franchise
+# comes first: it is the reason most suppliers of public entities use.
+EXEMPTION_REASONS: dict[str, str] = {
+    FRANCHISE_CODE: FRANCHISE_REASON,
+    "VATEX-FR-CGI261-1": "Exonération de TVA, art. 261-1 du CGI",
+    "VATEX-FR-CGI261-2": "Exonération de TVA, art. 261-2 du CGI",
+    "VATEX-FR-CGI261-3": "Exonération de TVA, art. 261-3 du CGI",
+    "VATEX-FR-CGI261-4": "Exonération de TVA, art. 261-4 du CGI",
+    "VATEX-FR-CGI261-5": "Exonération de TVA, art. 261-5 du CGI",
+    "VATEX-FR-CGI261-7": "Exonération de TVA, art. 261-7 du CGI",
+    "VATEX-FR-CGI261-8": "Exonération de TVA, art. 261-8 du CGI",
+    "VATEX-FR-CGI261A": "Exonération de TVA, art. 261 A du CGI",
+    "VATEX-FR-CGI261B": "Exonération de TVA, art. 261 B du CGI",
+    "VATEX-FR-CGI261C-1": "Exonération de TVA, art. 261 C-1° du CGI",
+    "VATEX-FR-CGI261C-2": "Exonération de TVA, art. 261 C-2° du CGI",
+    "VATEX-FR-CGI261C-3": "Exonération de TVA, art. 261 C-3° du CGI",
+    "VATEX-FR-CGI261D-1": "Exonération de TVA, art. 261 D-1° du CGI",
+    "VATEX-FR-CGI261D-1BIS": "Exonération de TVA, art. 261 D-1° bis du CGI",
+    "VATEX-FR-CGI261D-2": "Exonération de TVA, art. 261 D-2° du CGI",
+    "VATEX-FR-CGI261D-3": "Exonération de TVA, art. 261 D-3° du CGI",
+    "VATEX-FR-CGI261D-4": "Exonération de TVA, art. 261 D-4° du CGI",
+    "VATEX-FR-CGI261E-1": "Exonération de TVA, art. 261 E-1° du CGI",
+    "VATEX-FR-CGI261E-2": "Exonération de TVA, art. 261 E-2° du CGI",
+    "VATEX-FR-CGI275": "Exonération de TVA, art. 275 du CGI",
+    "VATEX-FR-CGI277A": "Exonération de TVA, art. 277 A du CGI",
+    "VATEX-FR-298SEXDECIESA": "Exonération de TVA, art. 298 sexdecies A du CGI",
+    "VATEX-FR-CGI295": "Exonération de TVA, art. 295 du CGI",
+    "VATEX-EU-79-C": "Débours, exclus de la base d'imposition (art. 267 II-2° du CGI)",
+}
+
 # Formats checked at decoding time (the detail is in check_invoice's messages).
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 LongText = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -143,6 +180,13 @@ class InvoiceLine(msgspec.Struct, kw_only=True):
         self.quantity = to_decimal(self.quantity)
         self.unit_price = to_decimal(self.unit_price)
         self.vat_rate = to_decimal(self.vat_rate)
+        # A known exemption code says the rest: category E at 0 %, its French mention (BT-120).
+        code = (self.exemption_reason_code or "").strip()
+        if code in EXEMPTION_REASONS:
+            if self.vat_category is None and self.vat_rate.is_finite() and self.vat_rate == 0:
+                self.vat_category = "E"
+            if not (self.exemption_reason or "").strip():
+                self.exemption_reason = EXEMPTION_REASONS[code]
 
     @property
     def category(self) -> str:
@@ -189,6 +233,20 @@ class CapturedInvoice(msgspec.Struct, kw_only=True):
         if self.uses_out_of_scope:
             return None
         return _compact_vat(self.seller.vat_id)
+
+    @property
+    def uses_franchise(self) -> bool:
+        """Under the VAT franchise (art. 293 B du CGI): no VAT on any line."""
+        return any((line.exemption_reason_code or "").strip() == FRANCHISE_CODE for line in self.lines)
+
+    @property
+    def seller_tax_id(self) -> str | None:
+        """BT-32 (tax registration, scheme FC): the SIREN of a seller under the franchise who
+        has no VAT number, so that the exempt invoice names its seller for tax purposes as
+        BR-E-02 asks (BT-31, BT-32 or BT-63); none otherwise."""
+        if self.uses_franchise and self.seller_vat_id is None:
+            return self.seller.siret[:9]
+        return None
 
     @property
     def buyer_vat_id(self) -> str | None:
@@ -381,7 +439,19 @@ def check_invoice(invoice: CapturedInvoice) -> list[Problem]:
             "lines",
             "Une facture hors champ de la TVA (catégorie O) ne peut pas contenir d'autres catégories de TVA.",
         )
-    needs_seller_vat = sorted(c for c in categories if c != "O")
+    franchise = invoice.uses_franchise
+    if franchise:
+        for index, line in enumerate(invoice.lines):
+            if line.category == "?":
+                continue  # already reported
+            if line.category != "E" or (line.exemption_reason_code or "").strip() != FRANCHISE_CODE:
+                add(
+                    f"lines[{index}].vat_rate",
+                    "En franchise en base de TVA (art. 293 B du CGI), aucune ligne ne porte de TVA : "
+                    "mettez chaque ligne à 0 % avec ce motif.",
+                )
+    # Under the franchise the seller is named for tax purposes by its SIREN (BT-32).
+    needs_seller_vat = sorted(c for c in categories if c != "O" and not (franchise and c == "E"))
     if needs_seller_vat and seller_vat is None:
         add(
             "seller.vat_id",

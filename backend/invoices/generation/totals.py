@@ -212,7 +212,7 @@ def draft_totals(
     """Totals of a form being typed. Never raises.
 
     Each row is a mapping with ``quantity``, ``unit_price``, ``vat_rate`` and optionally
-    ``vat_category`` (raw cell values: strings in French or English notation, numbers
+    ``vat_category``, ``exemption_reason`` and ``exemption_reason_code`` (raw cell values: strings in French or English notation, numbers
     or None). A row counts when its three numbers are readable and acceptable; else it
     is skipped and every problem is reported (row index, field, French message). A row
     whose cells are all empty is ignored silently (the blank row at the end of a form).
@@ -278,7 +278,10 @@ def draft_totals(
             continue
         net = line_net(quantity, price)
         nets.append(net)
-        entries.append((category, rate, net, None, None))
+        exempt = category != "S"  # the mention the breakdown will carry, shown with the totals
+        reason = str(_cell(row, "exemption_reason") or "").strip() or None if exempt else None
+        code = str(_cell(row, "exemption_reason_code") or "").strip() or None if exempt else None
+        entries.append((category, rate, net, reason, code))
     prepaid = ZERO
     try:
         parsed = parse_number(prepaid_amount)
