@@ -25,6 +25,7 @@ from backend.lib.dev_mailbox import dev_mailbox
 from backend.directory.controllers import router as directory_router
 from backend.lib.errors import EXCEPTION_HANDLERS, ids_in_database_range
 from backend.lib.formats import JINJA_FILTERS
+from backend.lib.forms import FormRequest
 from backend.home import router as home_router
 from backend.invoices.capture_controllers import router as capture_router
 from backend.invoices.controllers import router as invoices_router
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
         ),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_engine),
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=FormRequest,  # an unreadable form field is a French 400, never a 500
         guards=[ids_in_database_range],  # /invoices/99999999999999999999 is a 404, never a 500
         before_send=[add_security_headers],
         on_startup=[on_startup],

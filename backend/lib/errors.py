@@ -11,6 +11,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.response import Template
 
 from backend.accounts.service import AccountError
+from backend.lib.forms import UnreadableForm
 from backend.processing.lifecycle import TransitionError
 from backend.lib.db import is_unavailable
 from backend.lib.web import login_redirect, page
@@ -83,6 +84,10 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response | T
     return response
 
 
+def unreadable_form_handler(request: Request, exc: UnreadableForm) -> Response | Template:
+    return _error(request, 400, exc.detail, "unreadable_form")
+
+
 def account_error_handler(request: Request, exc: AccountError) -> Response | Template:
     if exc.code == "not_found":
         return _error(request, 404, MESSAGES[404], "not_found")
@@ -108,6 +113,7 @@ def internal_error_handler(request: Request, exc: Exception) -> Response | Templ
 
 EXCEPTION_HANDLERS = {
     HTTPException: http_exception_handler,
+    UnreadableForm: unreadable_form_handler,
     AccountError: account_error_handler,
     TransitionError: transition_error_handler,
     Exception: internal_error_handler,
