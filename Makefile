@@ -24,9 +24,11 @@ $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The development mailbox (/dev/mailbox, FACTEUR_DEBUG=1) shows the e-mails in the browser;
+# their links point to HOST:PORT unless FACTEUR_BASE_URL says otherwise.
 run: setup
 	$(BIN)/facteur demo
-	$(BIN)/facteur serve --host $(HOST) --port $(PORT)
+	FACTEUR_DEBUG=$${FACTEUR_DEBUG:-1} $(BIN)/facteur serve --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 
-from backend.settings import SettingsError, get_settings
+from backend.settings import SettingsError, get_settings, listen_url
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -15,6 +16,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from backend.lib.db import run_migrations
 
+    if not (os.environ.get("FACTEUR_BASE_URL") or "").strip():
+        # Links in e-mails point where this server listens (`make run PORT=8123`), not to
+        # a fixed :8000; the variable is inherited by uvicorn's worker processes.
+        os.environ["FACTEUR_BASE_URL"] = listen_url(args.host, args.port)
+        get_settings.cache_clear()
+    _announce(get_settings())
     asyncio.run(run_migrations())
     uvicorn.run(
         "backend.app:create_app",
@@ -27,6 +34,14 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5,  # open /events streams never end by themselves
     )
     return 0
+
+
+def _announce(settings) -> None:
+    """Say where the site is and, with the development mailbox, where the e-mails arrive."""
+    print(f"Facteur : {settings.base_url}/", flush=True)
+    if settings.debug and not settings.smtp_host:
+        print(f"Boîte e-mail de développement (confirmation de compte, mots de passe…) : {settings.base_url}/dev/mailbox",
+              flush=True)
 
 
 def _migrate(args: argparse.Namespace) -> int:

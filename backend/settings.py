@@ -109,6 +109,16 @@ def _parse_url(name: str, schemes: tuple[str, ...]) -> str | None:
     return raw
 
 
+def listen_url(host: str, port: int) -> str:
+    """The address links point to when FACTEUR_BASE_URL is unset: where `facteur serve` listens.
+
+    A server on every interface (0.0.0.0, ::) is reached from this machine at 127.0.0.1.
+    """
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _database_url(data_dir: Path) -> str:
     url = _parse_url("DATABASE_URL", ("sqlite", "postgres", "postgresql"))
     if url is None:

@@ -232,3 +232,13 @@ def test_the_cache_is_restored_for_the_rest_of_the_run(run_settings, settings):
     assert get_settings() is run_settings
     assert settings == msgspec.structs.replace(run_settings, outbox_worker=False)
     assert settings.data_dir == Path(os.environ["FACTEUR_DATA_DIR"]).resolve()
+
+
+@pytest.mark.parametrize("host, port, url", [
+    ("127.0.0.1", 8123, "http://127.0.0.1:8123"),
+    ("0.0.0.0", 8000, "http://127.0.0.1:8000"),  # every interface: reached here at 127.0.0.1
+    ("::1", 9000, "http://[::1]:9000"),
+    ("facteur.local", 8080, "http://facteur.local:8080"),
+])
+def test_links_point_where_the_server_listens_without_a_base_url(host, port, url):
+    assert settings_module.listen_url(host, port) == url
