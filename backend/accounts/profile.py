@@ -1,4 +1,5 @@
-"""A supplier structure's profile: legal name, address, VAT number, IBAN/BIC, contact.
+"""A supplier structure's profile: legal name, address, VAT number, IBAN/BIC, contact, and
+whether it is under the VAT franchise (franchise en base, CGI art. 293 B).
 
 These fields feed invoice generation later, so they are checked here once.
 """
@@ -79,7 +80,9 @@ async def editable_structure(user_id: int, structure_id: int) -> Structure:
 
 
 def form_of(structure: Structure) -> dict[str, str]:
-    return {name: getattr(structure, name) or "" for name in FIELDS}
+    form = {name: getattr(structure, name) or "" for name in FIELDS}
+    form["vat_franchise"] = "1" if structure.vat_franchise else ""
+    return form
 
 
 def _errors(data: dict[str, str], siren: str) -> dict[str, str]:
@@ -111,6 +114,7 @@ async def update(structure: Structure, data: dict[str, str]) -> dict[str, str]:
         Structure.iban: ids.clean_iban(data.get("iban", "")),
         Structure.bic: ids.clean_bic(data.get("bic", "")),
         Structure.contact_email: normalize_email(data.get("contact_email", "")),
+        Structure.vat_franchise: bool(data.get("vat_franchise")),  # a checkbox: absent when unticked
         Structure.search_key: search_key_for(data.get("name", ""), data.get("postal_code", ""), data.get("city", "")),
         Structure.updated_at: utcnow(),
     }

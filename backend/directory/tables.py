@@ -26,6 +26,9 @@ class Structure(Table):
     iban = Varchar(length=34, default="")
     bic = Varchar(length=11, default="")
     contact_email = Varchar(length=254, default="")
+    # A supplier under the VAT franchise (franchise en base, CGI art. 293 B): its new invoices
+    # start at 0 % with that exemption reason.
+    vat_franchise = Boolean(default=False)
     # Directory (annuaire) data, meaningful when is_public is true.
     is_public = Boolean(default=False, index=True)
     requires_service = Boolean(default=False)

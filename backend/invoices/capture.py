@@ -17,9 +17,12 @@ import msgspec
 from backend.lib.common import utcnow
 from backend.directory.tables import Service, Structure
 from backend.invoices.generation import Address, Buyer, CapturedInvoice, InvoiceLine, Problem, Seller, check_invoice, draft_totals
+from backend.invoices.generation.model import EXEMPTION_REASONS, FRANCHISE_CODE
 from backend.invoices.tables import Invoice, InvoiceDraft
 
-LINE_FIELDS = ("description", "quantity", "unit_code", "unit_price", "vat_rate", "exemption_reason")
+# exemption_code: the VATEX code chosen for a 0 % line; exemption_reason: the free text of
+# forms made before the list (drafts and pages kept on a device), read when no code is given.
+LINE_FIELDS = ("description", "quantity", "unit_code", "unit_price", "vat_rate", "exemption_code", "exemption_reason")
 TOP_FIELDS = ("recipient_siret", "recipient_name", "service_code", "engagement", "billing_framework", "type_code",
               "preceding_invoice_number", "number", "issue_date", "due_date", "note")
 MAX_LINES = 200
@@ -42,8 +45,28 @@ def form_from_post(data: dict[str, str]) -> dict:
     return form
 
 
-def blank_line() -> dict:
-    return {"description": "", "quantity": "1", "unit_code": "C62", "unit_price": "", "vat_rate": "20", "exemption_reason": ""}
+def blank_line(franchise: bool = False) -> dict:
+    """A new line: 20 %, or for a structure under the VAT franchise 0 % with that reason."""
+    if franchise:
+        return {"description": "", "quantity": "1", "unit_code": "C62", "unit_price": "", "vat_rate": "0",
+                "exemption_code": FRANCHISE_CODE, "exemption_reason": ""}
+    return {"description": "", "quantity": "1", "unit_code": "C62", "unit_price": "", "vat_rate": "20",
+            "exemption_code": "", "exemption_reason": ""}
+
+
+async def under_franchise(structure_id: int) -> bool:
+    """The structure's profile says it is under the VAT franchise (art. 293 B du CGI)."""
+    row = await Structure.select(Structure.vat_franchise).where(Structure.id == structure_id).first()
+    return bool(row and row["vat_franchise"])
+
+
+def exemption_code(row: dict) -> str:
+    """The line's VATEX code: the one chosen, else the one whose mention was typed (older forms)."""
+    code = (row.get("exemption_code") or "").strip()
+    if code:
+        return code
+    typed = (row.get("exemption_reason") or "").strip().casefold()
+    return next((c for c, text in EXEMPTION_REASONS.items() if typed and text.casefold() == typed), "")
 
 
 def decoded(stored: str | dict | None) -> dict:
@@ -55,7 +78,9 @@ def decoded(stored: str | dict | None) -> dict:
 
 def live_totals(form: dict):
     rows = [{"quantity": r["quantity"], "unit_price": r["unit_price"], "vat_rate": r["vat_rate"],
-             "vat_category": _category(r), "description": r["description"]} for r in form["lines"]]
+             "vat_category": _category(r), "description": r["description"],
+             "exemption_reason": EXEMPTION_REASONS.get(exemption_code(r), ""), "exemption_reason_code": exemption_code(r)}
+            for r in form["lines"]]
     return draft_totals(rows, already_paid=form.get("billing_framework") == "A2")
 
 
@@ -73,7 +98,7 @@ def _is_zero(rate: str) -> bool:
 async def blank_form(structure_id: int) -> dict:
     return {name: "" for name in TOP_FIELDS} | {
         "billing_framework": "A1", "type_code": "380", "issue_date": date.today().isoformat(),
-        "number": await suggest_number(structure_id), "lines": [blank_line()],
+        "number": await suggest_number(structure_id), "lines": [blank_line(await under_franchise(structure_id))],
     }
 
 
@@ -185,7 +210,18 @@ def to_invoice(form: dict, supplier: Structure, recipient: Structure | None) -> 
         invoice = msgspec.convert(raw, CapturedInvoice, strict=False)
     except msgspec.ValidationError as exc:
         return None, [Problem(_field_of(str(exc)), _french(str(exc)))]
-    return invoice, check_invoice(invoice)
+    return invoice, _reason_to_choose(check_invoice(invoice))
+
+
+def _reason_to_choose(problems: list[Problem]) -> list[Problem]:
+    """A 0 % line without a reason: one request to choose it in the list, not the model's two
+    (mention, code), which speak of what the list fills in by itself."""
+    unchosen = {p.field.rsplit(".", 1)[0] for p in problems if p.field.endswith(".exemption_reason_code") and p.message.startswith("Indiquez")}
+    if not unchosen:
+        return problems
+    kept = [p for p in problems if p.field.rsplit(".", 1)[0] not in unchosen or not p.message.startswith("Indiquez")]
+    return kept + [Problem(f"{where}.exemption_code", f"Ligne {int(where[6:-1]) + 1} : choisissez le motif d'exonération de TVA (taux 0 %).")
+                   for where in sorted(unchosen)]
 
 
 def _line(row: dict) -> dict:
@@ -193,7 +229,9 @@ def _line(row: dict) -> dict:
             "unit_price": row["unit_price"].replace(",", ".") or "0", "vat_rate": row["vat_rate"].replace(",", ".") or "0",
             "unit_code": row.get("unit_code") or "C62"}
     if _is_zero(row["vat_rate"]):
-        line |= {"vat_category": "E", "exemption_reason": row.get("exemption_reason") or None}
+        code = exemption_code(row)
+        line |= {"vat_category": "E", "exemption_reason_code": code or None,
+                 "exemption_reason": EXEMPTION_REASONS.get(code) or row.get("exemption_reason") or None}
     return line
 
 

@@ -41,7 +41,7 @@ async def _form_page(request: Request, draft_id: int, form: dict, problems: list
                 recipient=recipient, totals=capture.live_totals(form), problems=problems or [],
                 problem_fields={p.field for p in problems or []}, frameworks=BILLING_FRAMEWORK_LABELS,
                 profile_incomplete=any(p.field.startswith("seller") for p in problems or []),
-                vat_rates=capture.VAT_RATES, units=capture.UNITS)
+                vat_rates=capture.VAT_RATES, units=capture.UNITS, exemption_reasons=capture.EXEMPTION_REASONS)
 
 
 @get("/capture")
@@ -89,10 +89,10 @@ async def draft_add_line(request: Request, current: NamedDependency[CurrentUser]
     draft = await _draft(current, draft_id)
     form = capture.form_from_post(await form_data(request))
     if len(form["lines"]) < capture.MAX_LINES:
-        form["lines"].append(capture.blank_line())
+        form["lines"].append(capture.blank_line(await capture.under_franchise(draft.structure)))
     await capture.save_draft(draft.id, form)
     return page(request, "invoices/_capture_lines.html", form=form, vat_rates=capture.VAT_RATES, units=capture.UNITS,
-                problem_fields=set(), draft_id=draft.id)
+                exemption_reasons=capture.EXEMPTION_REASONS, problem_fields=set(), draft_id=draft.id)
 
 
 @get("/capture/recipients")

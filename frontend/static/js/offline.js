@@ -185,7 +185,9 @@
         if (value) node.setAttribute(attr, value.replace("l" + from + "-", "l" + to + "-").replace("line-" + from + "-", "line-" + to + "-"));
       });
       if (node.tagName === "INPUT") node.value = /-quantity$/.test(node.name) ? "1" : "";
-      if (node.tagName === "SELECT") node.value = /-vat_rate$/.test(node.name) ? "20" : "C62";
+      var vat = node.tagName === "SELECT" && node.name.match(/-(vat_rate|exemption_code)$/);
+      if (vat) node.value = last.querySelector('[name$="' + vat[0] + '"]').value;  // same VAT as the line above
+      else if (node.tagName === "SELECT") node.value = "C62";
     });
     copy.querySelector(".line-title").textContent = "Ligne " + (to + 1);
     last.parentNode.insertBefore(copy, last.nextSibling);
