@@ -167,3 +167,16 @@ async def test_readable_pdf_prints_lines_and_totals(client, supplier):
         assert amount in flat
     assert "Netàpayer" in flat and "Menuiserie Dupont SARL" in text and "Commune de Paris" in text
     assert "FR7630006000011234567890189" in flat and "Pénalitésderetard" in flat
+
+
+def test_a_huge_invoice_shows_its_first_lines_and_says_so():
+    from types import SimpleNamespace
+
+    from backend.invoices.documents.readable import MAX_LINES, readable_view
+    from backend.invoices.validation.model import Line, NormalizedInvoice
+
+    inv = NormalizedInvoice(syntax="UBL-Invoice", number="BIG-1", lines=[Line(id=str(i), name="Vis") for i in range(MAX_LINES + 5)])
+    row = SimpleNamespace(id=1, number="BIG-1", currency="EUR", type_code="380", format="ubl-xml",
+                          original_name="big.xml", status="MISE_A_DISPOSITION", status_code="203")
+    view = readable_view(row, inv, [])
+    assert view["line_count"] == MAX_LINES + 5 and len(view["lines"]) == MAX_LINES
