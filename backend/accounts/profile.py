@@ -95,6 +95,8 @@ def _errors(data: dict[str, str], siren: str) -> dict[str, str]:
             errors[name] = f"{label} est trop long ({max_len} caractères au plus)."
         else:  # printed on every invoice: never a character the PDF would show as a box
             errors[name] = unprintable_error(label, value)
+    if data.get("postal_code", "").strip() and not errors.get("postal_code"):
+        errors["postal_code"] = ids.postal_code_error(data["postal_code"])
     errors["vat_number"] = ids.vat_error(data.get("vat_number", ""), siren)
     errors["iban"] = ids.iban_error(data.get("iban", ""))
     errors["bic"] = ids.bic_error(data.get("bic", ""))
@@ -113,9 +115,10 @@ async def update(structure: Structure, data: dict[str, str]) -> dict[str, str]:
         Structure.vat_number: ids.clean_vat(data.get("vat_number", "")),
         Structure.iban: ids.clean_iban(data.get("iban", "")),
         Structure.bic: ids.clean_bic(data.get("bic", "")),
+        Structure.postal_code: ids.clean_postal_code(data.get("postal_code", "")),
         Structure.contact_email: normalize_email(data.get("contact_email", "")),
         Structure.vat_franchise: bool(data.get("vat_franchise")),  # a checkbox: absent when unticked
-        Structure.search_key: search_key_for(data.get("name", ""), data.get("postal_code", ""), data.get("city", "")),
+        Structure.search_key: search_key_for(data.get("name", ""), ids.clean_postal_code(data.get("postal_code", "")), data.get("city", "")),
         Structure.updated_at: utcnow(),
     }
     await Structure.update(values).where(Structure.id == structure.id)

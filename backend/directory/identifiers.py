@@ -1,4 +1,4 @@
-"""French identifiers checked with python-stdnum: SIRET, SIREN, VAT number, IBAN, BIC."""
+"""French identifiers checked with python-stdnum: SIRET, SIREN, VAT number, IBAN, BIC; and postal codes."""
 
 from __future__ import annotations
 
@@ -64,3 +64,26 @@ def clean_bic(raw: str) -> str:
 
 def siren_of(siret: str) -> str:
     return stdnum_siren.compact(siret[:9])
+
+
+def clean_postal_code(raw: str) -> str:
+    return "".join((raw or "").split())
+
+
+def postal_code_error(raw: str) -> str | None:
+    """A French postal code: 5 digits whose start names a department (01–95, overseas 971–978 and 98x)."""
+    code = clean_postal_code(raw)
+    if not (code.isascii() and code.isdigit() and len(code) == 5):
+        return "Le code postal doit compter 5 chiffres, par exemple 69003."
+    if not _names_a_department(code):
+        return f"Le code postal {code} ne correspond à aucun département français."
+    return None
+
+
+def _names_a_department(code: str) -> bool:
+    prefix = int(code[:2])
+    if prefix == 97:  # Guadeloupe 971 … Saint-Martin 978
+        return code[2] in "12345678"
+    if prefix == 98:  # Monaco 980, TAAF 984, Wallis-et-Futuna 986, Polynésie 987, Nouvelle-Calédonie 988
+        return code[2] in "04678"
+    return 1 <= prefix <= 95  # metropolitan departments, Corsica (20) included

@@ -23,7 +23,7 @@ from typing import Any
 from collections.abc import Awaitable, Callable
 
 from backend.accounts.tables import Membership
-from backend.lib.common import utcnow
+from backend.lib.common import paris_today, utcnow
 from backend.lib.db import retrying, transaction
 from backend.directory.tables import Structure
 from backend.invoices.statuses import STATUSES, label
@@ -230,6 +230,9 @@ def _validate_payment(payment: Payment | None, amount_due: Decimal | None, alrea
         raise _invalid("payment_required", "Indiquez la date et le montant du paiement.")
     if not isinstance(payment.date, date):
         raise _invalid("payment_invalid", "La date du paiement n'est pas valide.")
+    if payment.date > paris_today():
+        raise _invalid("payment_date_future", f"La date du paiement ({payment.date:%d/%m/%Y}) est dans le futur : indiquez le jour "
+                                              "où le paiement a été envoyé, aujourd'hui au plus tard.")
     if isinstance(payment.amount, float) or isinstance(payment.amount, bool):
         raise _invalid("payment_invalid", "Le montant du paiement n'est pas valide.")
     try:

@@ -127,3 +127,23 @@ def test_invalid_bic(raw):
 def test_bic_is_optional_and_cleaned():
     assert ids.bic_error("") is None and ids.bic_error(None) is None
     assert ids.clean_bic(" agri frpp ") == "AGRIFRPP"
+
+
+@pytest.mark.parametrize("code", ["75004", "01000", "20000", "69 003", "97110", "97600", "98000", "98800", "95880"])
+def test_french_postal_codes_of_a_department_are_accepted(code):
+    assert ids.postal_code_error(code) is None
+
+
+@pytest.mark.parametrize("code, message", [
+    ("7500", "Le code postal doit compter 5 chiffres, par exemple 69003."),
+    ("750040", "Le code postal doit compter 5 chiffres, par exemple 69003."),
+    ("75OO4", "Le code postal doit compter 5 chiffres, par exemple 69003."),
+    ("７５００４", "Le code postal doit compter 5 chiffres, par exemple 69003."),  # full-width digits
+    ("00123", "Le code postal 00123 ne correspond à aucun département français."),
+    ("96000", "Le code postal 96000 ne correspond à aucun département français."),
+    ("97900", "Le code postal 97900 ne correspond à aucun département français."),
+    ("98100", "Le code postal 98100 ne correspond à aucun département français."),
+    ("99999", "Le code postal 99999 ne correspond à aucun département français."),
+])
+def test_a_postal_code_that_is_not_french_is_refused_in_french(code, message):
+    assert ids.postal_code_error(code) == message
