@@ -30,6 +30,7 @@ from backend.home import router as home_router
 from backend.invoices.capture_controllers import router as capture_router
 from backend.invoices.controllers import router as invoices_router
 from backend.invoices.documents.controllers import router as invoice_documents_router
+from backend.invoices.export_controllers import router as export_router
 from backend.invoices.generation import warm_up as warm_up_generation
 from backend.invoices.validation import warm_up
 from backend.processing import worker as outbox_worker
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
             directory_router,
             invoices_router,
             invoice_documents_router,
+            export_router,
             capture_router,
             processing_router,
             *api_routers(),
