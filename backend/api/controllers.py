@@ -9,6 +9,7 @@ the existence of another structure's invoice does not leak). POSTs go through
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -24,6 +25,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from backend.api import service
 from backend.api.auth import ApiPrincipal, require_scope
+from backend.api.decoding import check_numbers, french
 from backend.api.idempotency import idempotent
 from backend.api.problems import ApiProblem
 from backend.api.tables import ApiUpload
@@ -34,6 +36,7 @@ from backend.api.schemas import (
 from backend.directory.search import active_services, public_structure, search_structures
 from backend.invoices import storage
 from backend.invoices.deposit import DepositRefused, Upload, attachment_type, deposit
+from backend.invoices.generation.model import FRANCHISE_CODE
 from backend.invoices.documents.certificate import certificate_filename, certificate_pdf
 from backend.invoices.statuses import STATUSES
 from backend.invoices.tables import Attachment, DepositItem, Invoice, StoredFile
@@ -189,9 +192,11 @@ async def _captured(data: InvoiceIn, principal: NamedDependency[ApiPrincipal]):
         raise ApiProblem(422, "invalid", "Le destinataire n'est pas une entité publique de l'annuaire.", findings=[{
             "rule": "FCT-PORTAL-02", "severity": "fatal", "stage": "portal", "location": "recipient_siret",
             "message": f"Aucune entité publique n'a le SIRET {data.recipient_siret} dans l'annuaire."}])
+    check_numbers({f"lines[{i}].{name}": getattr(line, name) for i, line in enumerate(data.lines)
+                   for name in ("quantity", "unit_price", "vat_rate")})
     raw = msgspec.structs.asdict(data)
     raw.pop("recipient_siret"), raw.pop("attachments")
-    raw["lines"] = [{k: v for k, v in msgspec.structs.asdict(line).items() if v is not None} for line in data.lines]
+    raw["lines"] = [_line_terms(line, supplier.vat_franchise) for line in data.lines]
     raw = {k: v for k, v in raw.items() if v is not None}
     raw["seller"] = {"name": supplier.name, "siret": supplier.siret, "address": _address(supplier),
                      "vat_id": supplier.vat_number or None, "iban": supplier.iban or None, "bic": supplier.bic or None,
@@ -200,11 +205,25 @@ async def _captured(data: InvoiceIn, principal: NamedDependency[ApiPrincipal]):
     try:
         invoice = msgspec.convert(raw, CapturedInvoice, strict=False)
     except (msgspec.ValidationError, ValueError, TypeError) as exc:
+        where = _MSGSPEC_PATH.search(str(exc))
         raise ApiProblem(422, "invalid", "La facture ne peut pas être établie avec ces données.", findings=[{
-            "rule": "FCT-CAPTURE", "severity": "fatal", "stage": "capture", "location": None, "message": str(exc)}]) from None
+            "rule": "FCT-CAPTURE", "severity": "fatal", "stage": "capture", "location": where.group(1) if where else None,
+            "message": french(str(exc).split(" - at ", 1)[0])}]) from None
     if problems := check_invoice(invoice):
         raise ApiProblem(422, "invalid", "La facture ne peut pas être établie avec ces données.", findings=_capture_findings(problems))
     return supplier, invoice
+
+
+_MSGSPEC_PATH = re.compile(r"at `\$\.([^`]+)`")
+
+
+def _line_terms(line, franchise: bool) -> dict:
+    """A line for the generator; under the VAT franchise (structure profile), a 0 % line that
+    names no category nor reason takes the franchise's (VATEX-FR-FRANCHISE, art. 293 B du CGI)."""
+    terms = {k: v for k, v in msgspec.structs.asdict(line).items() if v is not None}
+    if franchise and line.vat_rate == 0 and line.vat_category is None and not line.exemption_reason_code:
+        terms["exemption_reason_code"] = FRANCHISE_CODE
+    return terms
 
 
 @post("/invoices", status_code=201, summary="Établir et déposer une facture structurée", tags=["Factures émises"])
@@ -389,6 +408,7 @@ async def change_received_status(request: Request, principal: NamedDependency[Ap
         invoice = await service.visible_invoice(principal.structure_id, invoice_id, sides=("recipient",))
         payment = None
         if data.payment is not None:
+            check_numbers({"payment.amount": data.payment.amount})
             try:
                 payment = Payment(data.payment.date, Decimal(data.payment.amount))
             except ArithmeticError:

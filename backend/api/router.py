@@ -17,6 +17,7 @@ from litestar.response import Template
 
 from backend.api.auth import api_principal
 from backend.api.controllers import HANDLERS
+from backend.api.decoding import ApiRequest, finding, french, location, schema_problem
 from backend.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem
 from backend.lib.errors import CODES, MESSAGES
 from backend.processing.lifecycle import TransitionError
@@ -37,13 +38,11 @@ def transition_handler(request: Request, exc: TransitionError) -> Response:
 
 
 def validation_handler(request: Request, exc: ValidationException) -> Response:
-    """Litestar's 400 for a body or parameter that does not match the schema: a 422 here."""
-    errors = exc.extra if isinstance(exc.extra, list) else []
-    findings = [{"rule": "FCT-API-SCHEMA", "severity": "fatal", "stage": "request",
-                 "message": str(e.get("message", "")) if isinstance(e, dict) else str(e),
-                 "location": str(e.get("key", "")) or None if isinstance(e, dict) else None} for e in errors]
-    detail = "La requête ne respecte pas le schéma de l'API : voir les constats."
-    return _problem_response(ApiProblem(422, "invalid", detail, findings=findings or None))
+    """Litestar's 400 for a body or parameter that does not match the schema: a 422 here, in
+    French, naming the field (`lines[0].unit_price`) in `detail` and in each finding."""
+    errors = [e if isinstance(e, dict) else {"message": str(e)} for e in (exc.extra if isinstance(exc.extra, list) else [])]
+    findings = [finding(location(e.get("key"), str(e.get("message", ""))), french(str(e.get("message", "")))) for e in errors]
+    return _problem_response(schema_problem(findings))
 
 
 def http_handler(request: Request, exc: HTTPException) -> Response:
@@ -79,6 +78,7 @@ def build_router() -> Router:
         route_handlers=[*HANDLERS, *([webhooks] if webhooks is not None else [])],
         dependencies={"principal": Provide(api_principal)},
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=ApiRequest,
     )
 
 
@@ -136,6 +136,13 @@ def _patch(document: dict[str, Any]) -> None:
     for (path, method), example in REQUEST_EXAMPLES.items():
         content = document["paths"][f"{PREFIX}{path}"][method]["requestBody"]["content"]["application/json"]
         content["examples"] = {"exemple": {"summary": "Exemple", "value": example}}
+    content = document["paths"][f"{PREFIX}/invoices"]["post"]["requestBody"]["content"]["application/json"]
+    content["examples"]["franchise"] = FRANCHISE_EXAMPLE
+    for schema_name, fields in NUMBER_FIELDS.items():
+        properties = document["components"]["schemas"][schema_name]["properties"]
+        for name, pattern in fields.items():
+            documented = {k: v for k, v in properties[name].items() if k in ("description", "examples")}
+            properties[name] = {"oneOf": [{"type": "string", "pattern": pattern}, {"type": "number"}], **documented}
     for path in document["paths"].values():
         for method, op in path.items():
             if not isinstance(op, dict) or "responses" not in op:
@@ -161,6 +168,26 @@ REQUEST_EXAMPLES = {
     ("/invoices/{invoice_id}/recycling", "post"): {"recipient_siret": "21750001600019", "service_code": "SERVICE-COMPTA"},
     ("/received/{invoice_id}/status", "post"): {
         "status": "MISE_EN_PAIEMENT", "payment": {"date": "2026-04-15", "amount": "720.00"}, "version": 5,
+    },
+}
+
+# Decimal fields that take a JSON number or a string (Litestar would say "string" only).
+NUMBER_FIELDS = {
+    "LineIn": {"quantity": r"^[0-9]{1,12}(\.[0-9]{1,6})?$", "unit_price": r"^[0-9]{1,15}(\.[0-9]{1,6})?$",
+               "vat_rate": r"^[0-9]{1,3}(\.[0-9]{1,2})?$"},
+    "PaymentIn": {"amount": r"^[0-9]{1,15}(\.[0-9]{1,2})?$"},
+}
+
+FRANCHISE_EXAMPLE = {
+    "summary": "Micro-entreprise en franchise en base de TVA (montants en nombres JSON)",
+    "description": "Ligne à 0 % avec le motif d'exonération : BT-120 « TVA non applicable, art. 293 B du CGI » "
+                   "et BT-121 VATEX-FR-FRANCHISE dans la ventilation de TVA. `exemption_reason` se déduit du code ; "
+                   "pour une structure déclarée en franchise dans son profil, le code lui-même est facultatif.",
+    "value": {
+        "recipient_siret": "21750001600019", "service_code": "SERVICE-COMPTA", "number": "F2026-0043",
+        "issue_date": "2026-03-02", "due_date": "2026-04-01",
+        "lines": [{"description": "Cours de soutien", "quantity": 3, "unit_code": "HUR", "unit_price": 35.5, "vat_rate": 0,
+                   "exemption_reason_code": "VATEX-FR-FRANCHISE"}],
     },
 }
 

@@ -1,11 +1,13 @@
 """The JSON shapes of API v1 (msgspec Structs): what the OpenAPI document describes.
 
-Amounts are strings ("1200.00"): exact decimals, never floats.
+Amounts are answered as strings ("1200.00"): exact decimals, never floats. Amounts sent may be
+strings or JSON numbers, read exactly (`backend.api.decoding`).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -119,20 +121,37 @@ class InvoicePage(msgspec.Struct, kw_only=True):
     next_cursor: str | None
 
 
-Quantity = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$", examples=["2", "1.5"])]
-Money = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$", examples=["600.00"])]
-Rate = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,3}(\.[0-9]{1,2})?$", examples=["20"])]
+# Exact decimals, sent as a JSON number (12.5) or a string ("12.50"); OpenAPI: router.NUMBER_FIELDS.
+_EXACT = " Nombre JSON (12.5) ou texte (\"12.50\"), lu exactement, sans arrondi."
+Quantity = Annotated[Decimal, msgspec.Meta(description="Quantité (BT-129), 4 décimales au plus." + _EXACT, examples=["2", 1.5])]
+UnitPrice = Annotated[Decimal, msgspec.Meta(description="Prix unitaire hors taxes en euros (BT-146), 4 décimales au plus." + _EXACT,
+                                             examples=["300.00", 0.1])]
+Rate = Annotated[Decimal, msgspec.Meta(description="Taux de TVA en % : 20, 10, 5.5, 2.1 ou 0." + _EXACT, examples=["20", 5.5, 0])]
+PaidAmount = Annotated[Decimal, msgspec.Meta(description="Montant payé en euros, 2 décimales au plus." + _EXACT, examples=["720.00"])]
 
 
 class LineIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     description: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
     quantity: Quantity
-    unit_price: Money
+    unit_price: UnitPrice
     vat_rate: Rate
     unit_code: Annotated[str, msgspec.Meta(min_length=1, max_length=3)] = "C62"
-    vat_category: Literal["S", "Z", "E", "AE", "K", "G", "O"] | None = None
-    exemption_reason: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
-    exemption_reason_code: Annotated[str, msgspec.Meta(max_length=30)] | None = None
+    vat_category: Annotated[Literal["S", "Z", "E", "AE", "K", "G", "O"] | None, msgspec.Meta(
+        description="Catégorie de TVA (BT-151). Par défaut : S pour un taux positif ; à 0 %, E (exonération) quand "
+                    "`exemption_reason_code` est un code de la liste française (VATEX-FR-…, VATEX-EU-79-C). "
+                    "Autres catégories à 0 % : AE autoliquidation, K livraison intracommunautaire, G exportation, "
+                    "O hors champ, Z taux zéro.", examples=["E"])] = None
+    exemption_reason: Annotated[str, msgspec.Meta(
+        max_length=1000, description="Motif d'exonération (BT-120), la mention légale imprimée sur la facture. "
+                                     "Par défaut, le texte français du code : « TVA non applicable, art. 293 B du CGI » "
+                                     "pour VATEX-FR-FRANCHISE.",
+        examples=["TVA non applicable, art. 293 B du CGI"])] | None = None
+    exemption_reason_code: Annotated[str, msgspec.Meta(
+        max_length=30, description="Code du motif d'exonération (BT-121), liste VATEX : VATEX-FR-FRANCHISE pour la "
+                                   "franchise en base de TVA (micro-entreprise, art. 293 B du CGI), VATEX-FR-CGI261-4, "
+                                   "VATEX-EU-79-C (débours)… Obligatoire pour une ligne à 0 %, sauf pour une structure "
+                                   "déclarée en franchise en base dans son profil : VATEX-FR-FRANCHISE par défaut.",
+        examples=["VATEX-FR-FRANCHISE"])] | None = None
 
 
 class AttachmentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -190,7 +209,7 @@ class AcknowledgementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 
 class PaymentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     date: date
-    amount: Money
+    amount: PaidAmount
 
 
 class StatusIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
