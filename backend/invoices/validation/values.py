@@ -209,10 +209,10 @@ def _br_co_charges(is_charge: bool) -> Callable[[Context, str | None], str]:
 def _minus_plus(ctx: Context, minus: tuple[str, Amount | None], plus: tuple[str, Amount | None]) -> tuple[str, Decimal]:
     """", moins les acomptes (…), plus l'arrondi (…)" for the terms present, and their effect."""
     text, effect = "", ZERO
-    if minus[1] is not None:
+    if minus[1] is not None and minus[1].value != ZERO:  # a zero changes nothing: not said
         text += f", moins {minus[0]} ({ctx.money(minus[1])})"
         effect -= minus[1].value or ZERO
-    if plus[1] is not None:
+    if plus[1] is not None and plus[1].value != ZERO:
         text += f", plus {plus[0]} ({ctx.money(plus[1])})"
         effect += plus[1].value or ZERO
     return text, effect
@@ -247,6 +247,9 @@ def br_co_16(ctx: Context, location: str | None) -> str:
     totals = ctx.invoice.totals
     text, effect = _minus_plus(ctx, ("les acomptes", totals.prepaid), ("l'arrondi", totals.rounding))
     expected = (_value(totals.tax_inclusive) or ZERO) + effect
+    if not text:
+        return (f"Le net à payer est {ctx.money(totals.payable)} mais le total TTC est de {ctx.money(totals.tax_inclusive)}, "
+                "sans acompte ni arrondi : les deux doivent être égaux.")
     return (f"Le net à payer est {ctx.money(totals.payable)} mais le total TTC ({ctx.money(totals.tax_inclusive)})"
             f"{text} donne {ctx.money(expected)}.")
 

@@ -101,7 +101,7 @@ def test_text_report_is_french(tmp_path) -> None:
     assert "Facture n° F2026-0042 du 02/03/2026" in output
     assert "Résultat : REFUSÉE" in output
     assert "[ERREUR] BR-CO-16" in output
-    assert "Le net à payer est 1,00\u00a0€ mais le total TTC (468,00\u00a0€)" in output
+    assert "Le net à payer est 1,00\u00a0€ mais le total TTC est de 468,00\u00a0€, sans acompte ni arrondi" in output
     assert "Champ : net à payer (BT-115)" in output
     assert "Détail (règle officielle) : Amount due for payment (BT-115)" in output
 
