@@ -99,9 +99,9 @@ async def check(invoice: NormalizedInvoice, depositor: Structure | None) -> tupl
     """All portal findings; without a depositor (command line), the seller's own structure stands in."""
     findings: list[Finding] = []
     routing = Routing()
-    missing = [label for label, value in (("numéro BT-1", invoice.number), ("date BT-2", invoice.issue_date)) if not value]
+    missing = [label for label, value in (("numéro de facture", invoice.number), ("date de facture", invoice.issue_date)) if not value]
     if missing:
-        return [finding("FCT-PORTAL-12", missing=", ".join(missing))], routing
+        return [finding("FCT-PORTAL-12", "BT-1" if not invoice.number else "BT-2", missing=", ".join(missing))], routing
     routing.year = int(invoice.issue_date[:4])
     too_long = len(invoice.number) > MAX_NUMBER
     if too_long:  # refused as written: never cut to fit
@@ -123,7 +123,7 @@ def _amount_findings(invoice: NormalizedInvoice) -> list[Finding]:
     totals = invoice.totals
     incl, payable = _amount(totals.tax_inclusive), _amount(totals.payable)
     if incl is None or payable is None:
-        return [finding("FCT-PORTAL-12", missing="totaux BT-112 / BT-115")]
+        return [finding("FCT-PORTAL-12", "BT-115", missing="total TTC et net à payer lisibles")]
     stored = {"HT (BT-109)": totals.tax_exclusive, "de TVA (BT-110)": totals.tax, "TTC (BT-112)": totals.tax_inclusive, "à payer (BT-115)": totals.payable}
     for label, amount in stored.items():
         value = _amount(amount)
