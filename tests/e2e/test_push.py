@@ -44,3 +44,71 @@ async def test_an_iphone_in_safari_gets_the_home_screen_guide(phone, browser, se
         assert await page.get_by_role("button", name="Activer les notifications").is_hidden()
     finally:
         await context.close()
+
+
+# --- every outcome of « Activer les notifications » is said in French ----------------------
+
+ENGLISH = ("Registration failed", "permission denied", "AbortError", "NotAllowedError", "push service", "DOMException")
+
+
+async def _click_enable(page):
+    await page.goto("/account")
+    button = page.locator("#notifications").get_by_role("button", name="Activer les notifications")
+    await button.wait_for(state="visible")
+    await button.click()
+    return page.locator("#notifications [data-push-state]")
+
+
+async def _said(state, words: str, timeout: float = 5_000) -> str:
+    await state.filter(has_text=words).wait_for(state="visible", timeout=timeout)
+    text = await state.inner_text()
+    assert "Activation" not in text and not any(word in text for word in ENGLISH), text
+    return text
+
+
+async def test_a_refused_permission_is_explained_in_french(phone, browser, server):
+    page, watch, _person = await _supplier(phone, server)
+    await page.goto("/account")
+    # What a person does in the browser's prompt or settings: "Bloquer".
+    cdp = await browser.new_browser_cdp_session()
+    await cdp.send("Browser.setPermission", {"permission": {"name": "notifications"}, "setting": "denied", "origin": server.base_url})
+    state = await _click_enable(page)
+    await _said(state, "bloquées pour Facteur")
+    assert await page.get_by_role("button", name="Activer les notifications").is_hidden()
+    await page.reload()  # and the next visit says so at once, without a button
+    await _said(page.locator("#notifications [data-push-state]"), "bloquées pour Facteur")
+    assert watch.page_errors == []
+
+
+async def test_an_unreachable_push_service_is_explained_in_french(phone, server):
+    # Permission granted, but the browser vendor's push service cannot be reached (no network here).
+    page, _watch, _person = await _supplier(phone, server)
+    await page.context.grant_permissions(["notifications"], origin=server.base_url)
+    state = await _click_enable(page)
+    await _said(state, "service de notifications du navigateur n'a pas pu être joint", timeout=15_000)
+
+
+async def test_an_unsupported_browser_is_told_so_in_french(phone, server):
+    page, _watch, _person = await _supplier(phone, server)
+    await page.context.add_init_script("delete window.PushManager;")
+    await page.goto("/account")
+    await _said(page.locator("#notifications [data-push-state]"), "Ce navigateur ne sait pas recevoir de notifications")
+    assert await page.get_by_role("button", name="Activer les notifications").is_hidden()
+
+
+async def test_a_window_without_service_worker_is_told_so_in_french(phone, server):
+    # A private window (or a worker that failed to install): navigator.serviceWorker.ready never resolves.
+    page, _watch, _person = await _supplier(phone, server)
+    await page.context.add_init_script(
+        "Object.defineProperty(ServiceWorkerContainer.prototype, 'ready', {get: function () { return new Promise(function () {}); }});")
+    await page.goto("/account")
+    await _said(page.locator("#notifications [data-push-state]"), "navigation privée", timeout=15_000)
+
+
+async def test_no_answer_within_ten_seconds_is_said_in_french(phone, server):
+    page, _watch, _person = await _supplier(phone, server)
+    await page.context.grant_permissions(["notifications"], origin=server.base_url)
+    await page.context.add_init_script("PushManager.prototype.subscribe = function () { return new Promise(function () {}); };")
+    state = await _click_enable(page)
+    await _said(state, "n'a pas répondu au bout de 10 secondes", timeout=15_000)
+    assert await page.locator("#notifications").get_by_role("button", name="Activer les notifications").is_enabled()
