@@ -17,6 +17,7 @@ from litestar.response import Template
 
 from backend.api.auth import api_principal
 from backend.api.controllers import HANDLERS
+from backend.api.export_controllers import HANDLERS as EXPORT_HANDLERS
 from backend.api.decoding import ApiRequest, finding, french, location, schema_problem
 from backend.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem
 from backend.lib.errors import CODES, MESSAGES
@@ -71,11 +72,12 @@ def _webhooks_router() -> Router | None:
 
 def build_router() -> Router:
     webhooks = _webhooks_router()
-    for handler in HANDLERS:  # every route documents its problem responses
+    handlers = [*HANDLERS, *EXPORT_HANDLERS]
+    for handler in handlers:  # every route documents its problem responses
         handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
     return Router(
         path=PREFIX,
-        route_handlers=[*HANDLERS, *([webhooks] if webhooks is not None else [])],
+        route_handlers=[*handlers, *([webhooks] if webhooks is not None else [])],
         dependencies={"principal": Provide(api_principal)},
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=ApiRequest,

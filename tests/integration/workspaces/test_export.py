@@ -260,3 +260,32 @@ async def test_a_long_export_is_streamed_in_several_chunks(app, client, accounts
     messages = await _asgi_get(client, app, "/invoices/export", "format=xlsx", cookie)
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     assert len(sheet_rows(body)) == count + 1
+
+
+# --- the API ----------------------------------------------------------------------------------------
+
+async def test_api_exports_the_same_csv_with_the_sites_filters(client, world):
+    from tests.integration.api.conftest import key_for
+
+    await make_invoice(world.s1, world.r1, status="SUSPENDUE", issue_date=date(2026, 2, 1), amount="50.00", number="F-SUSP")
+    await make_invoice(world.s1, world.r2, status="MANDATEE", issue_date=date(2026, 3, 1), amount="1500.00", number="F-MAND")
+    await make_invoice(world.s2, world.r1, service_code="ECOLES", number="B-OTHER")
+    supplier = await key_for(client, world.s1, ("read",))
+
+    response = await supplier.get("/api/v1/invoices/export")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    table = parsed_csv(response.content)
+    assert table[0] == HEADER and [r["N° de facture"] for r in as_dicts(table)] == ["F-MAND", "F-SUSP"]
+    only = as_dicts(parsed_csv((await supplier.get("/api/v1/invoices/export?status=a_traiter&min=10")).content))
+    assert [(r["N° de facture"], r["Montant TTC"]) for r in only] == [("F-SUSP", "50,00")]
+    assert (await supplier.get("/api/v1/invoices")).headers["content-type"].startswith("application/json")  # unchanged
+
+    bad = await supplier.get("/api/v1/invoices/export?du=31/02/2026")
+    assert bad.status_code == 422 and bad.json()["code"] == "filter_invalid" and "31/02/2026" in bad.json()["detail"]
+    no_read = await key_for(client, world.s1, ("deposit",))
+    assert (await no_read.get("/api/v1/invoices/export")).status_code == 403
+
+    commune = await key_for(client, world.r1, ("read",))
+    received = as_dicts(parsed_csv((await commune.get("/api/v1/received/export?service=ECOLES")).content))
+    assert [(r["N° de facture"], r["Fournisseur"]) for r in received] == [("B-OTHER", "Plomberie Martin")]
