@@ -11,7 +11,7 @@ from litestar import Request, Router, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Response, Template
 
 from backend.accounts import profile
 from backend.accounts.tables import Membership
@@ -78,10 +78,15 @@ def _params(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if isinstance(v, str)}
 
 
-async def _list_context(side: str, structure_id: int, filters: workspace.Filters) -> dict:
+def _selectable(current: CurrentUser, side: str) -> bool:
+    """An agent who may process sees a box on each row for the grouped actions."""
+    return side == workspace.RECIPIENT and bool(current.active and current.active.get("can_process"))
+
+
+async def _list_context(side: str, structure_id: int, filters: workspace.Filters, selectable: bool = False) -> dict:
     result = await workspace.list_page(side, structure_id, filters)
     return {"side": side, "filters": filters, "invoices": result.rows, "next_cursor": result.next_cursor,
-            "unread": await _unread(structure_id, result.rows), "status_label": label}
+            "unread": await _unread(structure_id, result.rows), "status_label": label, "selectable": selectable}
 
 
 async def _chips_context(side: str, structure_id: int, filters: workspace.Filters) -> dict:
@@ -102,7 +107,7 @@ async def invoices(request: Request, current: NamedDependency[CurrentUser]) -> T
         return page(request, "invoices/list.html", side=None, invoices=[], filters=workspace.Filters())
     side, structure_id = found
     filters = workspace.parse_filters(_params(request), side)
-    context = await _list_context(side, structure_id, filters)
+    context = await _list_context(side, structure_id, filters, _selectable(current, side))
     if request.query_params.get("fragment") == "rows":  # "Factures suivantes" with htmx: rows to append
         return _vary(page(request, "invoices/_rows.html", **context))
     if request.headers.get("hx-target") == "invoice-results" and not request.headers.get("hx-history-restore-request"):
@@ -132,13 +137,25 @@ async def invoice_counters(request: Request, current: NamedDependency[CurrentUse
 
 
 @get("/invoices/{invoice_id:int}/row")
-async def invoice_row(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template:
-    """One list row, as it is now: swapped in on `sse:invoice-<id>`."""
+async def invoice_row(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template | Response:
+    """One list row, as it is now: swapped in on `sse:invoice-<id>`.
+
+    `?new=1` with the list's filters: an invoice that has just arrived, asked for by the
+    open list (app.js) to insert it in place; 204 when it is not in that filtered list.
+    `?selectable=1`: the agent's list, with the row's selection box.
+    """
     found = _side(current)
-    row = await workspace.row(found[0], found[1], invoice_id) if found else None
+    params = _params(request)
+    new = params.get("new") == "1"
+    filters = workspace.parse_filters(params, found[0]) if found and new else None
+    row = await workspace.row(found[0], found[1], invoice_id, filters) if found else None
     if row is None:
+        if new and found:
+            return Response(b"", status_code=204)
         raise NotFoundException(access.NOT_FOUND)
-    return page(request, "invoices/_row.html", i=row, side=found[0], unread=await _unread(found[1], [row]))
+    selectable = params.get("selectable") == "1" and _selectable(current, found[0])
+    return page(request, "invoices/_row.html", i=row, side=found[0], selectable=selectable,
+                unread=await _unread(found[1], [row]))
 
 
 @get("/notifications")

@@ -135,8 +135,11 @@ async def invoice_live_context(current: CurrentUser, invoice: Invoice) -> dict:
     from backend.processing.controllers import ACTION_LABELS, IRREVERSIBLE
     from backend.processing.reasons import REASONS
 
+    from backend.invoices.workspace import file_name_differs
+
     recipient = await Structure.objects().get(Structure.id == invoice.recipient)
-    history = await timeline(invoice, invoice.seller_name, recipient.name)
+    supplier = await Structure.objects().get(Structure.id == invoice.supplier)
+    history = await timeline(invoice, supplier.name, recipient.name)
     attachments = await Attachment.select(Attachment.id, Attachment.filename, Attachment.media_type, Attachment.created_at).where(
         Attachment.invoice == invoice.id).order_by(Attachment.id)
     actor = lifecycle.actor_for(current.id, current.structure_id, invoice)
@@ -144,7 +147,11 @@ async def invoice_live_context(current: CurrentUser, invoice: Invoice) -> dict:
     last_reason = next((h for h in reversed(history) if h["status"] == invoice.status and (h["reason_code"] or h["comment"])), None)
     can_reissue = (invoice.status == "REJETEE" and actor is not None and actor.role == lifecycle.SUPPLIER
                    and bool(current.active and current.active.get("can_deposit")))
+    # The registered names are shown; the file's only beside them, flagged, when they differ.
+    names_in_file = {"seller": invoice.seller_name if file_name_differs(invoice.seller_name, supplier.name) else "",
+                     "buyer": invoice.buyer_name if file_name_differs(invoice.buyer_name, recipient.name) else ""}
     return {"invoice": invoice, "history": history, "attachments": attachments, "recipient": recipient,
+            "supplier": supplier, "names_in_file": names_in_file,
             "status_label": label, "actions": actions, "action_labels": ACTION_LABELS, "irreversible": IRREVERSIBLE,
             "reasons": REASONS, "action_error": None, "last_reason": last_reason, "can_reissue": can_reissue,
             "role": actor.role if actor else None}

@@ -65,6 +65,9 @@ class Invoice(Table):
     status_code = Varchar(length=3)
     version = Integer(default=1)  # optimistic concurrency for status changes
     certificate_number = Varchar(length=32, unique=True)
+    # The recipient's mandate number, copied from the MANDATEE history row by a trigger
+    # (migration invoices_search_references) so that the agent's search finds it by index.
+    mandate_number = Varchar(length=50, default="")
     deposited_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow(), index=True)
 
@@ -145,3 +148,13 @@ class InvoiceCount(Table):
     status = Varchar(length=24)
     n = Integer(default=0)
     cents = BigInt(default=0)
+
+
+class InvoicePayment(Table):
+    """One row per payment recorded (MISE_EN_PAIEMENT, partial payments included): the date an
+    agent searches by. Derived data, written only by a trigger on invoice_history (migration
+    invoices_search_references), indexed by (recipient, paid_on)."""
+
+    invoice = ForeignKey(references=Invoice)
+    recipient = Integer()  # the invoice's recipient when paid (no recycling after a payment)
+    paid_on = Date()

@@ -12,6 +12,7 @@ is dropped and reported in French, never a 500.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -21,6 +22,7 @@ from urllib.parse import urlencode
 
 from piccolo.columns.combination import WhereRaw
 
+from backend.lib.common import fold
 from backend.lib.db import engine
 from backend.invoices.statuses import STATUSES, label
 from backend.invoices.tables import Invoice, InvoiceCount
@@ -29,9 +31,12 @@ SUPPLIER, RECIPIENT = "supplier", "recipient"
 PAGE_SIZE = 25
 MAX_Q = 100
 
+# seller_name and buyer_name are the names written in the file; the lists show the
+# registered names (the structures' rows) and the file's only when it differs (`party_file_name`).
 COLUMNS = (Invoice.id, Invoice.number, Invoice.type_code, Invoice.status, Invoice.status_code, Invoice.seller_name,
            Invoice.seller_siret, Invoice.buyer_name, Invoice.service_code, Invoice.total_incl_vat, Invoice.currency,
-           Invoice.issue_date, Invoice.supplier, Invoice.recipient, Invoice.version)
+           Invoice.issue_date, Invoice.supplier, Invoice.recipient, Invoice.version,
+           Invoice.supplier.name.as_alias("supplier_name"), Invoice.recipient.name.as_alias("recipient_name"))
 
 # A rejection the supplier has not acknowledged yet: no supplier row at REJETEE in the history.
 UNACKNOWLEDGED = ("NOT EXISTS (SELECT 1 FROM invoice_history h WHERE h.invoice = invoice.id "
@@ -197,9 +202,13 @@ def _where_status(query, status: str, side: str):
     return query
 
 
-def filtered(query, side: str, structure_id: int, filters: Filters):
-    """`query` restricted to the structure's side and to the filters (not the cursor)."""
-    own, other = (Invoice.supplier, Invoice.recipient) if side == SUPPLIER else (Invoice.recipient, Invoice.supplier)
+def filtered(query, side: str, structure_id: int, filters: Filters, search: Search | None = None):
+    """`query` restricted to the structure's side and to the filters (not the cursor).
+
+    A search (`filters.q`) must be resolved first (`await resolve_search(...)`): it finds
+    the counterparts and payments it names through their own indexes.
+    """
+    own, other = _own_other(side)
     query = query.where(own == structure_id)
     if filters.party:
         query = query.where(other == filters.party)
@@ -215,21 +224,109 @@ def filtered(query, side: str, structure_id: int, filters: Filters):
     if filters.amount_max is not None:
         query = query.where(Invoice.total_incl_vat <= filters.amount_max)
     if filters.q:
-        query = query.where(_search(filters.q, side))
+        if search is None or search.q != filters.q:
+            raise ValueError("resolve the search first: await resolve_search(side, structure_id, filters.q)")
+        query = query.where(_search_clause(search, side))
     return query
 
 
-def _search(q: str, side: str):
-    """By number (a part of it); on the recipient side also by supplier name or SIRET."""
-    pattern = f"%{_escape_like(q)}%"
-    clause = "invoice.number LIKE {} ESCAPE '\\'" if _is_sqlite() else "invoice.number ILIKE {} ESCAPE '\\'"
-    if side == SUPPLIER:
-        return WhereRaw(clause, pattern)
-    name = "invoice.seller_name LIKE {} ESCAPE '\\'" if _is_sqlite() else "invoice.seller_name ILIKE {} ESCAPE '\\'"
-    digits = q.replace(" ", "")
-    if digits.isdigit() and len(digits) in (9, 14):
-        return WhereRaw(f"({clause} OR invoice.seller_siret LIKE {{}})", pattern, f"{digits}%")
-    return WhereRaw(f"({clause} OR {name})", pattern, pattern)
+def _own_other(side: str):
+    return (Invoice.supplier, Invoice.recipient) if side == SUPPLIER else (Invoice.recipient, Invoice.supplier)
+
+
+# --- search -----------------------------------------------------------------------------------
+# A supplier finds its invoices by number, or by the recipient's registered name or SIRET; an
+# agent by number, the supplier's registered name or SIRET, engagement number, mandate number
+# or payment date. Names and SIRETs are looked up in `structure` first (SIRET B-tree; trigram
+# index over the folded name: FTS5 on SQLite, pg_trgm on PostgreSQL), among the structure's
+# counterparts only (EXISTS on the (own, other, …) list index); the list query then asks for
+# `other IN (those ids)`. Payment dates come from `invoice_payment` (recipient, paid_on) and
+# mandate numbers from `invoice.mandate_number`, both kept by triggers (migration
+# invoices_search_references). Parts of numbers: ILIKE, served by trigram indexes on PostgreSQL.
+
+MAX_WORDS = 8
+MAX_PARTIES = 2000  # counterparts a name may match (a query as vague as "sa" on a huge hospital)
+MAX_PAYMENTS = 5000  # invoices paid on one day that a search by date lists
+_DAY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+
+
+@dataclass(frozen=True)
+class Search:
+    """A search query, and what it names that only other tables' indexes can find."""
+
+    q: str
+    parties: tuple[int, ...] = ()  # counterparts whose registered name or SIRET matches
+    paid_invoices: tuple[int, ...] = ()  # recipient side: invoices paid on the date typed
+
+
+def payment_day(q: str) -> date | None:
+    """15/04/2026, 15-04-2026, 15.04.2026 or 2026-04-15; None for anything else."""
+    text = q.strip()
+    try:
+        if found := _DAY.fullmatch(text):
+            return date(int(found[3]), int(found[2]), int(found[1]))
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+def _siret_prefix(q: str) -> str | None:
+    compact = "".join(c for c in q if c not in " .\u00a0\u202f")
+    return compact if compact.isdigit() and 9 <= len(compact) <= 14 else None
+
+
+async def resolve_search(side: str, structure_id: int, q: str) -> Search:
+    if not q:
+        return Search(q)
+    paid: tuple[int, ...] = ()
+    day = payment_day(q) if side == RECIPIENT else None
+    if day is not None:
+        rows = await Invoice.raw(
+            "SELECT DISTINCT invoice FROM invoice_payment WHERE recipient = {} AND paid_on = {} LIMIT {}",
+            structure_id, _date_param(day), MAX_PAYMENTS)
+        paid = tuple(r["invoice"] for r in rows)
+    return Search(q, await _matching_parties(side, structure_id, q), paid)
+
+
+async def _matching_parties(side: str, structure_id: int, q: str) -> tuple[int, ...]:
+    """The counterparts of this structure whose registered SIRET starts with, or name holds, the query."""
+    own, other = ("supplier", "recipient") if side == SUPPLIER else ("recipient", "supplier")
+    theirs = f"EXISTS (SELECT 1 FROM invoice i WHERE i.{own} = {{}} AND i.{other} = s.id)"
+    if digits := _siret_prefix(q):
+        rows = await Invoice.raw(
+            f"SELECT s.id FROM structure s WHERE s.siret >= {{}} AND s.siret <= {{}} AND {theirs} LIMIT {{}}",
+            digits.ljust(14, "0"), digits.ljust(14, "9"), structure_id, MAX_PARTIES)
+        return tuple(r["id"] for r in rows)
+    words = [w for w in dict.fromkeys(fold(q).split()) if len(w) >= 2][:MAX_WORDS]  # "F-3" names nobody
+    if not words:
+        return ()
+    likes = [f"%{_escape_like(w)}%" for w in words]
+    checks = " AND ".join("(' ' || s.search_key) LIKE {} ESCAPE '\\'" for _ in words)
+    indexed = [w for w in words if len(w) >= 3]
+    if _is_sqlite() and indexed:  # the FTS5 trigram table of the directory search
+        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed)
+        sql = (f"SELECT s.id, s.name FROM structure s WHERE s.id IN (SELECT rowid FROM structure_fts "
+               f"WHERE structure_fts MATCH {{}}) AND {checks} AND {theirs} LIMIT {{}}")
+        rows = await Invoice.raw(sql, match, *likes, structure_id, MAX_PARTIES)
+    else:
+        sql = f"SELECT s.id, s.name FROM structure s WHERE {checks} AND {theirs} LIMIT {{}}"
+        rows = await Invoice.raw(sql, *likes, structure_id, MAX_PARTIES)
+    # The key also holds the postal code and city: only the name counts here.
+    return tuple(r["id"] for r in rows if all(w in fold(r["name"]) for w in words))
+
+
+def _search_clause(search: Search, side: str):
+    like = "LIKE" if _is_sqlite() else "ILIKE"  # SQLite's LIKE ignores ASCII case already
+    pattern = f"%{_escape_like(search.q)}%"
+    columns = ["invoice.number"] + (["invoice.engagement", "invoice.mandate_number"] if side == RECIPIENT else [])
+    clauses = [f"{column} {like} {{}} ESCAPE '\\'" for column in columns]
+    values: list[Any] = [pattern] * len(columns)
+    other = "invoice.recipient" if side == SUPPLIER else "invoice.supplier"
+    for column, ids in ((other, search.parties), ("invoice.id", search.paid_invoices)):
+        if ids:
+            clauses.append(f"{column} IN ({', '.join('{}' for _ in ids)})")
+            values += ids
+    return WhereRaw(f"({' OR '.join(clauses)})", *values)
 
 
 def _is_sqlite() -> bool:
@@ -248,18 +345,38 @@ async def list_page(side: str, structure_id: int, filters: Filters, page_size: i
 
     `columns`: what each row holds (the export reads more than the list shows).
     """
-    query = filtered(Invoice.select(*columns), side, structure_id, filters)
+    search = await resolve_search(side, structure_id, filters.q)
+    query = filtered(Invoice.select(*columns), side, structure_id, filters, search)
     if filters.after:
         # A row-value comparison: one index range on (…, issue_date, id), on both engines.
         query = query.where(WhereRaw("(invoice.issue_date, invoice.id) < ({}, {})",
                                      _date_param(filters.after.issue_date), filters.after.id))
     rows = await query.order_by(Invoice.issue_date, Invoice.id, ascending=False).limit(page_size + 1)
-    for row in rows:
-        row["issue_date"] = _as_date(row["issue_date"])
-        row["status_label"] = label(row["status"])
+    for found in rows:
+        _decorate(found, side)
     more = len(rows) > page_size
     rows = rows[:page_size]
     return Page(rows, Cursor(rows[-1]["issue_date"], rows[-1]["id"]).encode() if more else None)
+
+
+def _decorate(found: dict, side: str) -> None:
+    """Dates as dates, the status's French label, and who is on the other side.
+
+    `party_name` is the counterpart's registered name; `party_file_name` the name the file
+    gives it, only when that differs (accents, case and spacing aside) — shown flagged.
+    """
+    found["issue_date"] = _as_date(found["issue_date"])
+    found["status_label"] = label(found["status"])
+    if "seller_name" in found and "supplier_name" in found:
+        registered, written = ((found["recipient_name"], found["buyer_name"]) if side == SUPPLIER
+                               else (found["supplier_name"], found["seller_name"]))
+        found["party_name"] = registered or written
+        found["party_file_name"] = written if file_name_differs(written, registered) else ""
+
+
+def file_name_differs(written: str, registered: str) -> bool:
+    """Whether a name written in an invoice is not the structure's registered name."""
+    return bool(written) and bool(registered) and fold(written) != fold(registered)
 
 
 def _date_param(value: date):
@@ -270,13 +387,18 @@ def _as_date(value) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-async def row(side: str, structure_id: int, invoice_id: int) -> dict | None:
-    """One row of the list (the live refresh of a row), or None outside the structure's side."""
-    own = Invoice.supplier if side == SUPPLIER else Invoice.recipient
-    found = await Invoice.select(*COLUMNS).where((Invoice.id == invoice_id) & (own == structure_id)).first()
+async def row(side: str, structure_id: int, invoice_id: int, filters: Filters | None = None) -> dict | None:
+    """One row of the list (the live refresh of a row), or None outside the structure's side.
+
+    With `filters`: None also when the invoice is not in that filtered list (a live new row
+    is added only to the lists it belongs to).
+    """
+    filters = filters or Filters()
+    search = await resolve_search(side, structure_id, filters.q)
+    query = filtered(Invoice.select(*COLUMNS), side, structure_id, replace(filters, after=None), search)
+    found = await query.where(Invoice.id == invoice_id).first()
     if found:
-        found["issue_date"] = _as_date(found["issue_date"])
-        found["status_label"] = label(found["status"])
+        _decorate(found, side)
     return found
 
 

@@ -99,7 +99,10 @@ def page(
     request: Request, template: str, status_code: int = 200, **context: Any
 ) -> Template:
     context.setdefault("current", request.state.get("current_user"))
-    context["flashes"] = pop_flashes(request)
+    # Only a whole page shows the flashes (base.html). An htmx fragment asked for meanwhile (a
+    # badge refreshed by the live events of the change that flashed) must leave them to the page.
+    fragment = request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request")
+    context["flashes"] = [] if fragment else pop_flashes(request)
     context["path"] = request.url.path
     return Template(template_name=template, context=context, status_code=status_code)
 

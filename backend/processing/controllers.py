@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qsl, urlencode
 
 from litestar import Request, Router, post
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from backend.invoices.controllers import invoice_page_context
 from backend.invoices.statuses import label
 from backend.invoices.tables import Invoice
-from backend.processing import lifecycle
+from backend.processing import bulk, lifecycle
 from backend.processing.lifecycle import Payment, Routing, TransitionError
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 
@@ -105,4 +107,48 @@ async def change_status(request: Request, current: NamedDependency[CurrentUser],
     return Redirect(f"/invoices/{invoice_id}")
 
 
-router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[change_status])
+def _int(raw: object) -> int | None:
+    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 19 else None
+
+
+def _back(raw: str) -> str:
+    """The list to return to, with its filters; only the list's own query string, re-encoded."""
+    return "/invoices" + (f"?{urlencode(parse_qsl(raw or '')[:20])}" if raw else "")
+
+
+@post("/invoices/bulk")
+async def bulk_change_status(request: Request, current: NamedDependency[CurrentUser]) -> Template | Redirect:
+    """Grouped actions from the agent's list: first a confirmation page (with the mandate
+    number, once or per invoice), then each invoice through the lifecycle (processing/bulk.py)."""
+    from backend.invoices import access, workspace
+
+    structure_id = access.require_active_right(current, "can_process")
+    if workspace.side_of(current.active["structure"]) != workspace.RECIPIENT:
+        raise NotFoundException(access.NOT_FOUND)
+    form = await request.form()
+    raw_ids = form.getall("invoice") if "invoice" in form else []
+    ids = [_int(raw) for raw in raw_ids]
+    target, back = str(form.get("target") or ""), _back(str(form.get("back") or ""))
+    context = {"target": target, "action_label": ACTION_LABELS.get(target, target), "back": back,
+               "back_query": str(form.get("back") or ""), "invoices": [], "error": None}
+    try:
+        if None in ids:
+            raise bulk.BulkRefused(lifecycle.NOT_FOUND.message_fr, 404)
+        bulk.check_request(target, ids)
+        context["invoices"] = await bulk.received_invoices(structure_id, ids)
+        if form.get("confirmed") != "1":
+            return page(request, "invoices/bulk.html", **context)
+        common = str(form.get("mandate_number") or "").strip()
+        items = [bulk.Item(i, _int(form.get(f"version_{i}")),
+                           (str(form.get(f"mandate_number_{i}") or "").strip() or common or None) if target == "MANDATEE" else None)
+                 for i in dict.fromkeys(ids)]
+        outcomes = await bulk.apply(lifecycle.Actor(lifecycle.RECIPIENT, current.id), structure_id, target, items)
+    except bulk.BulkRefused as exc:
+        if exc.http_status == 404:
+            raise NotFoundException(exc.message_fr) from None
+        return page(request, "invoices/bulk.html", status_code=exc.http_status, **(context | {"error": exc.message_fr}))
+    flash(request, bulk.summary(target, outcomes), "success" if all(o.done for o in outcomes) else "error")
+    return Redirect(back)
+
+
+router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[change_status, bulk_change_status])

@@ -57,11 +57,82 @@
       var resume = lastEventId ? (url.indexOf("?") < 0 ? "?" : "&") + "last_event_id=" + encodeURIComponent(lastEventId) : "";
       var source = new EventSource(url + resume, { withCredentials: true });
       source.addEventListener("changed", function (event) {
-        try { lastEventId = String(JSON.parse(event.data).id || lastEventId); } catch (e) { /* not ours */ }
+        var message = null;
+        try { message = JSON.parse(event.data); } catch (e) { /* not ours */ }
+        if (!message) return;
+        lastEventId = String(message.id || lastEventId);
+        insertArrivedRow(message);
       });
       return source;
     };
   }
+
+  // A list open on "Factures" / "Factures reçues" shows an invoice that arrives (deposited, or
+  // back from recycling) as a new row in its place, without a reload. The server says whether
+  // the invoice belongs to the list's filters (204 when not); rows are ordered by data-key
+  // (issue date, id; newest first). A row older than every row shown waits for "Factures
+  // suivantes" when there is such a link; a row newer than the first waits for a return to
+  // the newest when the list shows a later page.
+  var arriving = {};
+  function arrived(message) {
+    var payload = message.payload || {};
+    return message.kind === "invoice.received" ||
+      (message.kind === "invoice.status_changed" && payload.status === "MISE_A_DISPOSITION");
+  }
+  function insertArrivedRow(message) {
+    var results = document.getElementById("invoice-results");
+    if (!results || !arrived(message) || arriving[message.invoice] ||
+        document.getElementById("invoice-row-" + message.invoice)) return;
+    var query = results.getAttribute("data-live-query") || "";
+    var selectable = document.getElementById("bulk-form") ? "&selectable=1" : "";
+    arriving[message.invoice] = true;
+    fetch("/invoices/" + message.invoice + "/row?new=1" + selectable + (query ? "&" + query : ""), {
+      credentials: "same-origin", headers: { "HX-Request": "true" }
+    }).then(function (response) {
+      return response.status === 200 ? response.text() : "";
+    }).then(function (html) {
+      if (html) placeRow(results, html);
+    }).catch(function () { /* offline: the row comes with the next reload */ }).then(function () {
+      delete arriving[message.invoice];
+    });
+  }
+  function placeRow(results, html) {
+    var holder = document.createElement("ul");
+    holder.innerHTML = html.trim();
+    var row = holder.querySelector("li.inv-row");
+    if (!row || document.getElementById(row.id)) return;
+    var list = results.querySelector("ul.inv-list");
+    if (!list) {  // the list was empty: show it as the server makes it now
+      htmx.ajax("GET", "/invoices" + (results.getAttribute("data-live-query") ? "?" + results.getAttribute("data-live-query") : ""),
+                { target: "#invoice-results", swap: "outerHTML" });
+      return;
+    }
+    var key = row.getAttribute("data-key"), rows = list.querySelectorAll(":scope > li.inv-row"), before = null;
+    for (var i = 0; i < rows.length; i++) {
+      if ((rows[i].getAttribute("data-key") || "") < key) { before = rows[i]; break; }
+    }
+    if (before === rows[0] && !results.hasAttribute("data-live-start")) return;
+    if (!before && list.querySelector(":scope > li.more")) return;
+    row.classList.add("inv-row-new");
+    list.insertBefore(row, before || list.querySelector(":scope > li.more"));
+    htmx.process(row);
+    var announce = document.querySelector("[data-live-announce]");
+    var number = row.querySelector(".inv-number");
+    if (announce && number) announce.textContent = "Nouvelle facture : " + number.textContent.trim();
+  }
+
+  // Grouped actions (agent's list): the bar says how many invoices are ticked.
+  function countTicked() {
+    var counter = document.querySelector("[data-bulk-count]");
+    if (!counter) return;
+    var n = document.querySelectorAll("input.bulk-check:checked").length;
+    counter.textContent = n === 0 ? "Cochez des factures pour agir sur plusieurs \u00e0 la fois." :
+      n + (n > 1 ? " factures s\u00e9lectionn\u00e9es" : " facture s\u00e9lectionn\u00e9e");
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input.bulk-check")) countTicked();
+  });
+  document.addEventListener("htmx:afterSettle", countTicked);
 
   var connectionLost = false, leaving = false, connectionTimer = null;
   function showConnection(text, state) {
