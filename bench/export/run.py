@@ -67,6 +67,27 @@ async def structure(n, name, public):
     return row
 
 
+CHUNK = 5000
+
+
+async def insert_invoices(supplier, recipient, file, who, low, high, pg):
+    json = "CAST({} AS JSON)" if pg else "{}"  # a parameter: braces in the SQL are Piccolo's markers
+    day = "DATE '2024-01-01' + (i % 1000)" if pg else "date('2024-01-01', '+' || (i % 1000) || ' days')"
+    status = "CASE i % 4 WHEN 0 THEN 'MISE_EN_PAIEMENT' WHEN 1 THEN 'MANDATEE' WHEN 2 THEN 'SUSPENDUE' ELSE 'MISE_A_DISPOSITION' END"
+    code = "CASE i % 4 WHEN 0 THEN '211' WHEN 1 THEN '205' WHEN 2 THEN '208' ELSE '203' END"
+    ht = "CAST((i % 500000) + 1 AS NUMERIC) / 100" if pg else "ROUND(((i % 500000) + 1) / 100.0, 2)"
+    await Invoice.raw(
+        f"INSERT INTO invoice (supplier, recipient, original_file, original_name, format, profile, number, number_year, "
+        f"type_code, issue_date, currency, service_code, engagement, billing_framework, seller_siret, buyer_siret, "
+        f"seller_name, buyer_name, total_excl_vat, total_vat, total_incl_vat, amount_due, data, status, status_code, "
+        f"version, certificate_number, deposited_at, updated_at) "
+        f"WITH RECURSIVE n(i) AS (SELECT {low} UNION ALL SELECT i + 1 FROM n WHERE i < {high}) "
+        f"SELECT {supplier.id}, {recipient.id}, {file.id}, 'f.pdf', 'facturx-pdf', 'EN16931', '{who}-' || i, 2024, "
+        f"'380', {day}, 'EUR', 'SERVICE-' || (i % 7), 'EJ-' || i, 'A1', '{supplier.siret}', '{recipient.siret}', "
+        f"'{supplier.name}', '{recipient.name}', {ht}, 0, {ht}, {ht}, {json}, {status}, {code}, 1, "
+        f"'AD-{who}-' || i, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM n", "{}")
+
+
 async def main():
     await db.run_migrations()
     pg = db.engine().engine_type == "postgres"
@@ -81,21 +102,9 @@ async def main():
                     last_name=who, email_confirmed_at=utcnow())
         await user.save()
         await Membership.insert(Membership(user=user.id, structure=supplier.id, status="active", can_consult=True))
-        day = "DATE '2024-01-01' + (i % 1000)" if pg else "date('2024-01-01', '+' || (i % 1000) || ' days')"
-        status = "CASE i % 4 WHEN 0 THEN 'MISE_EN_PAIEMENT' WHEN 1 THEN 'MANDATEE' WHEN 2 THEN 'SUSPENDUE' ELSE 'MISE_A_DISPOSITION' END"
-        code = "CASE i % 4 WHEN 0 THEN '211' WHEN 1 THEN '205' WHEN 2 THEN '208' ELSE '203' END"
-        json = "CAST({} AS JSON)" if pg else "{}"  # a parameter: braces in the SQL are Piccolo's markers
-        ht = "CAST((i % 500000) + 1 AS NUMERIC) / 100" if pg else "ROUND(((i % 500000) + 1) / 100.0, 2)"
-        await Invoice.raw(
-            f"INSERT INTO invoice (supplier, recipient, original_file, original_name, format, profile, number, number_year, "
-            f"type_code, issue_date, currency, service_code, engagement, billing_framework, seller_siret, buyer_siret, "
-            f"seller_name, buyer_name, total_excl_vat, total_vat, total_incl_vat, amount_due, data, status, status_code, "
-            f"version, certificate_number, deposited_at, updated_at) "
-            f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) "
-            f"SELECT {supplier.id}, {recipient.id}, {file.id}, 'f.pdf', 'facturx-pdf', 'EN16931', '{who}-' || i, 2024, "
-            f"'380', {day}, 'EUR', 'SERVICE-' || (i % 7), 'EJ-' || i, 'A1', '{supplier.siret}', '{recipient.siret}', "
-            f"'{supplier.name}', '{recipient.name}', {ht}, 0, {ht}, {ht}, {json}, {status}, {code}, 1, "
-            f"'AD-{who}-' || i, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM n", "{}")
+        json = "CAST({} AS JSON)" if pg else "{}"
+        for low in range(1, count + 1, CHUNK):  # a transaction each: PostgreSQL updates the counter row per invoice
+            await insert_invoices(supplier, recipient, file, who, low, min(low + CHUNK - 1, count), pg)
         mandate = ("CAST(CAST({} AS TEXT) || id || CAST({} AS TEXT) AS JSON)" if pg else "{} || id || {}",
                    '{"mandate_number": "M-', '"}')
         for step, code2, kind, where, info in (
