@@ -13,6 +13,7 @@ from backend.accounts.memberships import Rights
 from backend.accounts.service import AccountError
 from backend.directory.tables import Structure
 from backend.notifications.controllers import account_context as push_account_context
+from backend.lib.formats import plural
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user, safe_next
 
 
@@ -141,7 +142,7 @@ async def profile_submit(request: Request, current: NamedDependency[CurrentUser]
     missing = profile.missing_for_invoicing(await Structure.objects().get(Structure.id == structure_id))
     if missing:
         left = ", ".join(step.title.lower() if i else step.title for i, step in enumerate(missing))
-        flash(request, f"Enregistré. Il reste {len(missing)} étape{'s' if len(missing) > 1 else ''} : {left}.", "success")
+        flash(request, f"Enregistré. Il reste {plural(len(missing), 'étape')} : {left}.", "success")
         return Redirect(f"/structures/{structure_id}/profile?guide=1#etape-{missing[0].key}")
     if structure_id != current.structure_id or not (current.active or {}).get("can_deposit"):
         flash(request, "Profil complet : la structure a tout ce qu'il faut pour facturer.", "success")

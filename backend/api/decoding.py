@@ -19,6 +19,7 @@ import msgspec
 from litestar.types import Empty
 
 from backend.api.problems import ApiProblem
+from backend.lib.formats import plural
 from backend.lib.forms import FormRequest
 
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
@@ -130,7 +131,7 @@ def schema_problem(findings: list[dict[str, Any]]) -> ApiProblem:
     else:
         detail = f"Corps de la requête : {first['message']}"
     if len(findings) > 1:
-        detail += f" (et {len(findings) - 1} autre{'s' if len(findings) > 2 else ''} constat{'s' if len(findings) > 2 else ''})"
+        detail += f" (et {plural(len(findings) - 1, 'autre constat', 'autres constats')})"
     return ApiProblem(422, "invalid", detail, findings=findings or None)
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.lib.common import fold
+from backend.lib.formats import agree
 from backend.directory.identifiers import clean_siret, siret_error
 
 # --- columns -------------------------------------------------------------------------
@@ -238,9 +239,8 @@ def _read(path: Path, columns: tuple[Column, ...], what: str):
     missing = [col.label for col in columns if col.required and col.field not in positions]
     if missing:
         found = ", ".join(h.strip().replace("\ufeff", "") for h in header if h.strip()) or "aucune"
-        plural = "s" if len(missing) > 1 else ""
         raise FileRefused(
-            f"{what} « {path.name} » : colonne{plural} obligatoire{plural} absente{plural} : "
+            f"{what} « {path.name} » : {agree(len(missing), 'colonne obligatoire absente', 'colonnes obligatoires absentes')} : "
             f"{', '.join(missing)}. Colonnes trouvées : {found}."
         )
     labels = {col.field: header[positions[col.field]].strip().replace("\ufeff", "") or col.label for col in columns if col.field in positions}

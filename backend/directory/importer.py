@@ -33,6 +33,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from backend.lib.common import utcnow
 from backend.lib.db import engine, transaction
+from backend.lib.formats import plural
 from backend.directory.export_csv import (
     ENCODING_LABELS,
     FileRefused,
@@ -335,17 +336,13 @@ def _n(value: int) -> str:
     return f"{value:,}".replace(",", "\u202f")
 
 
-def _counted(value: int, singular: str, plural: str) -> str:
-    return f"{_n(value)} {singular if value < 2 else plural}"
-
-
 def _counts_line(label: str, counts: Counts, feminine: bool) -> str:
     e = "e" if feminine else ""
     return (
-        f"{label} : {_counted(counts.created, f'créé{e}', f'créé{e}s')}, "
-        f"{_counted(counts.updated, f'mis{e} à jour', f'mis{e}s à jour' if feminine else 'mis à jour')}, "
-        f"{_counted(counts.unchanged, f'inchangé{e}', f'inchangé{e}s')}, "
-        f"{_counted(counts.skipped, f'ignoré{e}', f'ignoré{e}s')}."
+        f"{label} : {plural(counts.created, f'créé{e}', f'créé{e}s')}, "
+        f"{plural(counts.updated, f'mis{e} à jour', f'mis{e}s à jour' if feminine else 'mis à jour')}, "
+        f"{plural(counts.unchanged, f'inchangé{e}', f'inchangé{e}s')}, "
+        f"{plural(counts.skipped, f'ignoré{e}', f'ignoré{e}s')}."
     )
 
 
@@ -364,13 +361,13 @@ def format_report(report: ImportReport) -> tuple[str, str]:
     out: list[str] = []
     for parsed in report.files:
         out.append(
-            f"Fichier « {parsed.name} » : {_counted(parsed.lines, 'ligne', 'lignes')}, "
+            f"Fichier « {parsed.name} » : {plural(parsed.lines, 'ligne', 'lignes')}, "
             f"encodage {ENCODING_LABELS.get(parsed.encoding, parsed.encoding)}, "
             f"séparateur {DELIMITER_LABELS.get(parsed.delimiter, parsed.delimiter)}."
         )
     if not report.imported:
         err = [
-            f"Import refusé : {_counted(len(report.bad), 'ligne en erreur', 'lignes en erreur')}, rien n'a été importé.",
+            f"Import refusé : {plural(len(report.bad), 'ligne en erreur', 'lignes en erreur')}, rien n'a été importé.",
             *_listed(report.bad),
             "Corrigez ces lignes puis relancez l'import.",
         ]
@@ -379,7 +376,7 @@ def format_report(report: ImportReport) -> tuple[str, str]:
     if len(report.files) > 1:
         out.append(_counts_line("Services", report.services, feminine=False))
     if report.skipped:
-        out.append(f"{_counted(len(report.skipped), 'ligne ignorée', 'lignes ignorées')} :")
+        out.append(f"{plural(len(report.skipped), 'ligne ignorée', 'lignes ignorées')} :")
         out.extend(_listed(report.skipped))
     out.append(f"Import terminé en {report.seconds:.1f} s.".replace(".", ",", 1))
     return "\n".join(out), ""

@@ -3,6 +3,8 @@ French text report for people."""
 
 from __future__ import annotations
 
+from backend.lib.formats import plural
+
 from .model import Amount, Finding, NormalizedInvoice, Party, ValidationResult
 
 FORMAT_LABELS = {
@@ -100,7 +102,7 @@ def text_report(result: ValidationResult) -> str:
     fatal = [f for f in result.findings if f.severity == "fatal"]
     warnings = [f for f in result.findings if f.severity == "warning"]
     verdict = "VALIDE" if result.valid else "REFUSÉE"
-    lines.append(f"Résultat : {verdict} — {len(fatal)} erreur(s), {len(warnings)} avertissement(s)")
+    lines.append(f"Résultat : {verdict} — {plural(len(fatal), 'erreur')}, {plural(len(warnings), 'avertissement')}")
     for item in fatal + warnings:
         lines.append(_finding_line(item))
     return "\n".join(lines)

@@ -23,6 +23,8 @@ import msgspec
 from babel.numbers import format_currency, format_decimal
 from lxml import etree
 
+from backend.lib.formats import plural
+
 from .extract import NS
 from .messages_fr import FIELD_LABELS
 from .model import Amount, Finding, Line, NormalizedInvoice, VatBreakdown
@@ -122,10 +124,6 @@ def percent(value: Decimal | Amount | None) -> str:
     if isinstance(value, Amount):
         value = value.value
     return "?" if value is None else f"{format_decimal(value, locale='fr_FR')}\u00a0%"
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count >= 2 else ''}"
 
 
 def _value(amount: Amount | None) -> Decimal | None:
@@ -317,7 +315,7 @@ def _category_rules(code: str) -> dict[str, Callable[[Context, str | None], str 
         lines = sum(1 for line in ctx.invoice.lines if line.vat_category == code)
         charges = sum(1 for c in ctx.charges if c.category == code)
         rows = sum(1 for v in ctx.invoice.vat_breakdown if v.category == code)
-        what = plural(lines, "ligne") + (f" et {plural(charges, 'remise ou frais')}" if charges else "")
+        what = plural(lines, "ligne") + (f" et {plural(charges, 'remise ou frais', 'remises ou frais')}" if charges else "")
         if standard or rows == 0:
             found = "n'en contient aucune" if rows == 0 else f"en contient {rows}"
             return (f"La facture a {what} en TVA {label} (catégorie {code}) mais la ventilation de TVA "

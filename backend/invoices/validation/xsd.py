@@ -16,6 +16,8 @@ import msgspec
 from facturx import facturx as fx
 from lxml import etree
 
+from backend.lib.formats import plural
+
 from .codes import finding
 from .messages_fr import FIELD_LABELS, term_of_location
 from .model import Finding
@@ -70,7 +72,7 @@ def validate_xsd(root: etree._Element, key: str) -> list[Finding]:
     findings = [_to_finding(err, label) for err in errors[:MAX_XSD_FINDINGS]]
     if len(errors) > MAX_XSD_FINDINGS:
         rest = len(errors) - MAX_XSD_FINDINGS
-        findings.append(finding("FCT-XSD-01", schema=label, detail=f"… et {rest} autre(s) erreur(s)."))
+        findings.append(finding("FCT-XSD-01", schema=label, detail=f"… et {plural(rest, 'autre erreur', 'autres erreurs')}."))
     return findings
 
 
