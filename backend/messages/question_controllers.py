@@ -58,7 +58,7 @@ async def _ask_refused(request: Request, current: CurrentUser, data: dict, exc: 
     """The directory page again, with the French error and what was typed (files must be chosen again)."""
     from backend.directory.controllers import structure_context
 
-    structure = await questions.public_structure(data.get("recipient"))
+    structure = await questions.public_structure(data.get("recipient"))  # found already: ask() checks it first
     context = await structure_context(current, structure)
     context["question"].update(error=exc.message_fr, subject=(data.get("subject") or "")[: questions.MAX_SUBJECT * 2],
                                draft=(data.get("body") or "")[: service.MAX_BODY * 2])
@@ -91,7 +91,10 @@ async def question_thread(request: Request, current: NamedDependency[CurrentUser
 
 @post("/questions/{question_id:int}/messages")
 async def question_answer(request: Request, current: NamedDependency[CurrentUser], question_id: FromPath[int]) -> Template | Redirect:
-    await _context(question_id, current, mark=False)  # 404/403 before the form is read
+    try:
+        await questions.check_access(question_id, current)  # 404/403 before the form is read
+    except MessageError as exc:
+        _raise_http(exc)
     data = await form_data(request)
     try:
         files = await read_uploads(request, "file")

@@ -103,10 +103,10 @@ async def ask(settings: Settings, current, recipient_siret: str | None, subject:
     Everything is checked before anything is written; then one transaction writes the
     thread, its first message, the recipient's unread marker, the outbox rows and the event.
     """
+    structure = await public_structure(recipient_siret)  # first: a refusal is shown on this structure's page
     refusal = ask_refusal(current)
     if refusal is not None:
         raise refusal
-    structure = await public_structure(recipient_siret)
     title = clean_subject(subject)
     text = service.clean_body(body)
     files = files or []
@@ -186,6 +186,11 @@ async def _thread(question_id: int) -> MessageThread:
 async def _participant(thread: MessageThread, user_id: int, preferred_structure_id: int | None) -> Participant:
     return await service.participant(anchor_of(thread), user_id, preferred_structure_id,
                                      not_found=NOT_FOUND, no_right=NO_RIGHT, supplier_may_deposit=True)
+
+
+async def check_access(question_id: int, current) -> Participant:
+    """The side the user reads and writes for; 404 outside the two structures, 403 without the right."""
+    return await _participant(await _thread(question_id), current.id, current.structure_id)
 
 
 async def _structure_name(structure_id: int) -> str:

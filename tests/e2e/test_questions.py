@@ -42,6 +42,8 @@ async def test_supplier_asks_from_the_directory_and_sees_the_answer_live(phone, 
     await question_card.get_by_label("Objet").fill(SUBJECT)
     await question_card.get_by_label("Votre question").fill("Bonjour,\nquel code service indiquer pour les travaux de voirie ?")
     await assert_fits_phone(supplier_page)
+    await question_card.scroll_into_view_if_needed()
+    await supplier_page.screenshot(path=shots / "question-ask.png", full_page=False)
     await question_card.get_by_role("button", name="Envoyer la question").click()
     await expect(supplier_page.get_by_role("heading", name=SUBJECT)).to_be_visible()
     await expect(supplier_page.locator(".message-mine")).to_contain_text("quel code service indiquer")

@@ -216,6 +216,7 @@ async def test_only_a_supplier_with_rights_asks_a_public_structure_of_the_direct
     assert "Seul un membre d'une entreprise" in unescape(page.text) and "Envoyer la question" not in unescape(page.text)
     refused = await ask(client, other_town.siret, SUBJECT, "Bonjour", csrf=csrf_from(page.text))
     assert refused.status_code == 403 and "Seul un membre d'une entreprise" in unescape(refused.text)
+    assert (await ask(client, "12345678901234", SUBJECT, "Bonjour", csrf=csrf_from(page.text))).status_code == 404
     # A member of the company with neither the consult nor the deposit right.
     await accounts.logout()
     await join_and_log_in(accounts, company, can_consult=False, can_deposit=False)
