@@ -46,6 +46,14 @@ COUNT_MESSAGES: list[CountMessage] = [
                  lambda n: {"d": {"file_count": n}}, ("0 fichier", "1 fichier", "2 fichiers")),
     CountMessage(T + "invoices/deposits.html", '{{ d.accepted_count | plural("intégré") }}',
                  lambda n: {"d": {"accepted_count": n}}, ("0 intégré", "1 intégré", "2 intégrés")),
+    # Actions on several invoices at once: the confirmation page and the summary after.
+    CountMessage(T + "invoices/bulk.html", '{{ n | plural("facture") }}',
+                 lambda n: {"n": n}, ("0 facture", "1 facture", "2 factures")),
+    CountMessage("backend/processing/bulk.py", 'plural(done, f"facture {one}", f"factures {several}")',
+                 lambda n: {"done": n, "one": "mandatée", "several": "mandatées"},
+                 ("0 facture mandatée", "1 facture mandatée", "2 factures mandatées")),
+    CountMessage("backend/processing/bulk.py", "plural(len(refused), 'refusée')",
+                 lambda n: {"refused": [None] * n}, ("0 refusée", "1 refusée", "2 refusées")),
     # Synthèse (home page): a recipient that never reports payment.
     CountMessage(T + "_summary.html",
                  '{{ s.count | plural("Votre facture validée ou mandatée chez cette entité ne changera", '

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from backend.invoices.statuses import label
 from backend.invoices.tables import Invoice
+from backend.lib.formats import plural
 from backend.processing import lifecycle
 from backend.processing.lifecycle import Actor, TransitionError
 
@@ -94,17 +95,13 @@ async def apply(actor: Actor, structure_id: int, target: str, items: list[Item])
     return outcomes
 
 
-def _invoices(n: int) -> str:
-    return f"{n} facture{'s' if n > 1 else ''}"
-
-
 def summary(target: str, outcomes: list[Outcome]) -> str:
     """« 2 factures prises en charge, 1 refusée : n° F-3 — <why>. »"""
     one, several = DONE_WORDS[target]
     done = sum(1 for o in outcomes if o.done)
     refused = [o for o in outcomes if not o.done]
-    text = f"{_invoices(done)} {several if done > 1 else one}" if done else f"Aucune facture {one}"
+    text = plural(done, f"facture {one}", f"factures {several}") if done else f"Aucune facture {one}"
     if not refused:
         return text + "."
     reasons = " ; ".join(f"n° {o.number} — {o.message.rstrip('.')}" for o in refused)
-    return f"{text}, {len(refused)} refusée{'s' if len(refused) > 1 else ''} : {reasons}."
+    return f"{text}, {plural(len(refused), 'refusée')} : {reasons}."
