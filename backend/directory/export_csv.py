@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.lib.common import fold
-from backend.lib.formats import agree
+from backend.lib.formats import agree, plural
 from backend.directory.identifiers import clean_siret, siret_error
 
 # --- columns -------------------------------------------------------------------------
@@ -259,10 +259,10 @@ def _records(reader, width: int, parsed: ParsedFile):
                 continue
             parsed.lines += 1
             if len(fields) > width and any(f.strip() for f in fields[width:]):
-                parsed.bad.append(LineIssue(parsed.name, line, f"la ligne compte {len(fields)} champs au lieu de {width} (séparateur ou guillemets en trop ?)."))
+                parsed.bad.append(LineIssue(parsed.name, line, f"la ligne compte {plural(len(fields), 'champ')} au lieu de {width} (séparateur ou guillemets en trop ?)."))
                 continue
             if len(fields) < width:
-                parsed.bad.append(LineIssue(parsed.name, line, f"ligne incomplète : {len(fields)} champs au lieu de {width}."))
+                parsed.bad.append(LineIssue(parsed.name, line, f"ligne incomplète : {plural(len(fields), 'champ')} au lieu de {width}."))
                 continue
             yield line, fields
     except csv.Error as exc:

@@ -332,10 +332,6 @@ async def _write_services(db: _Database, services: list[ServiceRow], report: Imp
 # --- French summary ------------------------------------------------------------------
 
 
-def _n(value: int) -> str:
-    return f"{value:,}".replace(",", "\u202f")
-
-
 def _counts_line(label: str, counts: Counts, feminine: bool) -> str:
     e = "e" if feminine else ""
     return (
@@ -350,7 +346,7 @@ def _listed(issues: Iterable[LineIssue]) -> list[str]:
     issues = list(issues)
     lines = [f"  {issue}" for issue in issues[:MAX_LISTED]]
     if len(issues) > MAX_LISTED:
-        lines.append(f"  … et {_n(len(issues) - MAX_LISTED)} autres.")
+        lines.append(f"  … et {plural(len(issues) - MAX_LISTED, 'autre')}.")
     return lines
 
 

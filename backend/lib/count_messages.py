@@ -134,6 +134,10 @@ COUNT_MESSAGES: list[CountMessage] = [
                  lambda n: {"parsed": NS(lines=n)}, ("0 ligne", "1 ligne", "2 lignes")),
     CountMessage("backend/directory/importer.py", "plural(len(report.bad), 'ligne en erreur', 'lignes en erreur')",
                  lambda n: {"report": NS(bad=[None] * n)}, ("0 ligne en erreur", "1 ligne en erreur", "2 lignes en erreur")),
+    CountMessage("backend/directory/importer.py", "plural(len(issues) - MAX_LISTED, 'autre')",
+                 lambda n: {"issues": [None] * (n + 20), "MAX_LISTED": 20}, ("0 autre", "1 autre", "2 autres")),
+    CountMessage("backend/directory/export_csv.py", "plural(len(fields), 'champ')",
+                 lambda n: {"fields": [None] * n}, ("0 champ", "1 champ", "2 champs")),
     CountMessage("backend/directory/importer.py", "plural(len(report.skipped), 'ligne ignorée', 'lignes ignorées')",
                  lambda n: {"report": NS(skipped=[None] * n)}, ("0 ligne ignorée", "1 ligne ignorée", "2 lignes ignorées")),
 ]
