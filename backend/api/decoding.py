@@ -87,10 +87,10 @@ def french(message: str) -> str:
         return f"Format non accepté : {_PATTERNS.get(pattern, f'motif {pattern}')}."
     if match := re.fullmatch(r"Expected `([^`]+)` (>=|<=|>|<) (\S+)", message):
         kind, op, bound = match.groups()
-        return f"{_kind(kind, True).capitalize()} {_COMPARE[op]} {bound} attendu."
+        return f"Valeur attendue : {_kind(kind, True)} {_COMPARE[op]} {bound}."
     if match := re.fullmatch(r"Expected `([^`]+)`, got `([^`]+)`", message):
         expected, got = match.groups()
-        return f"{_kind(expected, True).capitalize()} attendu, reçu {_kind(got)}."
+        return f"Valeur attendue : {_kind(expected, True)} ; reçu : {_kind(got)}."
     if match := re.fullmatch(r"Invalid enum value '?(.*?)'?", message):
         return f"Valeur « {match.group(1)} » non acceptée."
     if match := re.fullmatch(r"Object missing required field `([^`]+)`", message):

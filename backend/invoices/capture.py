@@ -73,6 +73,9 @@ def decoded(stored: str | dict | None) -> dict:
     """A draft's form from its JSON column (text on SQLite, decoded on PostgreSQL)."""
     form = msgspec.json.decode(stored) if isinstance(stored, str) else dict(stored or {})
     form.setdefault("lines", [blank_line()])
+    for line in form["lines"]:  # drafts typed before the list of reasons: their mention, as a code
+        if isinstance(line, dict) and "exemption_code" not in line:
+            line["exemption_code"] = exemption_code(line)
     return form
 
 

@@ -96,7 +96,7 @@ async def test_a_number_is_read_from_its_text_not_through_a_float(supplier_api):
 
 @pytest.mark.parametrize(("change", "where", "message"), [
     ({"lines": [{"description": "Vis", "quantity": 1, "unit_price": True, "vat_rate": 20}]},
-     "lines[0].unit_price", 'Un nombre (12.5 ou "12.50") attendu, reçu un booléen.'),
+     "lines[0].unit_price", 'Valeur attendue : un nombre (12.5 ou "12.50") ; reçu : un booléen.'),
     ({"lines": [{"description": "Vis", "quantity": "1,5", "unit_price": 1, "vat_rate": 20}]},
      "lines[0].quantity", 'Nombre illisible : écrivez-le avec un point décimal, en nombre (12.5) ou en texte ("12.50").'),
     ({"lines": [{"description": "Vis", "quantity": "NaN", "unit_price": 1, "vat_rate": 20}]},

@@ -8,6 +8,7 @@ import io
 import re
 from datetime import date
 
+import msgspec
 from lxml import etree
 from pypdf import PdfReader
 
@@ -140,3 +141,13 @@ async def test_the_profile_remembers_the_franchise_for_new_invoices(client, supp
     assert not (await Structure.objects().get(Structure.id == structure.id)).vat_franchise
     second, _ = await _new_draft(client)
     assert _selected((await client.get(f"/capture/{second}")).text, "line-0-vat_rate") == "20"
+
+
+async def test_a_draft_typed_before_the_list_keeps_its_reason(client, supplier, recipient):
+    draft_id, _ = await _new_draft(client)
+    old_line = {"description": "Cours", "quantity": "1", "unit_code": "C62", "unit_price": "10", "vat_rate": "0",
+                "exemption_reason": MENTION}  # the free text of the former form, no code
+    draft = await InvoiceDraft.objects().get(InvoiceDraft.id == draft_id)
+    form = msgspec.json.decode(draft.form) if isinstance(draft.form, str) else dict(draft.form)
+    await InvoiceDraft.update({InvoiceDraft.form: msgspec.json.encode(form | {"lines": [old_line]}).decode()}).where(InvoiceDraft.id == draft_id)
+    assert _selected((await client.get(f"/capture/{draft_id}")).text, "line-0-exemption_code") == FRANCHISE
