@@ -145,3 +145,15 @@ async def test_a_payment_amount_may_be_a_json_number(invoice, recipient_api):
     paid = await recipient_api.post(url, json={"status": "MISE_EN_PAIEMENT", "payment": {"date": "2026-04-02", "amount": 468.0}})
     assert paid.status_code == 200, paid.text
     assert paid.json()["history"][-1]["details"]["payment"]["amount"] == "468.00"
+
+
+async def test_the_openapi_document_shows_numbers_and_the_exemption_fields(client):
+    document = (await client.get("/api/v1/openapi.json")).json()
+    line = document["components"]["schemas"]["LineIn"]["properties"]
+    for name in ("quantity", "unit_price", "vat_rate"):
+        assert [kind["type"] for kind in line[name]["oneOf"]] == ["string", "number"]
+    assert "VATEX-FR-FRANCHISE" in line["exemption_reason_code"]["examples"]
+    assert "BT-120" in line["exemption_reason"]["description"] and "BT-121" in line["exemption_reason_code"]["description"]
+    examples = document["paths"]["/api/v1/invoices"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    (franchise_line,) = examples["franchise"]["value"]["lines"]
+    assert franchise_line["exemption_reason_code"] == "VATEX-FR-FRANCHISE" and franchise_line["vat_rate"] == 0
