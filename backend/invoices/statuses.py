@@ -28,3 +28,30 @@ DEPOSIT_REFUSED_CODE = "213"  # a file that failed validation: no invoice is cre
 
 def label(status: str) -> str:
     return STATUSES[status].label if status in STATUSES else status
+
+
+# What happened to an invoice, said the way a notification says it; an avoir is masculine.
+HAPPENED: dict[str, tuple[str, str]] = {
+    "DEPOSEE": ("déposée", "déposé"),
+    "MISE_A_DISPOSITION": ("mise à disposition", "mis à disposition"),
+    "PRISE_EN_CHARGE": ("prise en charge", "pris en charge"),
+    "SUSPENDUE": ("suspendue", "suspendu"),
+    "COMPLETEE": ("complétée", "complété"),
+    "A_RECYCLER": ("à recycler", "à recycler"),
+    "REJETEE": ("rejetée", "rejeté"),
+    "MANDATEE": ("mandatée", "mandaté"),
+    "MISE_EN_PAIEMENT": ("mise en paiement", "mis en paiement"),
+}
+CREDIT_NOTE = "381"
+
+
+def status_sentence(status: str, number: str, type_code: str | None = None) -> str:
+    """« Facture n° F-1 rejetée », « Avoir n° A-2 mis en paiement », « Service fait pour la facture n° F-1 »."""
+    credit_note = type_code == CREDIT_NOTE
+    if status == "SERVICE_FAIT":
+        document = "l'avoir" if credit_note else "la facture"
+        return f"Service fait pour {document} n°\u00a0{number}"
+    document = "Avoir" if credit_note else "Facture"
+    if status in HAPPENED:
+        return f"{document} n°\u00a0{number} {HAPPENED[status][credit_note]}"
+    return f"{document} n°\u00a0{number}\u00a0: {label(status).lower()}"

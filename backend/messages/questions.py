@@ -166,7 +166,7 @@ def outbox_rows(thread: MessageThread, who: Participant, author_name: str, messa
         "audience": {"structure_id": anchor_of(thread).other_side(who.side)}, "url": f"/questions/{thread.id}",
     }
     subject = thread.subject if len(thread.subject) <= 80 else thread.subject[:79].rstrip() + "…"
-    push = {**base, "title": f"Question : {subject}", "body": f"{author_name} : {excerpt}", "tag": f"question-{thread.id}"}
+    push = {**base, "title": f"Question\u00a0: {subject}", "body": f"{author_name}\u00a0: {excerpt}", "tag": f"question-{thread.id}"}
     webhook = {**base, "body_excerpt": excerpt}
     return [
         Outbox(event_type=service.EVENT, channel=channel, invoice=None, payload=service._json(payload), created_at=now, next_attempt_at=now)
@@ -214,34 +214,49 @@ async def question_context(question_id: int, current, *, mark: bool = True, erro
             "thread": {**links, **shown}}
 
 
-async def questions_of(structure_id: int | None, *, other_structure_id: int | None = None, limit: int = LIST_LIMIT) -> list[dict]:
-    """The structure's questions (asked or received), the newest message first, with unread counts."""
+# The structure's questions by their newest message (one step down message_thread_id per
+# question): the few questions of a structure, not its messages, are read.
+_LATEST_SQL = (
+    "SELECT t.id AS id, (SELECT MAX(m.id) FROM message m WHERE m.thread = t.id) AS latest "
+    "FROM message_thread t WHERE (t.supplier = {} OR t.recipient = {})"
+)
+
+
+async def questions_of(structure_id: int | None, *, other_structure_id: int | None = None, unread_only: bool = False,
+                       limit: int = LIST_LIMIT) -> list[dict]:
+    """The structure's questions (asked or received), unread first, then by newest message, with unread counts."""
     if structure_id is None:
         return []
-    where = (MessageThread.supplier == structure_id) | (MessageThread.recipient == structure_id)
-    if other_structure_id is not None:
-        where = where & ((MessageThread.supplier == other_structure_id) | (MessageThread.recipient == other_structure_id))
-    threads = await MessageThread.select(
-        MessageThread.id, MessageThread.subject, MessageThread.supplier, MessageThread.recipient, MessageThread.created_at,
-        MessageThread.supplier.name, MessageThread.recipient.name,
-    ).where(where).order_by(MessageThread.id, ascending=False).limit(500)
-    if not threads:
-        return []
-    ids = [t["id"] for t in threads]
-    latest: dict[int, dict] = {}
-    for row in await Message.select(Message.thread, Message.id, Message.body, Message.created_at, Message.side).where(
-            Message.thread.is_in(ids)).order_by(Message.id, ascending=False):
-        latest.setdefault(row["thread"], row)
     unread = await service.unread_by_question(structure_id)
+    if unread_only and not unread:
+        return []  # the notifications page, refreshed on every live event: usually nothing to read
+    sql, args = _LATEST_SQL, [structure_id, structure_id]
+    if other_structure_id is not None:
+        sql += " AND (t.supplier = {} OR t.recipient = {})"
+        args += [other_structure_id, other_structure_id]
+    if unread_only:
+        sql += f" AND t.id IN ({', '.join('{}' for _ in unread)})"
+        args += sorted(unread)
+    order = sorted(await MessageThread.raw(sql, *args), key=lambda r: (r["id"] not in unread, -(r["latest"] or 0)))[:limit]
+    if not order:
+        return []
+    ids = [r["id"] for r in order]
+    threads = {t["id"]: t for t in await MessageThread.select(
+        MessageThread.id, MessageThread.subject, MessageThread.supplier, MessageThread.recipient,
+        MessageThread.supplier.name, MessageThread.recipient.name,
+    ).where(MessageThread.id.is_in(ids))}
+    latest_ids = [r["latest"] for r in order if r["latest"]]
+    latest = {m["thread"]: m for m in await Message.select(Message.thread, Message.id, Message.body, Message.created_at).where(
+        Message.id.is_in(latest_ids))} if latest_ids else {}
     shaped = []
-    for t in threads:
+    for question_id in ids:
+        t = threads[question_id]
         side = SUPPLIER if t["supplier"] == structure_id else RECIPIENT
         shaped.append({
-            "id": t["id"], "subject": t["subject"], "side": side, "unread": unread.get(t["id"], 0), "latest": latest.get(t["id"]),
-            "other_name": t["recipient.name"] if side == SUPPLIER else t["supplier.name"],
+            "id": question_id, "subject": t["subject"], "side": side, "unread": unread.get(question_id, 0),
+            "latest": latest.get(question_id), "other_name": t["recipient.name"] if side == SUPPLIER else t["supplier.name"],
         })
-    shaped.sort(key=lambda q: (q["unread"] == 0, -(q["latest"]["id"] if q["latest"] else 0)))
-    return shaped[:limit]
+    return shaped
 
 
 async def attachment_for(question_id: int, attachment_id: int, user_id: int, preferred_structure_id: int | None) -> dict:

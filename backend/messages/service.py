@@ -214,7 +214,7 @@ def outbox_rows(invoice: Invoice, who: Participant, message_id: int, text: str, 
         "audience": {"structure_id": audience}, "url": f"/invoices/{invoice.id}#messages",
     }
     who_wrote = "Le destinataire" if who.side == RECIPIENT else "Le fournisseur"
-    push = {**base, "title": f"Nouveau message sur la facture n° {invoice.number}", "body": f"{who_wrote} : {excerpt}"}
+    push = {**base, "title": f"Nouveau message sur la facture n°\u00a0{invoice.number}", "body": f"{who_wrote}\u00a0: {excerpt}"}
     webhook = {**base, "body_excerpt": excerpt}
     return [
         Outbox(event_type=EVENT, channel=channel, invoice=invoice.id, payload=_json(payload), created_at=now, next_attempt_at=now)

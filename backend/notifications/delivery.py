@@ -33,7 +33,7 @@ from backend.lib.common import utcnow
 from backend.lib.db import transaction
 from backend.directory.tables import Structure
 from backend.lib.formats import money
-from backend.invoices.statuses import label
+from backend.invoices.statuses import status_sentence
 from backend.invoices.tables import Invoice
 from backend.notifications import service
 from backend.notifications.tables import PushDelivery, PushSubscription
@@ -89,15 +89,15 @@ async def on_event(row: dict[str, Any]) -> None:
 async def build_notification(key: str, payload: dict[str, Any], invoice_id: int | None) -> dict[str, Any]:
     """{message: {title, body, url, tag}, urgency}: built once per event, the same for every device."""
     invoice_id = payload.get("invoice_id", invoice_id)
-    invoice = await Invoice.select(Invoice.number, Invoice.amount_due, Invoice.recipient, Invoice.buyer_name).where(
+    invoice = await Invoice.select(Invoice.number, Invoice.type_code, Invoice.amount_due, Invoice.recipient, Invoice.buyer_name).where(
         Invoice.id == invoice_id).first() if invoice_id else None
     number = payload.get("number") or (invoice or {}).get("number") or ""
     url = payload.get("url") or (f"/invoices/{invoice_id}" if invoice_id else "/")
     message = {"url": url, "tag": payload.get("tag") or (f"invoice-{invoice_id}" if invoice_id else "facteur")}
     if key == service.MESSAGE_EVENT:
-        message.update(title=payload.get("title") or f"Nouveau message sur la facture n° {number}", body=payload.get("body") or "")
+        message.update(title=payload.get("title") or f"Nouveau message sur la facture n°\u00a0{number}", body=payload.get("body") or "")
         return {"message": message, "urgency": "normal"}
-    message.update(title=payload.get("title") or f"Facture n° {number} : {label(key).lower()}",
+    message.update(title=payload.get("title") or status_sentence(key, number, (invoice or {}).get("type_code")),
                    body=await _status_body(payload, invoice))
     return {"message": message, "urgency": "high" if key in HIGH_URGENCY else "normal"}
 
@@ -113,7 +113,7 @@ async def _status_body(payload: dict[str, Any], invoice: dict[str, Any] | None) 
     if payment:
         parts.append(f"paiement de {money(Decimal(str(payment)))}")
     if payload.get("reason_label"):
-        parts.append(f"Motif : {payload['reason_label']}")
+        parts.append(f"Motif\u00a0: {payload['reason_label']}")
     comment = (payload.get("comment") or "").strip()
     if comment:
         parts.append(comment if len(comment) <= EXCERPT else comment[: EXCERPT - 1].rstrip() + "…")

@@ -26,7 +26,7 @@ from backend.accounts.tables import Membership
 from backend.lib.common import paris_today, utcnow
 from backend.lib.db import retrying, transaction
 from backend.directory.tables import Structure
-from backend.invoices.statuses import STATUSES, label
+from backend.invoices.statuses import STATUSES, label, status_sentence
 from backend.invoices.tables import Invoice, InvoiceHistory
 from backend.processing.reasons import REASONS, reason_label
 from backend.processing import worker as outbox_worker
@@ -68,14 +68,6 @@ TERMINAL = frozenset({"REJETEE"})
 PUSH_STATUSES = frozenset({"REJETEE", "SUSPENDUE", "A_RECYCLER", "MISE_EN_PAIEMENT"})
 MAX_MANDATE = 50
 MAX_COMMENT = 2000
-
-PUSH_TITLES = {
-    "REJETEE": "Facture n° {number} rejetée",
-    "SUSPENDUE": "Facture n° {number} suspendue",
-    "A_RECYCLER": "Facture n° {number} à recycler",
-    "MISE_EN_PAIEMENT": "Facture n° {number} mise en paiement",
-}
-
 
 class TransitionError(Exception):
     """A refused change: a stable code, a French message for the person, an HTTP status."""
@@ -487,8 +479,7 @@ def _outbox_rows(invoice: Invoice, steps, target: str, version: int, changes: di
         # Every change the supplier sees may be pushed: the push handler picks the members who
         # want it (PUSH_STATUSES by default, the others on request), never the author.
         push = {**payload, "audience": {"structure_id": invoice.supplier}, "actor_user_id": who.user_id}
-        if status in PUSH_TITLES:
-            push["title"] = PUSH_TITLES[status].format(number=invoice.number)
+        push["title"] = status_sentence(status, invoice.number, invoice.type_code)
         rows.append(Outbox(event_type="invoice.status_changed", channel="push", invoice=invoice.id,
                            payload=_json(push), created_at=now, next_attempt_at=now))
         previous = status

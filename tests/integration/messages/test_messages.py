@@ -82,7 +82,7 @@ async def test_the_other_side_is_notified_in_the_same_transaction(client, invoic
     assert push["invoice_id"] == invoice.id and push["number"] == invoice.number and push["message_id"] == message.id
     assert push["supplier_id"] == invoice.supplier and push["recipient_id"] == recipient.id
     assert push["url"] == f"/invoices/{invoice.id}#messages" and invoice.number in push["title"]
-    assert push["body"].startswith("Le fournisseur : Une question") and len(push["body"]) < 200
+    assert push["body"].startswith("Le fournisseur\u00a0: Une question") and len(push["body"]) < 200
     event = await Event.objects().where(Event.kind == "message.created").first()
     assert (event.invoice, event.supplier, event.recipient) == (invoice.id, invoice.supplier, recipient.id)
 

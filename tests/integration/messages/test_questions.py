@@ -88,8 +88,8 @@ async def test_supplier_asks_agents_answer_and_both_sides_count_unread(client, a
     assert set(rows) == {"push", "webhook"} and all(r["invoice"] is None for r in rows.values())
     push = _payload(rows["push"])
     assert push["audience"] == {"structure_id": recipient.id} and push["question"] == {"id": question.id, "subject": SUBJECT}
-    assert push["url"] == f"/questions/{question.id}" and push["title"] == f"Question : {SUBJECT}"
-    assert push["body"].startswith("Menuiserie Dupont SARL : Bonjour") and "invoice_id" not in push
+    assert push["url"] == f"/questions/{question.id}" and push["title"] == f"Question\u00a0: {SUBJECT}"
+    assert push["body"].startswith("Menuiserie Dupont SARL\u00a0: Bonjour") and "invoice_id" not in push
     assert _payload(rows["webhook"])["attachments"] == 1
     event = await Event.objects().where(Event.kind == "message.created").first()
     assert (event.invoice, event.supplier, event.recipient) == (0, supplier_id, recipient.id)
@@ -119,7 +119,7 @@ async def test_supplier_asks_agents_answer_and_both_sides_count_unread(client, a
     assert await unread_count_for_structure(supplier_id) == 1 and await unread_count_for_structure(recipient.id) == 0
     push_rows = await Outbox.select().where((Outbox.event_type == "message.created") & (Outbox.channel == "push")).order_by(Outbox.id)
     assert _payload(push_rows[-1])["audience"] == {"structure_id": supplier_id}
-    assert _payload(push_rows[-1])["body"] == "Commune de Paris : Indiquez le code VOIRIE-01."
+    assert _payload(push_rows[-1])["body"] == "Commune de Paris\u00a0: Indiquez le code VOIRIE-01."
 
     # Back to the supplier: /notifications shows the answer unread; the fragment reads it.
     await accounts.logout()

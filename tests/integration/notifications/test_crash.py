@@ -64,7 +64,7 @@ async def test_a_worker_killed_before_sending_loses_and_doubles_nothing(client, 
     finally:
         kill(first)
     assert len(push_service.received) == 1 and push_service.refused == []
-    assert push_service.received[0].payload["title"] == f"Facture n° {invoice.number} rejetée"
+    assert push_service.received[0].payload["title"] == f"Facture n°\u00a0{invoice.number} rejetée"
     rows = await Outbox.select().where(Outbox.channel.is_in(["push", "push_delivery"]))
     assert all(r["delivered_at"] is not None for r in rows) and len(rows) == 2
     assert await PushDelivery.count() == 1

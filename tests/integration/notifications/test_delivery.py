@@ -39,8 +39,8 @@ async def _pay(invoice, agent):
 
 
 CASES = {
-    "REJETEE": (_reject, "rejetée", "Motif : Numéro de commande (engagement) absent ou erroné", "high"),
-    "SUSPENDUE": (_suspend, "suspendue", "Motif : Pièce justificative absente ou insuffisante", "high"),
+    "REJETEE": (_reject, "rejetée", "Motif\u00a0: Numéro de commande (engagement) absent ou erroné", "high"),
+    "SUSPENDUE": (_suspend, "suspendue", "Motif\u00a0: Pièce justificative absente ou insuffisante", "high"),
     "A_RECYCLER": (_recycle, "à recycler", "Envoyez-la à l'hôpital", "normal"),
     "MISE_EN_PAIEMENT": (_pay, "mise en paiement", "paiement de 100,00\u00a0€", "normal"),
 }
@@ -57,7 +57,7 @@ async def test_each_default_status_reaches_the_phone(status, client, invoice, ag
     assert push_service.refused == []
     [got] = push_service.wait_for(1)
     message = got.payload
-    assert message["title"] == f"Facture n° {invoice.number} {word}"
+    assert message["title"] == f"Facture n°\u00a0{invoice.number} {word}"
     assert "Commune de Paris" in message["body"] and money(Decimal(invoice.amount_due)) in message["body"]
     assert reason in message["body"]
     assert message["url"] == f"/invoices/{invoice.id}" and message["tag"] == f"invoice-{invoice.id}"
@@ -152,7 +152,7 @@ async def test_the_author_of_a_change_is_not_told_of_it(client, invoice, agent_i
     await _suspend(invoice, Actor("recipient", agent_id))
     await change_status(invoice.id, Actor("supplier", supplier_id), "COMPLETEE", expected_version=2, comment="Envoyé")
     await drain()
-    assert [p["title"] for p in push_service.payloads()] == [f"Facture n° {invoice.number} suspendue"]
+    assert [p["title"] for p in push_service.payloads()] == [f"Facture n°\u00a0{invoice.number} suspendue"]
 
 
 async def test_a_push_event_is_fanned_out_once(client, invoice, agent_id, push_service):
@@ -188,8 +188,8 @@ async def test_a_new_message_reaches_the_agents_who_asked_for_it(client, account
     assert push_service.refused == []
     [message] = push_service.payloads()
     assert push_service.payloads(agent_sub) == [message]
-    assert message["title"] == f"Nouveau message sur la facture n° {invoice.number}"
-    assert message["body"].startswith("Le fournisseur : Le bon de livraison")
+    assert message["title"] == f"Nouveau message sur la facture n°\u00a0{invoice.number}"
+    assert message["body"].startswith("Le fournisseur\u00a0: Le bon de livraison")
     assert message["url"] == f"/invoices/{invoice.id}#messages" and message["tag"] == f"invoice-{invoice.id}"
     assert push_service.received[0].headers["urgency"] == "normal"
 

@@ -27,8 +27,8 @@ async def test_a_question_and_its_answer_reach_the_other_side_by_push(client, ac
     assert push_service.refused == []
     [asked] = push_service.payloads()
     assert push_service.payloads(agent_sub) == [asked]  # the author's own side is not told
-    assert asked["title"] == f"Question : {SUBJECT}"
-    assert asked["body"] == "Menuiserie Dupont SARL : Quel code service indiquer ?"
+    assert asked["title"] == f"Question\u00a0: {SUBJECT}"
+    assert asked["body"] == "Menuiserie Dupont SARL\u00a0: Quel code service indiquer ?"
     assert asked["url"] == f"/questions/{question.id}" and asked["tag"] == f"question-{question.id}"
 
     await accounts.logout()
@@ -36,5 +36,5 @@ async def test_a_question_and_its_answer_reach_the_other_side_by_push(client, ac
     assert (await answer(client, question.id, "Le code VOIRIE-01.")).status_code == 303
     await drain()
     [answered] = push_service.payloads(supplier_sub)
-    assert answered["body"] == "Commune de Paris : Le code VOIRIE-01." and answered["url"] == f"/questions/{question.id}"
+    assert answered["body"] == "Commune de Paris\u00a0: Le code VOIRIE-01." and answered["url"] == f"/questions/{question.id}"
     assert len(push_service.payloads(agent_sub)) == 1
