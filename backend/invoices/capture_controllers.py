@@ -161,6 +161,14 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
     return await _send_result(request, deposit_id, draft.id)
 
 
+@post("/capture/new/send")
+async def new_draft_send(request: Request, current: NamedDependency[CurrentUser]) -> Template | Redirect:
+    """The send of an invoice started on a phone with no network once its ready draft was
+    taken (offline.js, a phone-only draft): it has no draft on the server, so, as for a
+    queued send whose draft has gone, one is made for it now (never draft 0: no id is 0)."""
+    return await draft_send.fn(request=request, current=current, draft_id=0)
+
+
 async def _draft_to_send(current: CurrentUser, draft_id: int, key: str | None, typed_for: str) -> InvoiceDraft:
     """The draft, or, for a send queued on a device (it has a key) whose draft has gone since
     (sent or deleted from another device, or the ready draft taken by another phone), a new
@@ -215,5 +223,5 @@ async def draft_delete(current: NamedDependency[CurrentUser], draft_id: FromPath
 
 router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[
     capture_home, draft_create, draft_page, draft_autosave, draft_add_line, recipient_search, recipient_choose, draft_send, draft_delete,
-    *draft_file_handlers,
+    new_draft_send, *draft_file_handlers,
 ])

@@ -70,11 +70,22 @@ async def add(settings: Settings, draft_id: int, uploads: list[Upload]) -> list[
 
 async def _keep(settings: Settings, draft_id: int, name: str, data: bytes, media_type: str) -> None:
     digest = await storage.write_blob(settings.files_dir, data)  # on disk before the row that names it
-    async with transaction():
-        file_id = await storage.file_row(digest, len(data), media_type)
-        await DraftAttachment.insert(DraftAttachment(draft=draft_id, file=file_id, filename=name, media_type=media_type, size=len(data)))
-        # A draft with a photo is no longer a blank "ready" draft (capture.is_ready).
-        await InvoiceDraft.update({InvoiceDraft.updated_at: utcnow()}).where(InvoiceDraft.id == draft_id)
+    try:
+        async with transaction():
+            file_id = await storage.file_row(digest, len(data), media_type)
+            await DraftAttachment.insert(DraftAttachment(draft=draft_id, file=file_id, filename=name, media_type=media_type, size=len(data)))
+            # A draft with a photo is no longer a blank "ready" draft (capture.is_ready).
+            await InvoiceDraft.update({InvoiceDraft.updated_at: utcnow()}).where(InvoiceDraft.id == draft_id)
+    except Exception as exc:
+        # The same photo added at the same moment by another request (the field's upload and
+        # a send carrying it): the unique index kept one copy, which is what is wanted.
+        if not _is_unique_violation(exc):
+            raise
+
+
+def _is_unique_violation(exc: Exception) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "unique" in text or "duplicate key" in text
 
 
 async def remove(draft_id: int, attachment_id: int) -> bool:

@@ -19,6 +19,7 @@ var SHELL = [
   versioned("/static/js/app.js"),
   versioned("/static/js/outbox.js"),
   versioned("/static/js/offline.js"),
+  versioned("/static/js/capture-check.js"),
   "/static/vendor/htmx/htmx.min.js",
   "/static/vendor/idb-keyval/umd.js",
   "/static/icons/icon.svg",

@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from backend.directory.tables import Structure
-from backend.invoices.tables import Deposit, Invoice
+from backend.invoices import capture
+from backend.invoices.tables import Deposit, Invoice, InvoiceDraft
 from tests.e2e.conftest import new_person
 from tests.e2e.test_capture import _public_structure, _vat_of
 from tests.e2e.test_signup_join import _expect, confirm_by_mail, log_in, sign_up
@@ -29,6 +30,11 @@ CACHED_PATHS = """async () => {
   }
   return paths;
 }"""
+
+
+def _next_number(number: str) -> str:
+    prefix, digits = re.fullmatch(r"(.*?)(\d+)", number).groups()
+    return f"{prefix}{int(digits) + 1:0{len(digits)}d}"
 
 
 async def _controlled(page) -> str:
@@ -198,16 +204,38 @@ async def test_a_new_invoice_is_started_and_captured_with_no_network(phone, serv
     await page.get_by_role("button", name="Valider et envoyer").click()
     await expect(page.locator("#capture-status")).to_contain_text("en attente d'envoi")
 
-    # One at a time: the ready draft is taken until it has left.
+    # A second invoice while the first waits: a new draft of this phone, the next number free.
     await page.goto("/capture")
     await page.get_by_role("button", name="Nouvelle facture").click()
-    await expect(page.locator("[data-new-draft-busy]")).to_be_visible()
-    assert page.url == server.url("/capture")
+    await expect(page).to_have_url(re.compile(re.escape(server.url(ready)) + r"#nouvelle-[0-9a-f-]{36}$"))
+    second = _next_number(number)
+    await expect(page.get_by_label("Numéro de facture")).to_have_value(second)
+    await expect(page.get_by_label("Désignation")).to_have_value("")
+    await page.get_by_label("Entité publique (nom, SIRET ou ville)").fill(town.siret)
+    await page.get_by_label("Désignation").fill("Pose d'un interrupteur")
+    await page.get_by_label("Prix unitaire HT (€)").fill("60")
+    await page.get_by_label("Numéro de facture").fill(f"{second} bis")
+    await page.get_by_role("button", name="Valider et envoyer").click()  # checked on the phone first
+    await expect(page.locator("#device-check")).to_contain_text("La date d'échéance est obligatoire.")
+    await expect(page.locator("#device-check")).to_contain_text("Le numéro de facture contient des caractères non acceptés")
+    await expect(page.get_by_label("Numéro de facture")).to_have_attribute("aria-invalid", "true")
+    await page.get_by_label("Numéro de facture").fill(second)
+    await expect(page.locator("#outbox li.outbox-pending")).to_have_count(1)  # not queued: only the first waits
+    await page.get_by_label("Échéance").fill((date.today() + timedelta(days=30)).isoformat())
+    await page.get_by_role("button", name="Valider et envoyer").click()
+    await expect(page.locator("#capture-status")).to_contain_text("en attente d'envoi")
+    await expect(page.locator("#outbox li.outbox-pending")).to_have_count(2)  # both wait, each with its number
+    await expect(page.locator("#outbox")).to_contain_text(f"{number} · SIRET {town.siret}")
+    await expect(page.locator("#outbox")).to_contain_text(f"{second} · SIRET {town.siret}")
 
-    # Back in the street: it leaves; the town wants a service, which could not be chosen offline.
+    # Back in the street: both leave; the town wants a service, which could not be chosen offline.
+    await page.goto("/capture")
     await page.context.set_offline(False)
-    await expect(page.locator("#outbox")).to_contain_text("refusée par le portail", timeout=30_000)
-    await page.get_by_role("link", name="Voir le compte rendu").click()
+    await expect(page.locator("#outbox li.outbox-refused")).to_have_count(2, timeout=30_000)
+    supplier = await Structure.objects().get(Structure.siret == person.siret)
+    drafts = [capture.decoded(d["form"]) for d in await InvoiceDraft.select(InvoiceDraft.form).where(InvoiceDraft.structure == supplier.id)]
+    assert {d["number"] for d in drafts} >= {number, second}  # each kept as a draft to correct
+    await page.get_by_role("link", name="Voir le compte rendu").first.click()
     await expect(page.get_by_text("FCT-PORTAL-04").first).to_be_visible()
     await page.get_by_role("link", name="Corriger le brouillon").click()
     await expect(page.get_by_text(town.name).first).to_be_visible()  # the SIRET typed offline, found
@@ -219,6 +247,14 @@ async def test_a_new_invoice_is_started_and_captured_with_no_network(phone, serv
     invoice = await Invoice.objects().get(Invoice.id == int(page.url.rsplit("/", 1)[1]))
     assert (invoice.number, invoice.recipient, invoice.service_code) == (number, town.id, "FIN")
     assert str(invoice.total_excl_vat) in ("180.00", "180")
+    # The second one, corrected the same way.
+    await page.get_by_role("link", name="Voir le compte rendu").click()
+    await page.get_by_role("link", name="Corriger le brouillon").click()
+    await expect(page.get_by_label("Désignation")).to_have_value("Pose d'un interrupteur")
+    await page.get_by_label("Service (obligatoire)").select_option("FIN")
+    await page.get_by_role("button", name="Valider et envoyer").click()
+    await expect(page).to_have_url(re.compile(r"/invoices/\d+$"), timeout=30_000)
+    assert (await Invoice.objects().get(Invoice.id == int(page.url.rsplit("/", 1)[1]))).number == second
 
     # The draft used is gone; offline again with the old capture page, nothing stale is offered.
     await page.context.set_offline(True)

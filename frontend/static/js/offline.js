@@ -28,10 +28,15 @@
   // A draft is made by the server. So, while online, the capture page names this person's
   // ready draft (a blank one made in advance) and the worker stores its page; offline,
   // "Nouvelle facture" opens that page from the store, and the capture below works as for
-  // any draft. Said in French when it cannot: no ready page on this phone yet, or the
-  // ready draft already waits to be sent.
+  // any draft. Once the ready draft is taken (typed in, or waiting to be sent), each further
+  // "Nouvelle facture" opens the same stored page as a new draft of this phone only
+  // (#nouvelle-<key>): typed and queued here, it is sent to /capture/new/send, where the server
+  // makes its draft (a queued send whose draft does not exist). So several invoices can wait
+  // at once. Said in French when it cannot: no ready page on this phone yet.
+  var LOCAL_DRAFT = /^#nouvelle-([A-Za-z0-9-]{8,64})$/;
+
   function show(selector) {
-    document.querySelectorAll("[data-new-draft-offline], [data-new-draft-busy]").forEach(function (node) {
+    document.querySelectorAll("[data-new-draft-offline]").forEach(function (node) {
       node.hidden = !node.matches(selector);
     });
   }
@@ -46,10 +51,11 @@
     event.preventDefault();
     var ready = form.getAttribute("data-ready-draft");
     var stored = ready && window.caches ? caches.match(ready) : Promise.resolve(null);
-    Promise.all([stored, ready ? Outbox.pendingFor(draftIdOf(ready)) : null]).then(function (found) {
-      if (found[1]) show("[data-new-draft-busy]");
-      else if (found[0]) window.location.assign(ready);
-      else show("[data-new-draft-offline]");
+    var readyId = ready ? draftIdOf(ready) : null;
+    Promise.all([stored, ready ? Outbox.pendingFor(readyId) : null, ready ? Outbox.loadDraft(readyId) : null]).then(function (found) {
+      var taken = found[1] || (found[2] && !found[2].synced);
+      if (!found[0]) show("[data-new-draft-offline]");
+      else window.location.assign(taken ? ready + "#nouvelle-" + Outbox.newKey() : ready);
     });
   });
   window.addEventListener("online", function () { show("none"); });
@@ -128,7 +134,12 @@
   // ---- The capture form ----
 
   var form = document.getElementById("capture-form");
-  var draftId = form ? draftIdOf(form.getAttribute("action")) : null;
+  var localMatch = form && form.hasAttribute("data-ready-draft") && LOCAL_DRAFT.exec(window.location.hash);
+  var localDraft = Boolean(localMatch);  // a new draft of this phone only, on the ready draft's stored page
+  var draftId = form ? (localDraft ? "local-" + localMatch[1] : draftIdOf(form.getAttribute("action"))) : null;
+  if (localDraft) form.setAttribute("action", "/capture/new/send");
+  // No server draft to save into (autosave, lines, recipient, photos): as with no network.
+  function serverless() { return !navigator.onLine || localDraft; }
   var lastSavedAt = 0;
   var savedAtRequest = 0;
 
@@ -157,7 +168,7 @@
 
   function saveLocally() {
     lastSavedAt = Date.now();
-    if (!navigator.onLine) totalsOutOfDate();
+    if (serverless()) totalsOutOfDate();
     return Outbox.saveDraft(draftId, fields(false), false).then(function (copy) { return copy; });
   }
 
@@ -248,13 +259,21 @@
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
       var recipient = form.elements.recipient_name;
-      Outbox.enqueue({
-        draftId: draftId, action: form.getAttribute("action"), csrf: form.elements._csrf_token.value,
-        number: form.elements.number.value, recipient: recipient ? recipient.value : "", fields: fields(true),
-      }).then(function () {
-        status(navigator.onLine ? "Envoi en cours…" : "Facture en attente d'envoi : elle partira d'elle-même dès que le réseau reviendra.");
-        requestSync();
-        return navigator.onLine ? sendNow() : render();
+      var number = form.elements.number.value.trim();
+      Outbox.entries().then(function (list) {
+        var twin = list.some(function (e) { return e.state === "pending" && e.draftId !== draftId && e.number === number; });
+        if (twin && window.FacteurCaptureCheck) {  // would be refused as a duplicate once sent
+          FacteurCaptureCheck.show(form, [{ field: "number", message: "Une autre facture saisie sur ce téléphone porte déjà le numéro " + number + " : changez-le." }]);
+          return null;
+        }
+        return Outbox.enqueue({
+          draftId: draftId, action: form.getAttribute("action"), csrf: form.elements._csrf_token.value,
+          number: number, recipient: recipient ? recipient.value : "", fields: fields(true),
+        }).then(function () {
+          status(navigator.onLine ? "Envoi en cours…" : "Facture en attente d'envoi : elle partira d'elle-même dès que le réseau reviendra.");
+          requestSync();
+          return navigator.onLine ? sendNow() : render();
+        });
       }).finally(function () { button.disabled = false; });
     });
 
@@ -277,13 +296,13 @@
     // No network: add the line here instead of asking the server; no directory search.
     form.addEventListener("htmx:beforeRequest", function (event) {
       var path = (event.detail.requestConfig && event.detail.requestConfig.path) || "";
-      if (navigator.onLine) return;
+      if (!serverless()) return;
       if (/\/lines$/.test(path)) {
         event.preventDefault();
         addLineLocally();
         saveLocally();
-      } else if (path.indexOf("/capture/recipients") === 0) {
-        event.preventDefault();
+      } else if (path.indexOf("/capture/recipients") === 0 || localDraft) {
+        event.preventDefault();  // a phone-only draft: its photos go with the send
       }
     });
     bindOfflineRecipient();
@@ -293,14 +312,14 @@
   function bindOfflineRecipient() {
     var hint = form.querySelector("[data-offline-recipient]");
     var search = document.getElementById("recipient-q");
-    function toggle() { if (hint) hint.hidden = navigator.onLine; }
+    function toggle() { if (hint) hint.hidden = !serverless(); }
     toggle();
     window.addEventListener("online", toggle);
     window.addEventListener("offline", toggle);
     if (!search) return;
     search.addEventListener("input", function () {
       var digits = search.value.replace(/\s+/g, "");
-      if (navigator.onLine || !/^\d{14}$/.test(digits)) return;
+      if (!serverless() || !/^\d{14}$/.test(digits)) return;
       form.elements.recipient_siret.value = digits;
       form.elements.recipient_name.value = "SIRET " + digits;
       var routing = document.getElementById("routing");
@@ -312,7 +331,7 @@
 
   // A ready draft opened offline is the page stored when it was made: today's date, not that day's.
   function todayIfReady() {
-    if (!form.hasAttribute("data-ready-draft") || navigator.onLine) return;
+    if (!form.hasAttribute("data-ready-draft") || !serverless()) return;
     var now = new Date();
     var today = new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
     if (form.elements.issue_date && form.elements.issue_date.value !== today) {
@@ -321,8 +340,26 @@
     }
   }
 
+  // A phone-only draft starts with the next number free on this phone: the ready draft's
+  // number is already that of another invoice typed here.
+  function nextFreeNumber() {
+    return Outbox.numbersInUse().then(function (used) {
+      var number = form.elements.number.value;
+      for (var tries = 0; used.indexOf(number) >= 0 && tries < 1000; tries++) {
+        var match = /^(.*?)(\d+)$/.exec(number);
+        if (!match) break;
+        var next = String(Number(match[2]) + 1);
+        number = match[1] + (next.length < match[2].length ? "0".repeat(match[2].length - next.length) : "") + next;
+      }
+      form.elements.number.value = number;
+    });
+  }
+
   function restoreCapture() {
     return Outbox.loadDraft(draftId).then(function (copy) {
+      if (!copy && localDraft) return nextFreeNumber().then(function () { todayIfReady(); saveLocally(); return copy; });
+      return copy;
+    }).then(function (copy) {
       if (copy && !copy.synced) {
         restore(copy);
         lastSavedAt = copy.savedAt;
@@ -336,6 +373,15 @@
       if (pending) status("Facture en attente d'envoi : elle partira d'elle-même dès que le réseau reviendra.");
     });
   }
+
+  // "Supprimer le brouillon" on a phone-only draft: it exists only here (the form below the
+  // page would delete the ready draft on the server).
+  document.addEventListener("submit", function (event) {
+    var target = event.target;
+    if (!localDraft || !/\/delete$/.test(target.getAttribute("action") || "") || event.defaultPrevented) return;
+    event.preventDefault();
+    Outbox.forgetDraft(draftId).then(function () { window.location.assign("/capture"); });
+  });
 
   // ---- When the network returns, and on every page opened ----
 

@@ -131,6 +131,24 @@
 
   function loadDraft(draftId) { return idbKeyval.get(String(draftId), drafts); }
 
+  function forgetDraft(draftId) { return idbKeyval.del(String(draftId), drafts); }
+
+  // The invoice numbers taken on this device by other drafts than `exceptDraftId`: waiting
+  // sends and forms typed but not yet synced.
+  function numbersInUse(exceptDraftId) {
+    var except = exceptDraftId == null ? null : String(exceptDraftId);
+    return Promise.all([entries(), idbKeyval.entries(drafts)]).then(function (found) {
+      var numbers = found[0].filter(function (e) { return e.state === "pending" && String(e.draftId) !== except; })
+        .map(function (e) { return e.number; });
+      found[1].forEach(function (pair) {
+        var copy = pair[1];
+        if (!copy || copy.synced || String(pair[0]) === except) return;
+        (copy.fields || []).forEach(function (field) { if (field[0] === "number") numbers.push(field[1]); });
+      });
+      return numbers.filter(Boolean);
+    });
+  }
+
   function markDraftSynced(draftId, savedAt) {
     return idbKeyval.update(String(draftId), function (copy) {
       if (copy && copy.savedAt === savedAt) copy.synced = true;
@@ -141,5 +159,6 @@
   scope.FacteurOutbox = {
     SYNC_TAG: SYNC_TAG, enqueue: enqueue, entries: entries, pendingFor: pendingFor, flush: flush, forget: forget,
     forgetAll: forgetAll, saveDraft: saveDraft, loadDraft: loadDraft, markDraftSynced: markDraftSynced,
+    numbersInUse: numbersInUse, newKey: newKey, forgetDraft: forgetDraft,
   };
 })(self);

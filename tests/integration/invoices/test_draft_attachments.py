@@ -91,3 +91,35 @@ async def test_another_structure_neither_sees_nor_removes_a_drafts_photo(client,
     other_token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
     removed = await client.post(f"/capture/{draft_id}/attachments/{attachment_id}/delete", data={"_csrf_token": other_token})
     assert removed.status_code == 404 and await DraftAttachment.count() == 1
+
+
+async def test_the_same_photo_sent_twice_at_once_is_kept_once(client, supplier, recipient, settings):
+    """The field's upload and a send carrying the same photo can arrive together."""
+    import anyio
+
+    from backend.invoices import draft_files
+    from backend.invoices.deposit import Upload
+
+    draft_id, _ = await _new_draft(client)
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(draft_files.add, settings, draft_id, [Upload("chantier.jpg", JPEG)])
+    assert await DraftAttachment.count().where(DraftAttachment.draft == draft_id) == 1
+
+
+async def test_an_invoice_started_on_a_phone_with_no_draft_gets_one_with_its_photo(client, supplier, recipient):
+    """A second invoice typed offline while the ready draft waits has no draft on the server
+    (offline.js): its queued send to /capture/new/send makes one, which keeps the photo when
+    the send is refused; without a device's key there is nothing to make it for."""
+    draft_id, token = await _new_draft(client)
+    page = await client.get(f"/capture/{draft_id}")
+    structure = re.search(r'name="structure" value="(\d+)"', page.text).group(1)
+    fields = {**_fields(recipient.siret, number="F2026-0002"), "_csrf_token": token, "structure": structure}
+    assert (await client.post("/capture/new/send", data=fields)).status_code == 404
+    refused = await client.post("/capture/new/send", data={**fields, "idempotency_key": "0f0e0d0c-phone-2"},
+                                files=[("attachment", ("devis.jpg", JPEG, "image/jpeg"))])
+    assert refused.status_code == 422 and refused.headers["x-facteur-result"] == "invalid"  # no VAT number in the profile
+    made = int(re.fullmatch(r"/capture/(\d+)\?check=1", refused.headers["x-facteur-location"]).group(1))
+    assert made != draft_id
+    reopened = await client.get(f"/capture/{made}")
+    assert 'value="F2026-0002"' in reopened.text and "devis.jpg" in reopened.text
