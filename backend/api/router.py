@@ -18,6 +18,7 @@ from litestar.response import Template
 from backend.api.auth import api_principal
 from backend.api.controllers import HANDLERS
 from backend.api.export_controllers import HANDLERS as EXPORT_HANDLERS
+from backend.api.bulk_controllers import HANDLERS as BULK_HANDLERS
 from backend.api.decoding import ApiRequest, finding, french, location, schema_problem
 from backend.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem
 from backend.lib.errors import CODES, MESSAGES
@@ -72,7 +73,7 @@ def _webhooks_router() -> Router | None:
 
 def build_router() -> Router:
     webhooks = _webhooks_router()
-    handlers = [*HANDLERS, *EXPORT_HANDLERS]
+    handlers = [*HANDLERS, *EXPORT_HANDLERS, *BULK_HANDLERS]
     for handler in handlers:  # every route documents its problem responses
         handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
     return Router(
