@@ -9,6 +9,7 @@ DB = make_engine(get_settings())
 
 APP_REGISTRY = AppRegistry(
     apps=[
+        "backend.lib.piccolo_app",
         "backend.directory.piccolo_app",
         "backend.accounts.piccolo_app",
         "backend.invoices.piccolo_app",

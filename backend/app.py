@@ -13,8 +13,6 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
-from litestar.stores.file import FileStore
-from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
 from backend.lib import db
@@ -41,6 +39,7 @@ from backend.pwa import router as pwa_router
 from backend.webhooks.controllers import router as webhooks_router
 from backend.lib.security import add_security_headers, redact_access_log
 from backend.lib.sessions import RotatingSessionConfig
+from backend.lib.stores import DatabaseStore
 from backend.settings import Settings, get_settings
 from backend.tracking import events as tracking_events
 from backend.tracking.stream import make_channels
@@ -56,29 +55,38 @@ log = logging.getLogger(__name__)
 
 
 @get("/healthz", exclude_from_csrf=True, skip_session=True, include_in_schema=False)
-async def healthz() -> Response:
-    ok = await db.ping()
+async def healthz(request: Request) -> Response:
+    """Each dependency's state. 503 only without the database (nothing works then); without
+    Redis pages and the API work and live updates pause: "degraded", still 200, so that a
+    load balancer keeps sending people to this host."""
+    database_ok = await db.ping()
+    redis_url = request.app.state.settings.redis_url
+    redis = "not_configured" if not redis_url else ("ok" if await _redis_answers(redis_url) else "unreachable")
+    status = "unavailable" if not database_ok else ("degraded" if redis == "unreachable" else "ok")
     return Response(
-        {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable"},
-        status_code=200 if ok else 503,
+        {"status": status, "database": "ok" if database_ok else "unreachable", "redis": redis,
+         "live_events": "paused" if redis == "unreachable" else "ok"},
+        status_code=503 if not database_ok else 200,
     )
 
 
-def _stores(settings: Settings) -> dict[str, Store]:
-    if settings.redis_url:
-        from redis.asyncio import BlockingConnectionPool, Redis
+async def _redis_answers(url: str, timeout: float = 2.0) -> bool:
+    from redis.asyncio import Redis
 
-        # Blocking pool: a burst of requests (a thousand /events streams reconnecting) waits
-        # for a connection; redis-py's default pool fails at once past 100 ("Too many connections").
-        pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=100, timeout=10)
-        root = RedisStore(redis=Redis(connection_pool=pool), namespace="facteur", handle_client_shutdown=True)
-        return {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
-    for folder in ("sessions", "throttle"):
-        (settings.data_dir / folder).mkdir(parents=True, exist_ok=True)
-    return {
-        "sessions": FileStore(settings.data_dir / "sessions"),
-        "throttle": FileStore(settings.data_dir / "throttle"),
-    }
+    client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        return bool(await client.ping())
+    except Exception:  # any failure means "unreachable" for the health check
+        return False
+    finally:
+        await client.aclose()
+
+
+def _stores(settings: Settings) -> dict[str, Store]:
+    # In the database, not in Redis: pages and the API keep working while Redis is down
+    # (only live events pause), and every process and host shares them.
+    root = DatabaseStore("facteur")
+    return {"sessions": root.with_namespace("sessions"), "throttle": root.with_namespace("throttle")}
 
 
 def _template_engine(engine: JinjaTemplateEngine) -> None:

@@ -10,7 +10,6 @@ Contract (CONTRACTS.md): `api_principal` (a dependency) -> ApiPrincipal, and
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import time
@@ -18,12 +17,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from litestar import Request
-from litestar.stores.base import Store
-from litestar.stores.redis import RedisStore
 
 from backend.api.problems import ApiProblem
 from backend.api.tables import ApiKey
 from backend.lib.common import utcnow
+from backend.lib.stores import DatabaseStore
 from backend.processing.lifecycle import Actor
 
 SCOPES = ("deposit", "read", "process", "directory")
@@ -108,7 +106,7 @@ async def _touch(row: dict) -> None:
 
 
 async def _rate_limit(request: Request, digest: str) -> None:
-    """A fixed-window counter per key in the throttle store (Redis or files)."""
+    """A fixed-window counter per key in the throttle store (the database)."""
     store = request.app.stores.get("throttle")
     limit = request.app.state.get("api_rate_limit") or request.app.state.settings.api_rate_limit
     now = int(time.time())
@@ -122,24 +120,7 @@ async def _rate_limit(request: Request, digest: str) -> None:
         )
 
 
-_file_counter_lock = asyncio.Lock()
-
-
-async def _count(store: Store, name: str) -> int:
-    """This request's number in its window, counted atomically: a burst of concurrent
-    requests cannot all read the same count and all pass.
-
-    Redis: INCR in the store's namespace, shared by every process. Files (one process,
-    the set-up-free default): read and write under a lock of this process."""
-    if isinstance(store, RedisStore):
-        key = store._make_key(name)  # the store's own naming, so `facteur_*` clean-ups see it
-        async with store._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, RATE_WINDOW + 1)
-            count, _ = await pipe.execute()
-        return int(count)
-    async with _file_counter_lock:
-        raw = await store.get(name)
-        count = (int(raw) if raw and raw.isdigit() else 0) + 1
-        await store.set(name, str(count).encode(), expires_in=RATE_WINDOW + 1)
-        return count
+async def _count(store: DatabaseStore, name: str) -> int:
+    """This request's number in its window, counted atomically in the database: a burst of
+    concurrent requests, on any process or host, cannot all read the same count and pass."""
+    return await store.increment(name, RATE_WINDOW + 1)

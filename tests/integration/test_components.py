@@ -48,14 +48,16 @@ async def test_redis_is_reachable():
     require_component(await _redis_answers(REDIS_URL), "Redis (127.0.0.1:6379)")
 
 
-async def test_sessions_are_stored_in_redis_when_configured(settings, clean_db):
-    """With FACTEUR_REDIS_URL the session lives in Redis (checked in both CI runs)."""
+async def test_sessions_are_stored_in_the_database_even_with_redis(settings, clean_db):
+    """Sessions live in the database (shared by every process and host), not in Redis: a
+    Redis outage must not sign anyone out. Checked in both CI runs."""
     require_component(await _redis_answers(REDIS_URL), "Redis (127.0.0.1:6379)")
     import msgspec
     from litestar.testing import AsyncTestClient
     from redis.asyncio import Redis
 
     from backend.app import create_app
+    from backend.lib.tables import StoreEntry
     from tests.support.accounts import AccountFactory
 
     with_redis = msgspec.structs.replace(settings, redis_url=settings.redis_url or REDIS_URL)
@@ -64,7 +66,13 @@ async def test_sessions_are_stored_in_redis_when_configured(settings, clean_db):
         session_id = client.cookies.get("facteur_session")
     redis = Redis.from_url(with_redis.redis_url)
     try:
-        stored = await redis.exists(f"facteur_sessions:{session_id}")
+        in_redis = await redis.exists(f"facteur_sessions:{session_id}")
     finally:
         await redis.aclose()
-    assert session_id and stored == 1
+    in_database = await StoreEntry.exists().where(StoreEntry.name == session_id)
+    assert session_id and in_database and in_redis == 0
+
+    # Another process (another app on the same database) knows the session.
+    async with AsyncTestClient(app=create_app(settings, connection_pool=False)) as other:
+        other.cookies.set("facteur_session", session_id)
+        assert (await other.get("/account", follow_redirects=False)).status_code == 200
