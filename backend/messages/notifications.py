@@ -37,6 +37,6 @@ async def notifications_context(current) -> dict:
     structure_id = current.structure_id
     if structure_id is None:
         return {"threads": [], "questions": [], "changes": []}
-    unread_questions = [q for q in await questions_of(structure_id) if q["unread"]]
+    unread_questions = await questions_of(structure_id, unread_only=True)
     return {"threads": await unread_threads(structure_id), "questions": unread_questions,
             "changes": await recent_changes(structure_id)}

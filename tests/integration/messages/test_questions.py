@@ -265,3 +265,25 @@ async def test_invoice_threads_and_questions_count_apart(client, accounts, suppl
     assert await unread_by_invoice(recipient.id) == {invoice.id: 1}
     assert await unread_by_question(recipient.id) == {question.id: 1}
     assert await unread_count_for_structure(recipient.id) == 2
+
+
+async def test_lists_put_unread_questions_first_and_notifications_only_the_unread(client, settings, supplier, recipient):
+    from backend.messages import questions
+
+    agent = await make_user(recipient.id, can_process=True)
+    for subject in ("Première question", "Seconde question"):
+        assert (await ask(client, recipient.siret, subject, "Bonjour")).status_code == 303
+    first, second = await MessageThread.objects().order_by(MessageThread.id)
+    await questions.answer(settings, first.id, agent, recipient.id, "Réponse à la première")
+    supplier_id = first.supplier
+    assert [q["subject"] for q in await questions.questions_of(supplier_id)] == ["Première question", "Seconde question"]
+    assert [(q["subject"], q["unread"]) for q in await questions.questions_of(supplier_id, unread_only=True)] == [("Première question", 1)]
+    # The agent has read the first (its newest message): the unread second comes first.
+    from backend.messages.service import mark_read
+
+    assert await mark_read(first.id, recipient.id, "thread") == 1
+    assert [q["subject"] for q in await questions.questions_of(recipient.id)] == ["Seconde question", "Première question"]
+    notifications = unescape((await client.get("/notifications")).text)
+    assert "Première question" in notifications and "Seconde question" not in notifications
+    listed = unescape((await client.get("/questions")).text)
+    assert listed.index("Première question") < listed.index("Seconde question") and "Réponse à la première" in listed
