@@ -9,7 +9,7 @@ from litestar.response import Redirect, Template
 from backend.accounts import mails, service
 from backend.accounts.mails import deliver
 from backend.accounts.service import AccountError, SignupForm
-from backend.directory.tables import Structure
+from backend.accounts.tables import User
 from backend.lib.sessions import rotate_session
 from backend.lib.web import form_data, flash, load_current_user, page, safe_next
 from backend.tracking.events import reset_streams
@@ -42,17 +42,13 @@ async def signup_submit(request: Request) -> Template:
         return page(request, "accounts/signup.html", status_code=422, form=shown, errors=errors)
     settings = request.app.state.settings
     mail_sent = await deliver(settings, service.normalize_email(form.email), *mails.confirmation(settings, form.first_name.strip(), outcome.confirm_token))
-    structure = await Structure.objects().get(Structure.id == outcome.structure_id)
-    requester = f"{form.first_name.strip()} {form.last_name.strip()} <{service.normalize_email(form.email)}>"
-    for manager_email in outcome.managers_to_notify:
-        await deliver(settings, manager_email, *mails.join_request(settings, requester, structure.name, structure.id))
     return page(
         request,
         "accounts/signup_done.html",
         status_code=201,
         email=service.normalize_email(form.email),
-        structure=structure,
-        joined_as_manager=outcome.joined_as_manager,
+        structure={"name": outcome.structure_name, "siret": outcome.siret},
+        will_manage=outcome.will_manage,
         mail_sent=mail_sent,
     )
 
@@ -65,11 +61,28 @@ async def confirm_page(request: Request, token: FromPath[str]) -> Template:
 @post("/confirm/{token:str}")
 async def confirm_submit(request: Request, token: FromPath[str]) -> Template | Redirect:
     try:
-        await service.confirm_email(token)
+        confirmed = await service.confirm_email(token)
     except AccountError as exc:
         return _token_error(request, exc)
-    flash(request, "Votre adresse e-mail est confirmée : vous pouvez vous connecter.", "success")
+    if confirmed.managers_to_notify:
+        await _ask_managers(request, confirmed)
+    flash(request, _confirmed_message(confirmed), "success")
     return Redirect("/login")
+
+
+def _confirmed_message(confirmed: service.Confirmation) -> str:
+    done = "Votre adresse e-mail est confirmée : vous pouvez vous connecter."
+    if confirmed.structure_id is None or confirmed.joined_as_manager:
+        return done
+    return f"{done} Votre demande de rattachement à {confirmed.structure_name} attend la réponse de ses gestionnaires."
+
+
+async def _ask_managers(request: Request, confirmed: service.Confirmation) -> None:
+    settings = request.app.state.settings
+    user = await User.objects().get(User.id == confirmed.user_id)
+    requester = f"{user.first_name} {user.last_name} <{user.email}>"
+    for manager_email in confirmed.managers_to_notify:
+        await deliver(settings, manager_email, *mails.join_request(settings, requester, confirmed.structure_name, confirmed.structure_id))
 
 
 @get("/confirm-resend")

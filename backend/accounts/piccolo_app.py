@@ -2,11 +2,11 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from backend.accounts.tables import AccountToken, Membership, User
+from backend.accounts.tables import AccountToken, Membership, SignupRequest, User
 
 APP_CONFIG = AppConfig(
     app_name="accounts",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[User, AccountToken, Membership],
+    table_classes=[User, AccountToken, Membership, SignupRequest],
     migration_dependencies=["backend.directory.piccolo_app"],
 )

@@ -15,7 +15,7 @@ from datetime import timedelta
 import msgspec
 
 from backend.accounts.passwords import hash_password, verify_password
-from backend.accounts.tables import AccountToken, Membership, User
+from backend.accounts.tables import AccountToken, Membership, SignupRequest, User
 from backend.lib.common import fold, utcnow
 from backend.lib.db import transaction
 from backend.directory.identifiers import clean_siret, siren_of, siret_error
@@ -41,10 +41,24 @@ class SignupForm(msgspec.Struct, kw_only=True):
 
 @dataclass
 class SignupOutcome:
+    """What a sign-up asked for; nothing is created in the structure's name before the
+    address is confirmed (see `confirm_email`)."""
+
     user_id: int
-    structure_id: int
-    joined_as_manager: bool
+    siret: str
+    structure_name: str
+    will_manage: bool  # as things stand: nobody manages that structure yet
     confirm_token: str
+
+
+@dataclass
+class Confirmation:
+    """What confirming the address did: created or joined a structure, or asked to."""
+
+    user_id: int
+    structure_id: int | None = None
+    structure_name: str = ""
+    joined_as_manager: bool = False
     managers_to_notify: list[str] = field(default_factory=list)
 
 
@@ -131,7 +145,7 @@ async def active_managers(structure_id: int) -> list[dict]:
 
 
 async def signup(form: SignupForm) -> SignupOutcome:
-    """Create the user, and the structure or a join request; all or nothing."""
+    """Create the unconfirmed user and remember the structure asked for; all or nothing."""
     errors = validate_signup(form)
     if errors:
         field_name, message = next(iter(errors.items()))
@@ -140,6 +154,7 @@ async def signup(form: SignupForm) -> SignupOutcome:
     siret = clean_siret(form.siret)
     password_hash = await hash_password(form.password)  # outside the write lock
     async with transaction():
+        await _forget_expired_signup(email)
         if await _email_taken(email):
             raise AccountError("email_taken", "Un compte existe déjà avec cette adresse e-mail.", "email")
         user = User(
@@ -149,18 +164,37 @@ async def signup(form: SignupForm) -> SignupOutcome:
             last_name=form.last_name.strip(),
         )
         await user.save()
-        structure = await Structure.objects().get(Structure.siret == siret)
-        if structure is None:
-            structure = await create_supplier_structure(siret, form.company_name)
-        outcome = await _attach_new_user(user.id, structure)
+        await SignupRequest.insert(SignupRequest(user=user.id, siret=siret, company_name=form.company_name.strip()))
         token = await _new_token(user.id, "confirm", CONFIRM_TTL)
-    return SignupOutcome(
-        user_id=user.id,
-        structure_id=structure.id,
-        joined_as_manager=outcome[0],
-        confirm_token=token,
-        managers_to_notify=outcome[1],
-    )
+        structure = await Structure.objects().get(Structure.siret == siret)
+    will_manage = structure is None or (not structure.is_public and not await active_managers(structure.id))
+    return SignupOutcome(user_id=user.id, siret=siret, structure_name=structure.name if structure else form.company_name.strip(),
+                         will_manage=will_manage, confirm_token=token)
+
+
+async def _forget_expired_signup(email: str) -> None:
+    """An unconfirmed account whose every confirmation link has expired blocks nobody: a new
+    sign-up with its address replaces it (with its tokens and its request)."""
+    user = await User.objects().get((User.email == email) & User.email_confirmed_at.is_null())
+    if user is None or await AccountToken.exists().where(
+            (AccountToken.user == user.id) & (AccountToken.purpose == "confirm") & (AccountToken.expires_at > utcnow())):
+        return
+    if await Membership.exists().where(Membership.user == user.id):
+        return  # invited or attached by a gestionnaire: not a stranger's sign-up
+    await User.delete().where(User.id == user.id)  # tokens and request go with it (cascade)
+
+
+async def _settle_signup_request(user_id: int) -> Confirmation:
+    """At confirmation: create the structure asked for, or join it, or ask its managers."""
+    request = await SignupRequest.objects().get(SignupRequest.user == user_id)
+    if request is None:
+        return Confirmation(user_id)  # an invitation, or an account confirmed before
+    await SignupRequest.delete().where(SignupRequest.id == request.id)
+    structure = await Structure.objects().get(Structure.siret == request.siret)
+    if structure is None:
+        structure = await create_supplier_structure(request.siret, request.company_name)
+    joined_as_manager, managers = await _attach_new_user(user_id, structure)
+    return Confirmation(user_id, structure.id, structure.name, joined_as_manager, managers)
 
 
 async def create_supplier_structure(siret: str, name: str) -> Structure:
@@ -220,12 +254,25 @@ async def consume_token(raw: str, purpose: str) -> int:
     return token.user
 
 
-async def confirm_email(raw: str) -> int:
-    user_id = await consume_token(raw, "confirm")
-    await User.update({User.email_confirmed_at: utcnow()}).where(
-        (User.id == user_id) & (User.email_confirmed_at.is_null())
-    )
-    return user_id
+async def confirm_email(raw: str) -> Confirmation:
+    try:
+        return await _confirm(raw)
+    except Exception as exc:
+        # Two people of one company confirming at the same instant: the other one created
+        # the structure first (unique SIRET) and nothing of this attempt was written; again,
+        # this one becomes a join request.
+        if "unique" not in str(exc).lower() and "duplicate key" not in str(exc).lower():
+            raise
+        return await _confirm(raw)
+
+
+async def _confirm(raw: str) -> Confirmation:
+    async with transaction():
+        user_id = await consume_token(raw, "confirm")
+        await User.update({User.email_confirmed_at: utcnow()}).where(
+            (User.id == user_id) & (User.email_confirmed_at.is_null())
+        )
+        return await _settle_signup_request(user_id)
 
 
 async def new_confirmation_token(email: str) -> tuple[User, str] | None:

@@ -20,6 +20,19 @@ class User(Table, tablename="app_user"):  # "user" is reserved in PostgreSQL
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class SignupRequest(Table):
+    """The structure a person asked for at sign-up, kept until they confirm their address.
+
+    Only a confirmed person can create a structure or ask to join one: an unconfirmed
+    sign-up never holds a SIRET (a stranger could otherwise squat a company's structure
+    before the company itself signs up), and it expires with its confirmation link."""
+
+    user = ForeignKey(references=User, unique=True, index=True)
+    siret = Varchar(length=14, index=True)
+    company_name = Varchar(length=255)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class AccountToken(Table):
     """Single-use link secret; only its SHA-256 is stored."""
 

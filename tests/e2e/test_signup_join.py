@@ -80,7 +80,7 @@ async def test_sign_up_confirm_log_in_then_join_request_accepted(phone, server, 
     # 1. The first person signs up a new structure and becomes its gestionnaire.
     page_a, watch_a = await phone()
     await sign_up(page_a, manager, shots, "01-signup-form.png")
-    await expect(page_a.get_by_text("Vous êtes gestionnaire de la structure")).to_be_visible()
+    await expect(page_a.get_by_text("vous serez gestionnaire de la structure")).to_be_visible()
     await page_a.screenshot(path=shots / "02-signup-done.png")
 
     # 2. Not confirmed yet: login is refused with a French explanation.
@@ -102,7 +102,7 @@ async def test_sign_up_confirm_log_in_then_join_request_accepted(phone, server, 
     # 4. A second person signs up with the same SIRET: a join request, mailed to the gestionnaire.
     page_b, watch_b = await phone()
     await sign_up(page_b, joiner)
-    await expect(page_b.get_by_text("existe déjà : votre demande de rattachement a été transmise")).to_be_visible()
+    await expect(page_b.get_by_text("existe déjà : dès que vous aurez confirmé votre adresse, votre demande de rattachement sera transmise")).to_be_visible()
     await expect(page_b.get_by_text(manager.company)).to_be_visible()  # the existing name, not the one typed
     await confirm_by_mail(page_b, server, joiner)
     await log_in(page_b, joiner)

@@ -92,11 +92,15 @@ async def test_sign_up_with_a_known_siret_is_a_pending_request_mailed_to_the_man
     response = await accounts.signup(joiner)
     assert response.status_code == 201
     text = page_text(response.text)
-    assert "La structure Boulangerie Dupont existe déjà : votre demande de rattachement a été transmise" in text
+    assert ("La structure Boulangerie Dupont existe déjà : dès que vous aurez confirmé votre adresse, "
+            "votre demande de rattachement sera transmise") in text
     assert "Un autre nom" not in text
     assert await Structure.count() == 1
     assert (await structure_of(manager)).name == "Boulangerie Dupont"
+    # Nothing reaches the gestionnaires from an address nobody has confirmed.
+    assert not any("rattachement" in m["Subject"] for m in mails_to(settings, manager.email))
 
+    await accounts.confirm(joiner)
     request = await membership(joiner, structure.id)
     assert (request.status, request.is_manager, request.can_deposit, request.can_process) == ("pending", False, False, False)
 
@@ -106,7 +110,6 @@ async def test_sign_up_with_a_known_siret_is_a_pending_request_mailed_to_the_man
     assert f"{settings.base_url}/structures/{structure.id}/members" in body(notice)
 
     # The requester may log in, and is told to wait; they are not a member yet.
-    await accounts.confirm(joiner)
     await accounts.login(joiner)
     home = page_text((await client.get("/")).text)
     assert "Votre demande de rattachement attend la réponse d'un gestionnaire" in home
