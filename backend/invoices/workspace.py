@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from piccolo.columns.combination import WhereRaw
 
-from backend.lib.common import fold
+from backend.lib.common import fold, parse_id
 from backend.lib.db import engine
 from backend.invoices.statuses import STATUSES, label
 from backend.invoices.tables import Invoice, InvoiceCount
@@ -96,9 +96,11 @@ class Cursor:
     def decode(cls, raw: str) -> Cursor | None:
         day, _, ident = (raw or "").partition("_")
         try:
-            return cls(date.fromisoformat(day), int(ident))
+            issue_date = date.fromisoformat(day)
         except ValueError:
             return None
+        row_id = parse_id(ident)  # a number too large for the database names no row
+        return cls(issue_date, row_id) if row_id is not None else None
 
 
 @dataclass(frozen=True)
@@ -172,10 +174,7 @@ def parse_filters(params: Mapping[str, str], side: str) -> Filters:
     if status and status not in STATUSES and status not in {g.key for g in groups(side)}:
         errors.append("Ce statut n'existe pas : le filtre est ignoré.")
         status = ""
-    try:
-        party = int(params.get("party") or 0) or None
-    except ValueError:
-        party = None
+    party = parse_id(params.get("party"))  # not a number, or too large for the database: no filter
     date_from, date_to = _date(params.get("du", ""), "du", errors), _date(params.get("au", ""), "au", errors)
     amount_min, amount_max = _amount(params.get("min", ""), "minimum", errors), _amount(params.get("max", ""), "maximum", errors)
     after = Cursor.decode(params.get("after", "")) if params.get("after") else None

@@ -9,6 +9,19 @@ from zoneinfo import ZoneInfo
 PARIS = ZoneInfo("Europe/Paris")
 
 
+# Ids are SERIAL on PostgreSQL (SQLite's are wider): no row has an id outside 1..2**31-1.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(raw: object) -> int | None:
+    """An id read from a URL or a form, or None when it cannot name a row (not a number, too large)."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

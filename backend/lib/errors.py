@@ -11,6 +11,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.response import Template
 
 from backend.accounts.service import AccountError
+from backend.lib.common import MAX_ID
 from backend.lib.forms import UnreadableForm
 from backend.processing.lifecycle import TransitionError
 from backend.lib.db import is_unavailable
@@ -36,10 +37,6 @@ CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not
          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
          500: "internal_error", 503: "service_unavailable"}
 RETRY_AFTER_UNAVAILABLE = "5"  # seconds: PostgreSQL restarts or fails over in about that time
-
-
-# Ids are SERIAL on PostgreSQL (SQLite's are wider): no row has an id outside 1..2**31-1.
-MAX_ID = 2**31 - 1
 
 
 def ids_in_database_range(connection: ASGIConnection, _: BaseRouteHandler) -> None:

@@ -69,3 +69,9 @@ async def test_an_id_too_large_for_the_database_is_not_found(app, client, signed
         elif method == "GET" and not path.startswith("/api/") and "Page introuvable" not in response.text:
             wrong.append(f"{method} {path}: no French 404 page")
     assert not wrong, f"{len(wrong)} of {len(routes)} routes:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("query", [f"party={HUGE_IDS[0]}", f"party={2**63}", f"after=2026-01-01_{2**63}", f"after=2026-01-01_{2**31}"])
+async def test_an_id_too_large_in_a_list_filter_is_ignored(client, signed_in, query):
+    response = await client.get(f"/invoices?{query}")
+    assert response.status_code == 200, response.text[:300]
