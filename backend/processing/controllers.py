@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from backend.invoices.controllers import invoice_page_context
-from backend.invoices.statuses import label
+from backend.invoices.statuses import CREDIT_NOTE, status_sentence
 from backend.invoices.tables import Invoice
 from backend.processing import bulk, lifecycle
 from backend.processing.lifecycle import Payment, Routing, TransitionError
@@ -103,8 +103,16 @@ async def change_status(request: Request, current: NamedDependency[CurrentUser],
             raise
         context = await invoice_page_context(current, invoice_id) | {"action_error": exc.message_fr}
         return page(request, "invoices/invoice.html", status_code=exc.http_status, **context)
-    flash(request, f"{ACTION_LABELS.get(target, label(target))} : c'est fait.", "success")
+    flash(request, _done_sentence(target, invoice), "success")
     return Redirect(f"/invoices/{invoice_id}")
+
+
+def _done_sentence(target: str, invoice: Invoice) -> str:
+    """« Facture n° F-1 prise en charge. », « Service fait pour la facture n° F-1. »"""
+    if target == lifecycle.ACKNOWLEDGE:
+        document = "de l'avoir" if invoice.type_code == CREDIT_NOTE else "de la facture"
+        return f"Rejet {document} n°\u00a0{invoice.number} pris en compte."
+    return status_sentence(target, invoice.number, invoice.type_code) + "."
 
 
 def _int(raw: object) -> int | None:
