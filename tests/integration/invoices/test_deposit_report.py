@@ -28,6 +28,7 @@ async def test_blocking_points_come_first_and_warnings_are_folded_under_them(cli
     wrong_totals = facturx_pdf(cii_bytes(with_number("F-ORDER-1", **{"BT-112": "500.00", "BT-115": "500.00"})))
     response = await post_files(client, [("facture.xml", wrong_totals)])
     assert response.status_code == 422
+    assert "0 facture intégrée sur 1 fichier déposé" in response.text  # 0 and 1 take the singular
     html = item_section(response.text)
     blocking = html.index("1 point bloquant à corriger")
     warnings = html.index('<details class="findings-warnings">')
