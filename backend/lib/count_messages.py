@@ -56,12 +56,12 @@ COUNT_MESSAGES: list[CountMessage] = [
                  lambda n: {"refused": [None] * n}, ("0 refusée", "1 refusée", "2 refusées")),
     # Synthèse (home page): a recipient that never reports payment.
     CountMessage(T + "_summary.html",
-                 '{{ s.count | plural("Votre facture validée ou mandatée chez cette entité ne changera", '
-                 '"Vos {n} factures validées ou mandatées chez cette entité ne changeront") }}',
+                 '{{ s.count | plural("Votre facture passée en service fait ou mandatée chez cette entité ne changera", '
+                 '"Vos {n} factures passées en service fait ou mandatées chez cette entité ne changeront") }}',
                  lambda n: {"s": {"count": n}},
-                 ("Votre facture validée ou mandatée chez cette entité ne changera",
-                  "Votre facture validée ou mandatée chez cette entité ne changera",
-                  "Vos 2 factures validées ou mandatées chez cette entité ne changeront")),
+                 ("Votre facture passée en service fait ou mandatée chez cette entité ne changera",
+                  "Votre facture passée en service fait ou mandatée chez cette entité ne changera",
+                  "Vos 2 factures passées en service fait ou mandatées chez cette entité ne changeront")),
     CountMessage(T + "_summary.html", '{{ n | plural("rejetée à lire", "rejetées à lire") }}',
                  lambda n: {"n": n}, ("0 rejetée à lire", "1 rejetée à lire", "2 rejetées à lire")),
     CountMessage(T + "_summary.html", '{{ n | plural("suspendue", "suspendues") }}',

@@ -113,7 +113,7 @@ async def test_synthese_counts_and_amounts(client, accounts, world):
     assert "ne communique jamais la mise en paiement" in text and "Hôpital de Nantes" in text
     # One invoice: the singular all along the sentence, and each status to do counted in words.
     flat = " ".join(text.split())
-    assert "Votre facture validée ou mandatée chez cette entité ne changera plus de statut" in flat
+    assert "Votre facture passée en service fait ou mandatée chez cette entité ne changera plus de statut" in flat
     assert "1 suspendue · 1 à recycler · 1 rejetée à lire" in flat
     assert 'hx-trigger="sse:changed delay:500ms"' in home.text
     fragment = await client.get("/home/summary")
