@@ -164,6 +164,12 @@ def id_of(encoded: bytes) -> int:
     return int(encoded[4:encoded.index(b"\r\n")])
 
 
+async def events_after(after_id: int, limit: int) -> list[dict[str, Any]]:
+    """Every event committed after `after_id`, oldest first (ids follow commit order)."""
+    rows = await Event.select().where(Event.id > after_id).order_by(Event.id).limit(limit).output(load_json=True)
+    return [as_message(row) for row in rows]
+
+
 async def events_by_id(event_ids: Iterable[int]) -> list[dict[str, Any]]:
     ids = sorted(set(event_ids))
     if not ids:

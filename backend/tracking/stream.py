@@ -27,7 +27,9 @@ from litestar.channels.subscriber import Subscriber
 from litestar.response import Response, Stream
 
 from backend.settings import Settings
-from backend.tracking.events import STREAM_RESET, as_message, channel_for, id_of, sse_bytes, user_channel
+from backend.tracking.events import (
+    STREAM_RESET, as_message, channel_for, channels_of, events_after, id_of, latest_event_id, sse_bytes, user_channel,
+)
 from backend.tracking.tables import Event
 from backend.lib.web import load_current_user
 
@@ -41,6 +43,8 @@ UNAVAILABLE_RETRY_MS = 5000  # the same, while the channels backend (Redis) cann
 RESUBSCRIBE_FIRST_PAUSE = 0.5  # seconds before listening again after the backend failed…
 RESUBSCRIBE_MAX_PAUSE = 10.0  # …doubling up to this
 KEEPALIVE = b": keepalive\r\n\r\n"
+CATCH_UP_INTERVAL = 2.0  # seconds between two reads of the event table for the open streams
+CATCH_UP_BATCH = 500
 
 
 _created: contextvars.ContextVar[StreamSubscriber | None] = contextvars.ContextVar("created_subscriber", default=None)
@@ -78,17 +82,24 @@ class LiveChannels(ChannelsPlugin):
     fan-out of an event cheap.
     """
 
-    def __init__(self, backend: ChannelsBackend, keepalive: float) -> None:
+    def __init__(self, backend: ChannelsBackend, keepalive: float, catch_up_interval: float = CATCH_UP_INTERVAL) -> None:
         super().__init__(backend=backend, arbitrary_channels_allowed=True, subscriber_class=StreamSubscriber)
         self.keepalive = keepalive
+        self.catch_up_interval = catch_up_interval
         self.streams: set[StreamSubscriber] = set()
         self._ticker: asyncio.Task | None = None
+        self._catch_up: asyncio.Task | None = None
+        self._read_up_to = 0  # the newest event id the catch-up has handed to the streams
         self._reachable = asyncio.Event()
 
-    def opened(self, subscriber: StreamSubscriber) -> None:
+    def opened(self, subscriber: StreamSubscriber, since: int) -> None:
+        """`since`: the newest event id when the stream subscribed."""
         self.streams.add(subscriber)
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.create_task(self._tick())
+        if self._catch_up is None or self._catch_up.done():
+            self._read_up_to = since
+            self._catch_up = asyncio.create_task(self._read_the_table())
 
     def closed(self, subscriber: StreamSubscriber) -> None:
         self.streams.discard(subscriber)
@@ -150,6 +161,34 @@ class LiveChannels(ChannelsPlugin):
                     await self._backend.subscribe(list(self._channels))
             except Exception:  # noqa: BLE001 — still away: stream_events fails again, and we wait longer
                 pass
+
+    async def _read_the_table(self) -> None:
+        """What a publish failed to carry still reaches the open streams.
+
+        A publish is lost when Redis restarts (the first use of each pooled connection
+        fails), is away, or when the process dies between the commit and the publish; the
+        event is in the table all the same. While streams are open, this process reads the
+        events committed since its last read, one query for all its streams, and gives each
+        to the streams of its structures; a stream skips an id it already sent, so an event
+        that came through Redis does not arrive twice. Ids follow commit order, so reading
+        after the last id read misses nothing."""
+        while self.streams:
+            await asyncio.sleep(self.catch_up_interval)
+            try:
+                while batch := await events_after(self._read_up_to, CATCH_UP_BATCH):
+                    for message in batch:
+                        self._hand_to_streams(message)
+                    self._read_up_to = batch[-1]["id"]
+                    if len(batch) < CATCH_UP_BATCH:
+                        break
+            except Exception:  # noqa: BLE001 — the database is away: read again next time
+                log.warning("live events: the event table could not be read", exc_info=True)
+
+    def _hand_to_streams(self, message: dict) -> None:
+        data = sse_bytes(message)
+        for channel in channels_of(message):
+            for subscriber in list(self._channels.get(channel, ())):
+                subscriber.put_nowait(data)
 
     async def _tick(self) -> None:
         while self.streams:  # ends with the last stream; the next stream starts it again
@@ -218,13 +257,14 @@ class _Recent:
 async def event_stream(plugin: LiveChannels, user_id: int, structure_ids: Iterable[int], last_event_id: int | None) -> AsyncIterator[bytes]:
     structure_ids = sorted(set(structure_ids))
     channels = [channel_for(s) for s in structure_ids] + [user_channel(user_id)]
+    newest_before = await latest_event_id()  # what the catch-up reads after, if this stream starts it
     try:
         subscriber: StreamSubscriber = await plugin.subscribe(channels)  # type: ignore[assignment]
     except Exception:  # noqa: BLE001 — Redis unreachable: the browser tries again a bit later
         log.warning("live events: cannot subscribe, stream refused for now", exc_info=True)
         yield f"retry: {UNAVAILABLE_RETRY_MS}\r\n: indisponible\r\n\r\n".encode()
         return
-    plugin.opened(subscriber)
+    plugin.opened(subscriber, newest_before)
     try:
         yield f"retry: {RETRY_MS}\r\n: connecté\r\n\r\n".encode()
         sent = _Recent()
