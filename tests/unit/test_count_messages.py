@@ -22,6 +22,7 @@ from backend.lib.formats import JINJA_FILTERS, agree, plural
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "frontend/templates").rglob("*.html"))
 MODULES = sorted(p for p in (ROOT / "backend").rglob("*.py") if "piccolo_migrations" not in p.parts)
+SCRIPTS = sorted(p for p in (ROOT / "frontend/static").rglob("*.js") if "node_modules" not in p.parts)
 LISTS_THEM = {ROOT / "backend/lib/formats.py", ROOT / "backend/lib/count_messages.py"}
 
 
@@ -70,8 +71,15 @@ def _hand_made_in_template(path: Path) -> list[str]:
     return [f"{path.name}: {f}" for f in found]
 
 
+def _hand_made_in_script(path: Path) -> list[str]:
+    """A script has no plural(): it may choose between two whole texts, never write « facture(s) »."""
+    return [f"{path.name}:{i}" for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+            if re.search(r"""["'][^"'\n]*[a-zé]\((?:s|e|es)\)""", line)]
+
+
 def test_no_hand_made_agreement_is_left():
     found = [f for p in TEMPLATES for f in _hand_made_in_template(p)]
+    found += [f for p in SCRIPTS for f in _hand_made_in_script(p)]
     found += [f for p in MODULES if p not in LISTS_THEM for f in _hand_made_in_python(p)]
     assert found == [], "use plural()/agree() from backend/lib/formats.py and list the message in count_messages.py"
 

@@ -408,7 +408,8 @@
     event.preventDefault();
     Outbox.entries().then(function (list) {
       var waiting = list.filter(function (e) { return e.state === "pending"; }).length;
-      if (waiting && !window.confirm(waiting + " facture(s) en attente d'envoi seront effacées de cet appareil. Se déconnecter quand même ?")) return null;
+      if (waiting && !window.confirm((waiting > 1 ? waiting + " factures en attente d'envoi seront effacées" : "1 facture en attente d'envoi sera effacée") +
+        " de cet appareil. Se déconnecter quand même\u00a0?")) return null;
       var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
       if (worker) worker.postMessage({ type: "logout" });
       return Outbox.forgetAll().then(function () { logout.submit(); });
