@@ -15,6 +15,7 @@ from backend.api.schemas import (
     AttachmentOut, DepositOut, FileReport, Finding, HistoryEntry, InvoiceDetail, InvoiceRef, InvoiceSummary,
 )
 from backend.directory.tables import Structure
+from backend.lib.common import parse_id
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory
 
 MAX_LIMIT = 100
@@ -79,7 +80,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         when = datetime.fromisoformat(stamp)
         if when.tzinfo is None:
             raise ValueError
-        return when, int(ident)
+        invoice_id = parse_id(ident)
+        if invoice_id is None:  # not a number, or too large for the database
+            raise ValueError
+        return when, invoice_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ApiProblem(422, "cursor_invalid", "Le curseur de pagination n'est pas valide : reprenez celui de la réponse précédente.") from None
 

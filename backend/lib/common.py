@@ -13,13 +13,13 @@ PARIS = ZoneInfo("Europe/Paris")
 MAX_ID = 2**31 - 1
 
 
-def parse_id(raw: object) -> int | None:
+def parse_id(raw: object, *, lowest: int = 1) -> int | None:
     """An id read from a URL or a form, or None when it cannot name a row (not a number, too large)."""
     text = raw.strip() if isinstance(raw, str) else ""
     if not (text.isascii() and text.isdigit()) or len(text) > 10:
         return None
     value = int(text)
-    return value if 0 < value <= MAX_ID else None
+    return value if lowest <= value <= MAX_ID else None
 
 
 def utcnow() -> datetime:

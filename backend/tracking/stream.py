@@ -31,6 +31,7 @@ from backend.tracking.events import (
     STREAM_RESET, as_message, channel_for, channels_of, events_after, id_of, latest_event_id, sse_bytes, user_channel,
 )
 from backend.tracking.tables import Event
+from backend.lib.common import parse_id
 from backend.lib.web import load_current_user
 
 log = logging.getLogger(__name__)
@@ -219,8 +220,7 @@ def subscriber_count(plugin: ChannelsPlugin) -> int:
 def _last_event_id(request: Request) -> int | None:
     """The header the browser sends on reconnection, or `?last_event_id=` (a new EventSource)."""
     raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id") or ""
-    raw = raw.strip()
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return parse_id(raw, lowest=0)  # 0: from the start; too large for the database (or not a number): from now
 
 
 async def missed_events(structure_ids: list[int], after_id: int, limit: int = REPLAY_LIMIT) -> list[dict]:

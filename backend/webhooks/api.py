@@ -27,6 +27,7 @@ from backend.api.problems import PROBLEM_RESPONSES, ApiProblem
 from backend.api.tables import IdempotencyRecord
 from backend.webhooks import service, signing
 from backend.webhooks.tables import Webhook
+from backend.lib.common import parse_id
 
 JSON = "application/json"
 SCOPE = "read"
@@ -189,9 +190,9 @@ async def list_deliveries(
     require_scope(principal, SCOPE)
     before = None
     if cursor:
-        if not cursor.isdigit():
+        before = parse_id(cursor)  # digits only, and within the database's ids
+        if before is None:
             raise ApiProblem(422, "cursor_invalid", "Le curseur n'est pas valide : reprenez le `next_cursor` de la page précédente.")
-        before = int(cursor)
     try:
         rows = await service.deliveries(principal.structure_id, webhook_id, limit=limit, before=before)
     except service.WebhookError as exc:

@@ -75,3 +75,13 @@ async def test_an_id_too_large_for_the_database_is_not_found(app, client, signed
 async def test_an_id_too_large_in_a_list_filter_is_ignored(client, signed_in, query):
     response = await client.get(f"/invoices?{query}")
     assert response.status_code == 200, response.text[:300]
+
+
+async def test_an_api_cursor_naming_an_id_too_large_is_refused_as_invalid(client):
+    import base64
+
+    headers = {"Authorization": f"Bearer {await _api_key()}"}
+    for huge in HUGE_IDS:
+        cursor = base64.urlsafe_b64encode(f"2026-01-01T00:00:00+00:00|{huge}".encode()).decode().rstrip("=")
+        response = await client.get("/api/v1/received", params={"cursor": cursor}, headers=headers)
+        assert response.status_code == 422 and response.json()["code"] == "cursor_invalid", response.text
