@@ -14,9 +14,9 @@ from PIL import Image
 
 from backend.directory.tables import Structure
 from backend.invoices import capture
-from backend.invoices.tables import Deposit, Invoice, InvoiceDraft
+from backend.invoices.tables import Attachment, Deposit, Invoice, InvoiceDraft
 from tests.e2e.conftest import new_person
-from tests.e2e.test_capture import _public_structure, _vat_of
+from tests.e2e.test_capture import JPEG, _public_structure, _vat_of
 from tests.e2e.test_signup_join import _expect, confirm_by_mail, log_in, sign_up
 from tests.support.accounts import valid_siret
 
@@ -143,14 +143,18 @@ async def test_an_invoice_captured_offline_is_sent_once_when_the_network_returns
     await page.get_by_role("button", name="Ajouter une ligne").click()  # works offline too
     await page.locator("#l1-d").fill("Déplacement")
     await page.locator("#l1-p").fill("45")
+    # A photo with no network: the server cannot keep it yet, the phone does.
+    await page.get_by_label("Prendre une photo").set_input_files(files=[{"name": "tableau.jpg", "mimeType": "image/jpeg", "buffer": JPEG}])
     draft_id = int(draft_url.rsplit("/", 1)[1])
+    kept = "id => FacteurOutbox.loadDraft(id).then(c => c ? c.fields.map(p => p[1]).concat((c.files || []).map(f => f.name)) : [])"
     deadline = time.monotonic() + 10  # written to IndexedDB as typed (a few milliseconds)
-    while "45" not in await page.evaluate("id => FacteurOutbox.loadDraft(id).then(c => c ? c.fields.map(p => p[1]) : [])", draft_id):
-        assert time.monotonic() < deadline, "the typed line was not kept on the device"
+    while not {"45", "tableau.jpg"} <= set(await page.evaluate(kept, draft_id)):
+        assert time.monotonic() < deadline, "the typed line or the photo was not kept on the device"
         await asyncio.sleep(0.1)
-    await page.reload()  # the phone closed the tab: the page and what was typed come back
+    await page.reload()  # the phone closed the tab: the page, what was typed and the photo come back
     await expect(page.get_by_label("Désignation").first).to_have_value("Mise aux normes du tableau électrique")
     await expect(page.locator("#l1-p")).to_have_value("45")
+    assert await page.evaluate("Array.from(document.querySelectorAll('input[data-draft-upload]')).flatMap(i => Array.from(i.files)).map(f => f.name)") == ["tableau.jpg"]
     await page.get_by_role("button", name="Valider et envoyer").click()
     await expect(page.locator("#capture-status")).to_contain_text("en attente d'envoi")
     await expect(page.locator("#outbox")).to_contain_text(f"{number} · {town.name}")
@@ -164,6 +168,7 @@ async def test_an_invoice_captured_offline_is_sent_once_when_the_network_returns
     invoice = await Invoice.objects().get(Invoice.id == int(page.url.rsplit("/", 1)[1]))
     assert invoice.recipient == town.id and invoice.number == number
     assert str(invoice.total_excl_vat) in ("1295.00", "1295")
+    assert [a.filename for a in await Attachment.objects().where(Attachment.invoice == invoice.id)] == ["tableau.jpg"]
 
     # Every later chance to send (another page, another "online") finds nothing left to send.
     await page.goto("/capture")

@@ -169,7 +169,28 @@
   function saveLocally() {
     lastSavedAt = Date.now();
     if (serverless()) totalsOutOfDate();
-    return Outbox.saveDraft(draftId, fields(false), false).then(function (copy) { return copy; });
+    return Outbox.saveDraft(draftId, fields(false), false, waitingFiles()).then(function (copy) { return copy; });
+  }
+
+  // Photos chosen while the server could not take them (draft_files.py keeps them once it can).
+  function waitingFiles() {
+    var files = [];
+    form.querySelectorAll("input[data-draft-upload]").forEach(function (input) {
+      Array.prototype.forEach.call(input.files || [], function (file) { files.push(file); });
+    });
+    return files;
+  }
+
+  // After a reload: the photos still waiting go back into a field, and up to the server if it
+  // can take them now; else they leave with the send.
+  function restoreFiles(copy) {
+    var files = (copy && copy.files) || [];
+    var input = form.querySelector("#f-pdf") || form.querySelector("input[data-draft-upload]");
+    if (!files.length || !input || !window.DataTransfer) return;
+    var transfer = new DataTransfer();
+    files.forEach(function (file) { transfer.items.add(file); });
+    input.files = transfer.files;
+    if (!serverless() && window.htmx) htmx.trigger(input, "change");
   }
 
   // The totals are the server's (EN 16931 rounding): offline they are those of the last
@@ -284,6 +305,10 @@
     });
     form.addEventListener("htmx:afterRequest", function (event) {
       if (!event.detail.successful) return;
+      if (event.detail.elt.hasAttribute("data-draft-upload")) {  // kept by the server now
+        event.detail.elt.value = "";
+        Outbox.keepFiles(draftId, waitingFiles());
+      }
       if (event.detail.elt === form) {
         Outbox.markDraftSynced(draftId, savedAtRequest);
         status("");
@@ -360,6 +385,7 @@
       if (!copy && localDraft) return nextFreeNumber().then(function () { todayIfReady(); saveLocally(); return copy; });
       return copy;
     }).then(function (copy) {
+      restoreFiles(copy);
       if (copy && !copy.synced) {
         restore(copy);
         lastSavedAt = copy.savedAt;

@@ -125,11 +125,20 @@
     return Promise.all([idbKeyval.clear(queue), idbKeyval.clear(drafts)]);
   }
 
-  function saveDraft(draftId, fields, synced) {
-    return idbKeyval.set(String(draftId), { fields: fields, synced: synced, savedAt: Date.now() }, drafts);
+  // `files`: photos chosen but not yet kept by the server (no network), so that a reload
+  // still has them; they stay here until uploaded or sent, whatever `synced` says.
+  function saveDraft(draftId, fields, synced, files) {
+    return idbKeyval.set(String(draftId), { fields: fields, synced: synced, savedAt: Date.now(), files: files || [] }, drafts);
   }
 
   function loadDraft(draftId) { return idbKeyval.get(String(draftId), drafts); }
+
+  function keepFiles(draftId, files) {
+    return idbKeyval.update(String(draftId), function (copy) {
+      if (copy) copy.files = files;
+      return copy;
+    }, drafts);
+  }
 
   function forgetDraft(draftId) { return idbKeyval.del(String(draftId), drafts); }
 
@@ -159,6 +168,6 @@
   scope.FacteurOutbox = {
     SYNC_TAG: SYNC_TAG, enqueue: enqueue, entries: entries, pendingFor: pendingFor, flush: flush, forget: forget,
     forgetAll: forgetAll, saveDraft: saveDraft, loadDraft: loadDraft, markDraftSynced: markDraftSynced,
-    numbersInUse: numbersInUse, newKey: newKey, forgetDraft: forgetDraft,
+    numbersInUse: numbersInUse, newKey: newKey, forgetDraft: forgetDraft, keepFiles: keepFiles,
   };
 })(self);
