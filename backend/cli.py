@@ -32,6 +32,9 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         log_level="info",
         timeout_graceful_shutdown=5,  # open /events streams never end by themselves
+        # A worker compiles the schematron stylesheets at start (Saxon holds the GIL for
+        # seconds): with uvicorn's 5 s default the supervisor killed busy workers in a loop.
+        timeout_worker_healthcheck=120,
     )
     return 0
 
