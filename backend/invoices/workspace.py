@@ -24,6 +24,7 @@ from piccolo.columns.combination import WhereRaw
 
 from backend.lib.common import fold, parse_id
 from backend.lib.db import engine
+from backend.directory.tables import Structure
 from backend.invoices.statuses import STATUSES, label
 from backend.invoices.tables import Invoice, InvoiceCount
 
@@ -32,11 +33,11 @@ PAGE_SIZE = 25
 MAX_Q = 100
 
 # seller_name and buyer_name are the names written in the file; the lists show the
-# registered names (the structures' rows) and the file's only when it differs (`party_file_name`).
+# registered names (the structures' rows, read for the page's rows only: a join in the list
+# query would change PostgreSQL's plan for searches) and the file's only when it differs.
 COLUMNS = (Invoice.id, Invoice.number, Invoice.type_code, Invoice.status, Invoice.status_code, Invoice.seller_name,
            Invoice.seller_siret, Invoice.buyer_name, Invoice.service_code, Invoice.total_incl_vat, Invoice.currency,
-           Invoice.issue_date, Invoice.supplier, Invoice.recipient, Invoice.version,
-           Invoice.supplier.name.as_alias("supplier_name"), Invoice.recipient.name.as_alias("recipient_name"))
+           Invoice.issue_date, Invoice.supplier, Invoice.recipient, Invoice.version)
 
 # A rejection the supplier has not acknowledged yet: no supplier row at REJETEE in the history.
 UNACKNOWLEDGED = ("NOT EXISTS (SELECT 1 FROM invoice_history h WHERE h.invoice = invoice.id "
@@ -350,12 +351,40 @@ async def list_page(side: str, structure_id: int, filters: Filters, page_size: i
         # A row-value comparison: one index range on (…, issue_date, id), on both engines.
         query = query.where(WhereRaw("(invoice.issue_date, invoice.id) < ({}, {})",
                                      _date_param(filters.after.issue_date), filters.after.id))
-    rows = await query.order_by(Invoice.issue_date, Invoice.id, ascending=False).limit(page_size + 1)
-    for found in rows:
-        _decorate(found, side)
+    rows = await _custom_plan(query.order_by(Invoice.issue_date, Invoice.id, ascending=False).limit(page_size + 1),
+                              filters.active)
     more = len(rows) > page_size
     rows = rows[:page_size]
+    await _registered_names(rows)
+    for found in rows:
+        _decorate(found, side)
     return Page(rows, Cursor(rows[-1]["issue_date"], rows[-1]["id"]).encode() if more else None)
+
+
+async def _custom_plan(query, filtered_list: bool) -> list[dict]:
+    """Run the list query; a filtered one on PostgreSQL with a plan made for its own values.
+
+    The driver prepares statements, and after five runs PostgreSQL may keep a generic plan
+    that ignores the values: for a search pattern or a rare status it then reads the
+    structure's invoices in list order and filters them (100 ms and more for 100,000),
+    where the values' own plan takes the trigram, counterpart or status index (a few ms).
+    Measured in bench/dashboard/RESULTS.md.
+    """
+    if not filtered_list or _is_sqlite():
+        return await query
+    async with engine().transaction():
+        await Invoice.raw("SET LOCAL plan_cache_mode = force_custom_plan")
+        return await query
+
+
+async def _registered_names(rows: list[dict]) -> None:
+    """`supplier_name` and `recipient_name` of each row: the structures' registered names."""
+    if not rows or "supplier" not in rows[0] or "supplier_name" in rows[0]:
+        return
+    ids = {r["supplier"] for r in rows} | {r["recipient"] for r in rows}
+    names = {s["id"]: s["name"] for s in await Structure.select(Structure.id, Structure.name).where(Structure.id.is_in(list(ids)))}
+    for found in rows:
+        found["supplier_name"], found["recipient_name"] = names.get(found["supplier"], ""), names.get(found["recipient"], "")
 
 
 def _decorate(found: dict, side: str) -> None:
@@ -397,6 +426,7 @@ async def row(side: str, structure_id: int, invoice_id: int, filters: Filters | 
     query = filtered(Invoice.select(*COLUMNS), side, structure_id, replace(filters, after=None), search)
     found = await query.where(Invoice.id == invoice_id).first()
     if found:
+        await _registered_names([found])
         _decorate(found, side)
     return found
 

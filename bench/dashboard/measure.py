@@ -49,6 +49,7 @@ async def run(database_url: str, runs: int, explain: bool) -> None:
     deep = (await Invoice.raw("SELECT issue_date, id FROM invoice WHERE supplier = {} ORDER BY issue_date DESC, id DESC "
                               "OFFSET {} LIMIT 1", sid, min(50_000, count // 2)))[0]
     party = (await Invoice.raw("SELECT recipient FROM invoice WHERE supplier = {} GROUP BY recipient ORDER BY count(*) DESC LIMIT 1", sid))[0]["recipient"]
+    party_name, party_siret = (await Invoice.raw("SELECT name, siret FROM structure WHERE id = {}", party))[0].values()
     busy_recipient = (await Invoice.raw("SELECT recipient FROM invoice GROUP BY recipient ORDER BY count(*) DESC LIMIT 1"))[0]["recipient"]
     cases = {
         "liste, 1re page": lambda: workspace.list_page(SUPPLIER, sid, Filters()),
@@ -64,6 +65,12 @@ async def run(database_url: str, runs: int, explain: bool) -> None:
         "Accueil fournisseur complet (synthèse + 5 à traiter)": lambda: _home(sid),
         "agent : ce qui attend (Accueil)": lambda: workspace.recipient_summary(busy_recipient),
         "agent : Factures reçues, 1re page": lambda: workspace.list_page(RECIPIENT, busy_recipient, Filters()),
+        # Search by the other side's registered name or SIRET (resolved through structure's indexes first).
+        "recherche : nom du destinataire": lambda: workspace.list_page(SUPPLIER, sid, Filters(q=party_name)),
+        "recherche : SIRET du destinataire": lambda: workspace.list_page(SUPPLIER, sid, Filters(q=party_siret)),
+        "recherche : mot sans résultat": lambda: workspace.list_page(SUPPLIER, sid, Filters(q="introuvable")),
+        "agent : recherche nom du fournisseur": lambda: workspace.list_page(RECIPIENT, busy_recipient, Filters(q="Entreprise mesurée")),
+        "agent : recherche date de paiement": lambda: workspace.list_page(RECIPIENT, busy_recipient, Filters(q="15/04/2025")),
     }
     print(f"# {total:,} factures, dont {count:,} pour le fournisseur mesuré (id {sid}) ; {runs} mesures par cas\n")
     print("| cas | p50 ms | p95 ms | max ms | lignes |")
@@ -81,6 +88,7 @@ async def run(database_url: str, runs: int, explain: bool) -> None:
         print(f"| {name} | {statistics.median(times):.1f} | {_pct(times, 95):.1f} | {max(times):.1f} | {rows} |")
     if explain:
         await _explain(sid, deep)
+        await _explain_search(sid, party_name)
     await db.close_pool()
     print(f"\nmachine : {platform.node()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cœurs, Python {platform.python_version()}")
 
@@ -117,6 +125,19 @@ async def _explain(sid: int, deep: dict) -> None:
             "JOIN structure s ON s.id = t.recipient WHERE s.reports_payment = false ORDER BY t.n DESC, s.name LIMIT 5"}.items():
         plan = await Invoice.raw("EXPLAIN (ANALYZE, BUFFERS) " + sql)
         print(f"\n## EXPLAIN {name}\n```\n" + "\n".join(r["QUERY PLAN"] for r in plan) + "\n```")
+
+
+async def _explain_search(sid: int, q: str) -> None:
+    """The plan of a search by the recipient's registered name (ids resolved first)."""
+    from backend.invoices import workspace
+    from backend.invoices.tables import Invoice
+
+    search = await workspace.resolve_search(workspace.SUPPLIER, sid, q)
+    query = workspace.filtered(Invoice.select(*workspace.COLUMNS), workspace.SUPPLIER, sid, workspace.Filters(q=q), search)
+    sql = str(query.order_by(Invoice.issue_date, Invoice.id, ascending=False).limit(26))
+    plan = await Invoice.raw("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+    print(f"\n## EXPLAIN search « {q} » ({len(search.parties)} destinataire(s) trouvé(s))\n```\n"
+          + "\n".join(r["QUERY PLAN"] for r in plan) + "\n```")
 
 
 def main() -> None:
