@@ -12,7 +12,7 @@ from backend.accounts.mails import deliver
 from backend.accounts.memberships import Rights
 from backend.accounts.service import AccountError
 from backend.directory.tables import Structure
-from backend.notifications.controllers import account_context as push_account_context
+from backend.notifications.service import account_context as push_account_context
 from backend.lib.formats import plural
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user, safe_next
 

@@ -17,6 +17,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from backend.directory.structure_page import structure_context
 from backend.directory import search
 from backend.lib.web import CurrentUser, page, require_user
 
@@ -50,14 +51,6 @@ async def _public_structure(siret: str):
     if structure is None:
         raise NotFoundException()
     return structure
-
-
-async def structure_context(current: CurrentUser, structure) -> dict:
-    """The structure page: its requirements and services, and asking it a question (messages domain)."""
-    from backend.messages.questions import directory_panel
-
-    return {"structure": structure, "services": await search.active_services(structure.id),
-            "question": await directory_panel(current, structure)}
 
 
 @get("/directory/{siret:str}")

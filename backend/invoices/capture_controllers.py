@@ -16,7 +16,8 @@ from backend.directory.tables import Structure
 from backend.accounts import profile
 from backend.invoices import access, capture, draft_files
 from backend.invoices.draft_file_controllers import route_handlers as draft_file_handlers
-from backend.invoices.controllers import deposit_report_context, read_uploads
+from backend.invoices.controllers import deposit_report_context
+from backend.lib.uploads import read_uploads
 from backend.invoices.deposit import Upload, attachment_type, deposit
 from backend.invoices.generation import BILLING_FRAMEWORK_LABELS, Problem
 from backend.invoices.tables import Deposit, DepositItem, InvoiceDraft

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 
 import msgspec
 from litestar import Request, Router, get, post
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -14,23 +12,16 @@ from litestar.response import Redirect, Response, Template
 
 from backend.directory.tables import Structure
 from backend.invoices import access, storage
-from backend.invoices.capture import UNITS
-from backend.invoices.deposit import DepositRefused, Upload, deposit
-from backend.invoices.statuses import label
-from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceDraft, InvoiceHistory, StoredFile
+from backend.invoices.deposit import DepositRefused, deposit
+from backend.invoices.invoice_page import invoice_live_context, invoice_page_context
+from backend.invoices.tables import Attachment, Deposit, DepositItem, InvoiceDraft, StoredFile
+from backend.lib.uploads import read_uploads
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 
 PAGE_SIZE = 25
 LIVE_PARTS = {"status": "invoices/_live_status.html", "history": "invoices/_live_history.html"}
 STAGES = [("detect", "Lecture du fichier"), ("xsd", "Structure XML (XSD)"), ("en16931", "Règles européennes EN 16931"),
           ("profile", "Règles du profil Factur-X"), ("portal", "Règles du portail (acheminement, doublons)")]
-
-
-async def read_uploads(request: Request, field: str) -> list[Upload]:
-    """The non-empty file parts named `field` of a multipart form (an empty file input sends none)."""
-    form = await request.form()
-    parts = [p for p in form.getall(field) if isinstance(p, UploadFile) and p.filename] if field in form else []
-    return [Upload(filename=p.filename, data=await p.read()) for p in parts]
 
 
 @get("/deposits")
@@ -100,72 +91,6 @@ async def deposit_report(request: Request, current: NamedDependency[CurrentUser]
             (InvoiceDraft.id == draft) & (InvoiceDraft.structure == current.structure_id)):
         draft = None
     return page(request, "invoices/deposit_report.html", draft_id=draft, **await deposit_report_context(deposit_id))
-
-
-ACTOR_KINDS = {"platform": "Plateforme Facteur"}
-
-
-async def timeline(invoice: Invoice, supplier_name: str, recipient_name: str) -> list[dict]:
-    """The history, oldest first, with who acted (person and structure) and why, in French."""
-    from backend.processing.reasons import reason_label
-
-    rows = await InvoiceHistory.select(
-        InvoiceHistory.all_columns(), InvoiceHistory.actor.first_name, InvoiceHistory.actor.last_name,
-    ).where(InvoiceHistory.invoice == invoice.id).order_by(InvoiceHistory.id).output(load_json=True)
-    sides = {"supplier": supplier_name, "recipient": recipient_name}
-    for row in rows:
-        person = f"{row.get('actor.first_name') or ''} {row.get('actor.last_name') or ''}".strip()
-        side = sides.get(row["actor_kind"], ACTOR_KINDS.get(row["actor_kind"], row["actor_kind"]))
-        row["reason_label"] = reason_label(row["reason_code"]) if row["reason_code"] else ""
-        details = row["details"]
-        row["details"] = msgspec.json.decode(details) if isinstance(details, str) and details else (details or {})
-        key = row["details"].get("api_key") if isinstance(row["details"], dict) else None
-        if key:
-            person = f"API, clé « {key.get('name') or key.get('id')} »"
-        row["who"] = f"{person} ({side})" if person else side
-        payment = row["details"].get("payment") if isinstance(row["details"], dict) else None
-        if payment and isinstance(payment.get("date"), str):
-            payment["date"] = date.fromisoformat(payment["date"])
-    return rows
-
-
-async def invoice_live_context(current: CurrentUser, invoice: Invoice) -> dict:
-    """The parts of the invoice page that change with its status: status, actions, history."""
-    from backend.processing import lifecycle
-    from backend.processing.controllers import ACTION_LABELS, IRREVERSIBLE
-    from backend.processing.reasons import REASONS
-
-    from backend.invoices.workspace import file_name_differs
-
-    recipient = await Structure.objects().get(Structure.id == invoice.recipient)
-    supplier = await Structure.objects().get(Structure.id == invoice.supplier)
-    history = await timeline(invoice, supplier.name, recipient.name)
-    attachments = await Attachment.select(Attachment.id, Attachment.filename, Attachment.media_type, Attachment.created_at).where(
-        Attachment.invoice == invoice.id).order_by(Attachment.id)
-    actor = lifecycle.actor_for(current.id, current.structure_id, invoice)
-    actions = await lifecycle.allowed_actions(invoice, actor) if actor else []
-    last_reason = next((h for h in reversed(history) if h["status"] == invoice.status and (h["reason_code"] or h["comment"])), None)
-    can_reissue = (invoice.status == "REJETEE" and actor is not None and actor.role == lifecycle.SUPPLIER
-                   and bool(current.active and current.active.get("can_deposit")))
-    # The registered names are shown; the file's only beside them, flagged, when they differ.
-    names_in_file = {"seller": invoice.seller_name if file_name_differs(invoice.seller_name, supplier.name) else "",
-                     "buyer": invoice.buyer_name if file_name_differs(invoice.buyer_name, recipient.name) else ""}
-    return {"invoice": invoice, "history": history, "attachments": attachments, "recipient": recipient,
-            "supplier": supplier, "names_in_file": names_in_file,
-            "status_label": label, "actions": actions, "action_labels": ACTION_LABELS, "irreversible": IRREVERSIBLE,
-            "reasons": REASONS, "action_error": None, "last_reason": last_reason, "can_reissue": can_reissue,
-            "role": actor.role if actor else None}
-
-
-async def invoice_page_context(current: CurrentUser, invoice_id: int) -> dict:
-    """Everything the invoice page shows, including the actions this user may take now."""
-    from backend.messages.service import thread_context
-
-    invoice = await access.visible_invoice(current, invoice_id)
-    data = msgspec.json.decode(invoice.data) if isinstance(invoice.data, str) else invoice.data
-    original = await StoredFile.objects().get(StoredFile.id == invoice.original_file)
-    return {**await invoice_live_context(current, invoice), "data": data, "original": original, "units": UNITS,
-            **await thread_context(invoice, current)}  # opening the page reads the thread
 
 
 @get("/invoices/{invoice_id:int}")

@@ -25,6 +25,7 @@ from backend.invoices.statuses import DEPOSIT_REFUSED_CODE, STATUSES
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory
 from backend.invoices.validation import Finding, ValidationResult, incomplete_profile_finding, validate_bytes
 from backend.invoices.zipflux import is_zip, open_flux
+from backend.lib.uploads import Upload  # noqa: F401 — what deposit() takes, re-exported for its callers
 from backend.processing import worker as outbox_worker
 from backend.processing.tables import Outbox
 from backend.settings import Settings
@@ -35,12 +36,6 @@ log = logging.getLogger(__name__)
 MAX_ATTACHMENTS = 10
 ATTACHMENT_TYPES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 MEDIA_TYPES = {"facturx-pdf": "application/pdf", "cii-xml": "application/xml", "ubl-xml": "application/xml"}
-
-
-@dataclass
-class Upload:
-    filename: str
-    data: bytes
 
 
 @dataclass

@@ -9,7 +9,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from backend.invoices import access, draft_files
-from backend.invoices.controllers import _file_response, read_uploads
+from backend.invoices.controllers import _file_response
+from backend.lib.uploads import read_uploads
 from backend.invoices.tables import InvoiceDraft
 from backend.lib.web import CurrentUser, flash, page
 

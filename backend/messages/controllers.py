@@ -14,7 +14,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from backend.invoices import access, storage
-from backend.invoices.controllers import read_uploads
+from backend.invoices.invoice_page import invoice_page_context
+from backend.lib.uploads import read_uploads
 from backend.messages import question_controllers, service
 from backend.messages.service import MessageError
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
@@ -64,8 +65,6 @@ async def _refused(request: Request, current: CurrentUser, invoice, exc: Message
     if _is_htmx(request):
         context = await service.thread_context(invoice, current, error=exc.message_fr, draft=draft)
         return page(request, THREAD, status_code=exc.http_status, invoice=invoice, **context)
-    from backend.invoices.controllers import invoice_page_context
-
     context = await invoice_page_context(current, invoice.id)
     context["thread"] = (await service.thread_context(invoice, current, error=exc.message_fr, draft=draft))["thread"]
     return page(request, "invoices/invoice.html", status_code=exc.http_status, **context)

@@ -20,7 +20,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from backend.invoices import storage
-from backend.invoices.controllers import read_uploads
+from backend.directory.structure_page import structure_context
+from backend.lib.uploads import read_uploads
 from backend.lib.web import CurrentUser, flash, form_data, page
 from backend.messages import questions, service
 from backend.messages.service import MessageError
@@ -56,7 +57,6 @@ async def ask(request: Request, current: NamedDependency[CurrentUser]) -> Templa
 
 async def _ask_refused(request: Request, current: CurrentUser, data: dict, exc: MessageError) -> Template:
     """The directory page again, with the French error and what was typed (files must be chosen again)."""
-    from backend.directory.controllers import structure_context
 
     structure = await questions.public_structure(data.get("recipient"))  # found already: ask() checks it first
     context = await structure_context(current, structure)

@@ -83,13 +83,6 @@ async def save_preferences(request: Request, current: NamedDependency[CurrentUse
     return Redirect("/account#notifications", status_code=303)
 
 
-async def account_context(user_id: int) -> dict:
-    """What the account page's notifications block shows (devices, preferences)."""
-    chosen = await service.preferences(user_id)
-    return {"push_devices": await service.devices(user_id),
-            "push_choices": [{**c, "checked": c["key"] in chosen} for c in service.choices()]}
-
-
 router = Router(
     path="/", route_handlers=[public_key, subscribe, remove, remove_form, save_preferences],
     dependencies={"current": Provide(require_user)},

@@ -202,3 +202,10 @@ async def subscriptions_for(event: str, structure_id: int, *, exclude_user: int 
         return []
     rows = await PushSubscription.select(PushSubscription.id).where(PushSubscription.user.is_in(wanted)).order_by(PushSubscription.id)
     return [r["id"] for r in rows]
+
+
+async def account_context(user_id: int) -> dict:
+    """What the account page's notifications block shows (devices, preferences)."""
+    chosen = await preferences(user_id)
+    return {"push_devices": await devices(user_id),
+            "push_choices": [{**c, "checked": c["key"] in chosen} for c in choices()]}

@@ -12,21 +12,18 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from backend.invoices.controllers import invoice_page_context
+from backend.invoices import access, storage, workspace
+from backend.invoices.deposit import attachment_type
+from backend.invoices.invoice_page import invoice_page_context
 from backend.invoices.statuses import CREDIT_NOTE, status_sentence
 from backend.invoices.tables import Invoice
 from backend.processing import bulk, lifecycle
+from backend.processing.actions import ACTION_LABELS
 from backend.processing.lifecycle import Payment, Routing, TransitionError
+from backend.lib.common import parse_id
+from backend.lib.uploads import read_uploads
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 
-ACTION_LABELS = {
-    "PRISE_EN_CHARGE": "Prendre en charge", "SUSPENDUE": "Suspendre", "A_RECYCLER": "À recycler",
-    "REJETEE": "Rejeter", "SERVICE_FAIT": "Service fait", "MANDATEE": "Mandater",
-    "MISE_EN_PAIEMENT": "Mettre en paiement", "COMPLETEE": "Compléter", "DEPOSEE": "Recycler (corriger l'acheminement)",
-    lifecycle.ACKNOWLEDGE: "Prendre acte du rejet",
-}
-# Steps that cannot be undone: the page asks for a confirmation before posting them.
-IRREVERSIBLE = frozenset({"REJETEE", "SERVICE_FAIT", "MANDATEE", "MISE_EN_PAIEMENT", lifecycle.ACKNOWLEDGE})
 MAX_ANSWER_FILES = 10
 
 
@@ -61,10 +58,6 @@ async def actor_of(current: CurrentUser, invoice: Invoice) -> lifecycle.Actor | 
 async def _answer_attachments(request: Request, invoice_id: int):
     """The supporting files of a COMPLETEE answer: checked (422), written to disk before the
     commit like a deposit's attachments, and their rows saved in the status change's transaction."""
-    from backend.invoices import storage
-    from backend.invoices.controllers import read_uploads
-    from backend.invoices.deposit import attachment_type
-
     uploads = await read_uploads(request, "attachment")
     if not uploads:
         return None
@@ -115,10 +108,6 @@ def _done_sentence(target: str, invoice: Invoice) -> str:
     return status_sentence(target, invoice.number, invoice.type_code) + "."
 
 
-def _int(raw: object) -> int | None:
-    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 19 else None
-
-
 def _back(raw: str) -> str:
     """The list to return to, with its filters; only the list's own query string, re-encoded."""
     return "/invoices" + (f"?{urlencode(parse_qsl(raw or '')[:20])}" if raw else "")
@@ -128,14 +117,12 @@ def _back(raw: str) -> str:
 async def bulk_change_status(request: Request, current: NamedDependency[CurrentUser]) -> Template | Redirect:
     """Grouped actions from the agent's list: first a confirmation page (with the mandate
     number, once or per invoice), then each invoice through the lifecycle (processing/bulk.py)."""
-    from backend.invoices import access, workspace
-
     structure_id = access.require_active_right(current, "can_process")
     if workspace.side_of(current.active["structure"]) != workspace.RECIPIENT:
         raise NotFoundException(access.NOT_FOUND)
     form = await request.form()
     raw_ids = form.getall("invoice") if "invoice" in form else []
-    ids = [_int(raw) for raw in raw_ids]
+    ids = [parse_id(raw) for raw in raw_ids]
     target, back = str(form.get("target") or ""), _back(str(form.get("back") or ""))
     context = {"target": target, "action_label": ACTION_LABELS.get(target, target), "back": back,
                "back_query": str(form.get("back") or ""), "invoices": [], "error": None}
@@ -147,7 +134,7 @@ async def bulk_change_status(request: Request, current: NamedDependency[CurrentU
         if form.get("confirmed") != "1":
             return page(request, "invoices/bulk.html", **context)
         common = str(form.get("mandate_number") or "").strip()
-        items = [bulk.Item(i, _int(form.get(f"version_{i}")),
+        items = [bulk.Item(i, parse_id(form.get(f"version_{i}"), lowest=0),
                            (str(form.get(f"mandate_number_{i}") or "").strip() or common or None) if target == "MANDATEE" else None)
                  for i in dict.fromkeys(ids)]
         outcomes = await bulk.apply(lifecycle.Actor(lifecycle.RECIPIENT, current.id), structure_id, target, items)

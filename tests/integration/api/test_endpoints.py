@@ -187,7 +187,7 @@ async def test_directory(recipient_api):
 
 
 async def test_the_history_names_the_key_that_acted(invoice, recipient_api):
-    from backend.invoices.controllers import timeline
+    from backend.invoices.invoice_page import timeline
 
     response = await recipient_api.post(f"/api/v1/received/{invoice.id}/status", json={"status": "PRISE_EN_CHARGE"})
     assert response.status_code == 200, response.text

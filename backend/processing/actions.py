@@ -1,0 +1,14 @@
+"""What the pages call each step a person can take, and which of them cannot be undone."""
+
+from __future__ import annotations
+
+from backend.processing import lifecycle
+
+ACTION_LABELS = {
+    "PRISE_EN_CHARGE": "Prendre en charge", "SUSPENDUE": "Suspendre", "A_RECYCLER": "À recycler",
+    "REJETEE": "Rejeter", "SERVICE_FAIT": "Service fait", "MANDATEE": "Mandater",
+    "MISE_EN_PAIEMENT": "Mettre en paiement", "COMPLETEE": "Compléter", "DEPOSEE": "Recycler (corriger l'acheminement)",
+    lifecycle.ACKNOWLEDGE: "Prendre acte du rejet",
+}
+# Steps that cannot be undone: the page asks for a confirmation before posting them.
+IRREVERSIBLE = frozenset({"REJETEE", "SERVICE_FAIT", "MANDATEE", "MISE_EN_PAIEMENT", lifecycle.ACKNOWLEDGE})
