@@ -101,6 +101,10 @@ def is_unavailable(exc: BaseException) -> bool:
             return True
         if type(cause).__name__ == "InterfaceError" and "closed" in str(cause):  # asyncpg: pool or connection closed under us
             return True
+        if type(cause).__name__ == "InternalClientError" and "another operation" in str(cause):
+            # asyncpg: a pooled connection whose server died in the middle of an exchange is
+            # left mid-protocol; the pool replaces it when it is given back.
+            return True
         if isinstance(cause, sqlite3.OperationalError) and str(cause).lower().startswith(_UNAVAILABLE_SQLITE):
             return True
     return False
