@@ -181,8 +181,8 @@ def main() -> None:
     throughput = len(files) / elapsed
     bare_p50 = statistics.median(bare)
     print(f"## {time.strftime('%Y-%m-%d')} — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    redis = " (sessions in the database)"  # since 16a795a sessions never live in Redis or files
-    print(f"command: {'FACTEUR_REDIS_URL=… ' if os.environ.get('FACTEUR_REDIS_URL') else ''}.venv/bin/python bench/deposit/run.py --invoices {args.invoices} --concurrency {args.concurrency} --workers {args.workers} --lines {args.lines}{redis}")
+    sessions = " (sessions in the database)"  # since 16a795a sessions never live in Redis or files
+    print(f"command: {'FACTEUR_REDIS_URL=… ' if os.environ.get('FACTEUR_REDIS_URL') else ''}.venv/bin/python bench/deposit/run.py --invoices {args.invoices} --concurrency {args.concurrency} --workers {args.workers} --lines {args.lines}{sessions}")
     print(f"- bare cost per Factur-X (validate_bytes in-process, 1 core): p50 {bare_p50*1000:.1f} ms, p95 {pct(bare, 95)*1000:.1f} ms")
     print(f"- HTTP deposit latency ({args.concurrency} concurrent clients, {args.workers} workers, PostgreSQL): p50 {statistics.median(latencies)*1000:.1f} ms, p95 {pct(latencies, 95)*1000:.1f} ms")
     print(f"- throughput: {throughput:.1f} deposits/s ({len(files)} deposits in {elapsed:.1f} s)")
