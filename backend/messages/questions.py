@@ -20,7 +20,7 @@ from backend.invoices.deposit import Upload
 from backend.lib.common import utcnow
 from backend.lib.db import transaction
 from backend.messages import service
-from backend.messages.service import RECIPIENT, SUPPLIER, Anchor, MessageError, Participant
+from backend.messages.service import RECIPIENT, SUPPLIER, Anchor, MessageError, Participant, attachment_row
 from backend.messages.tables import Message, MessageAttachment, MessageThread
 from backend.processing.tables import Outbox
 from backend.settings import Settings
@@ -263,9 +263,4 @@ async def attachment_for(question_id: int, attachment_id: int, user_id: int, pre
     """The attachment row (with its file's digest) when the user may read the question; 404 otherwise."""
     thread = await _thread(question_id)
     await _participant(thread, user_id, preferred_structure_id)
-    row = await MessageAttachment.select(
-        MessageAttachment.id, MessageAttachment.filename, MessageAttachment.media_type, MessageAttachment.file.sha256,
-    ).where((MessageAttachment.id == attachment_id) & (MessageAttachment.thread == thread.id)).first()
-    if row is None:
-        raise NOT_FOUND
-    return row
+    return await attachment_row(attachment_id, MessageAttachment.thread == thread.id)

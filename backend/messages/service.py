@@ -412,9 +412,14 @@ async def attachment_for(invoice_id: int, attachment_id: int, user_id: int, pref
     """The attachment row (with its file's digest) when the user may read the thread; 404 otherwise."""
     invoice = await _invoice(invoice_id)
     await participant(invoice, user_id, preferred_structure_id)
+    return await attachment_row(attachment_id, MessageAttachment.invoice == invoice.id)
+
+
+async def attachment_row(attachment_id: int, of_thread) -> dict:
+    """An attachment of the thread `of_thread` selects (an invoice's or a question's), with its file's digest; 404 otherwise."""
     row = await MessageAttachment.select(
         MessageAttachment.id, MessageAttachment.filename, MessageAttachment.media_type, MessageAttachment.file.sha256,
-    ).where((MessageAttachment.id == attachment_id) & (MessageAttachment.invoice == invoice.id)).first()
+    ).where((MessageAttachment.id == attachment_id) & of_thread).first()
     if row is None:
         raise NOT_FOUND
     return row
@@ -422,6 +427,6 @@ async def attachment_for(invoice_id: int, attachment_id: int, user_id: int, pref
 
 __all__ = [
     "MessageError", "Participant", "post_message", "thread_context", "mark_read", "unread_by_invoice",
-    "unread_count_for_structure", "unread_threads", "attachment_for", "Anchor", "insert_message", "read_thread",
+    "unread_count_for_structure", "unread_threads", "attachment_for", "attachment_row", "Anchor", "insert_message", "read_thread",
     "unread_by_question",
 ]

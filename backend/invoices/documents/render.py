@@ -11,27 +11,17 @@ from __future__ import annotations
 
 import threading
 from functools import partial
-from pathlib import Path
 
 import anyio
-import jinja2
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from backend.invoices.generation.pdf import FONT_DIR, FONT_FILES, LocalOnlyFetcher, iban, siret
+from backend.invoices.generation.pdf import FONT_DIR, FONT_FILES, LocalOnlyFetcher, iban, pdf_template_environment, siret
 from backend.lib.formats import JINJA_FILTERS
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "frontend" / "templates"
 STYLESHEET = "invoices/pdf/documents.css"
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-    autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    auto_reload=False,
-)
+_ENV = pdf_template_environment()
 _ENV.filters.update(JINJA_FILTERS, siret=siret, iban=iban)
 _local = threading.local()
 

@@ -139,14 +139,19 @@ def unit_label(code: str) -> str:
 
 # --- process-wide state -----------------------------------------------------------------
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-    autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    auto_reload=False,
-)
+def pdf_template_environment() -> jinja2.Environment:
+    """The Jinja environment of every PDF the platform renders: strict, escaped, loaded once."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+
+
+_ENV = pdf_template_environment()
 _ENV.filters.update(
     money=money,
     qty=quantity,
