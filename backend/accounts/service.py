@@ -17,7 +17,7 @@ import msgspec
 from backend.accounts.passwords import hash_password, verify_password
 from backend.accounts.tables import AccountToken, Membership, SignupRequest, User
 from backend.lib.common import fold, utcnow
-from backend.lib.db import transaction
+from backend.lib.db import is_unique_violation, transaction
 from backend.directory.identifiers import clean_siret, siren_of, siret_error
 from backend.directory.tables import Structure
 from backend.invoices.generation.glyphs import unprintable_error  # the name prints on every invoice
@@ -261,7 +261,7 @@ async def confirm_email(raw: str) -> Confirmation:
         # Two people of one company confirming at the same instant: the other one created
         # the structure first (unique SIRET) and nothing of this attempt was written; again,
         # this one becomes a join request.
-        if "unique" not in str(exc).lower() and "duplicate key" not in str(exc).lower():
+        if not is_unique_violation(exc):
             raise
         return await _confirm(raw)
 

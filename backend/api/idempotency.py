@@ -18,15 +18,11 @@ from backend.api.auth import ApiPrincipal
 from backend.api.problems import ApiProblem
 from backend.api.tables import IdempotencyRecord
 from backend.lib.common import utcnow
+from backend.lib.db import is_unique_violation
 
 HEADER = "idempotency-key"
 MAX_KEY = 255
 RETENTION = timedelta(hours=24)  # how long a retry still gets the first answer
-
-
-def _is_unique_violation(exc: Exception) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
-    return "unique" in text or "duplicate key" in text
 
 
 async def _fingerprint(request: Request, body: bytes | None) -> str:
@@ -57,7 +53,7 @@ async def _claim(principal: ApiPrincipal, key: str, fingerprint: str) -> dict | 
         await IdempotencyRecord.insert(IdempotencyRecord(api_key=principal.key_id, key=key, request_hash=fingerprint))
         return None
     except Exception as exc:
-        if not _is_unique_violation(exc):
+        if not is_unique_violation(exc):
             raise
     record = await IdempotencyRecord.select().where(
         (IdempotencyRecord.api_key == principal.key_id) & (IdempotencyRecord.key == key)

@@ -18,7 +18,7 @@ import anyio
 import msgspec
 
 from backend.lib.common import utcnow
-from backend.lib.db import retrying, transaction
+from backend.lib.db import is_unique_violation, retrying, transaction
 from backend.directory.tables import Structure
 from backend.invoices import portal_rules, storage
 from backend.invoices.statuses import DEPOSIT_REFUSED_CODE, STATUSES
@@ -157,17 +157,12 @@ async def deposit(
         try:
             return await retrying(lambda: _record(settings, depositor, user_id, items, attachments, channel, idempotency_key))
         except Exception as exc:  # a concurrent deposit took the same number: check again, once
-            if attempt == 2 or not _is_unique_violation(exc):
+            if attempt == 2 or not is_unique_violation(exc):
                 raise
             for item in items:
                 item.findings = [f for f in item.findings if f.stage != "portal"]
             await _apply_portal_rules(items, depositor)
     raise AssertionError("unreachable")
-
-
-def _is_unique_violation(exc: Exception) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
-    return "unique" in text or "duplicate key" in text
 
 
 async def _record(settings, depositor, user_id, items, attachments, channel, idempotency_key=None) -> int:

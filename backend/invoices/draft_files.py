@@ -15,7 +15,7 @@ from backend.invoices import storage
 from backend.invoices.deposit import MAX_ATTACHMENTS, Upload, attachment_type
 from backend.invoices.tables import DraftAttachment, InvoiceDraft
 from backend.lib.common import utcnow
-from backend.lib.db import transaction
+from backend.lib.db import is_unique_violation, transaction
 from backend.settings import Settings
 
 # What the Factur-X may embed in all (generation/pdf.py MAX_ATTACHMENTS_BYTES, not imported
@@ -79,13 +79,8 @@ async def _keep(settings: Settings, draft_id: int, name: str, data: bytes, media
     except Exception as exc:
         # The same photo added at the same moment by another request (the field's upload and
         # a send carrying it): the unique index kept one copy, which is what is wanted.
-        if not _is_unique_violation(exc):
+        if not is_unique_violation(exc):
             raise
-
-
-def _is_unique_violation(exc: Exception) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
-    return "unique" in text or "duplicate key" in text
 
 
 async def remove(draft_id: int, attachment_id: int) -> bool:

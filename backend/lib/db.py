@@ -54,6 +54,13 @@ def transaction():
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 
 
+def is_unique_violation(exc: BaseException) -> bool:
+    """A unique constraint refused the row, on SQLite ("UNIQUE constraint failed") or
+    PostgreSQL ("duplicate key value violates unique constraint")."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "unique" in text or "duplicate key" in text
+
+
 def is_retryable_conflict(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) in RETRYABLE_SQLSTATES
 
