@@ -29,6 +29,8 @@ from backend.api.decoding import check_numbers, french
 from backend.api.idempotency import idempotent
 from backend.api.problems import ApiProblem
 from backend.api.tables import ApiUpload
+from backend.lib.db import transaction
+from backend.lib.effects import note_committed
 from backend.api.schemas import (
     AcknowledgementIn, AttachmentIn, AttachmentSent, CompletionIn, DepositOut, InvoiceDetail, InvoiceIn, InvoicePage, RecyclingIn,
     ServiceOut, StatusIn, StructureDetail, StructureOut,
@@ -137,12 +139,20 @@ async def send_attachment(request: Request, principal: NamedDependency[ApiPrinci
         digest = await storage.write_blob(settings.files_dir, upload.data)
         row = ApiUpload(public_id="pj_" + secrets.token_urlsafe(16), structure=principal.structure_id,
                         filename=upload.filename, media_type=attachment_type(upload.data), size=len(upload.data), digest=digest)
-        await row.save()
-        created = _utc(row.created_at) or datetime.now(timezone.utc)
-        return _json(AttachmentSent(id=row.public_id, filename=row.filename, media_type=row.media_type, size=row.size,
-                                    expires_at=created + UPLOAD_LIFETIME), 201)
+        async with transaction():
+            await row.save()
+            await note_committed("api_upload", row.id)
+        return await _attachment_sent(row.id)
 
-    return await idempotent(request, principal, work, body=_digest([("file", f.filename, f.data) for f in files]))
+    return await idempotent(request, principal, work, body=_digest([("file", f.filename, f.data) for f in files]),
+                            effect="api_upload", replay=_attachment_sent)
+
+
+async def _attachment_sent(upload_id: int) -> Response:
+    row = await ApiUpload.objects().get(ApiUpload.id == upload_id)
+    created = _utc(row.created_at) or datetime.now(timezone.utc)
+    return _json(AttachmentSent(id=row.public_id, filename=row.filename, media_type=row.media_type, size=row.size,
+                                expires_at=created + UPLOAD_LIFETIME), 201)
 
 
 # --- deposits ---------------------------------------------------------------------------------
@@ -161,9 +171,13 @@ async def create_deposit(request: Request, principal: NamedDependency[ApiPrincip
             deposit_id = await deposit(request.app.state.settings, depositor, None, files, attachments, channel="api")
         except DepositRefused as exc:
             raise ApiProblem(422, exc.code, exc.message) from None
-        return _json(await service.deposit_out(deposit_id), 201)
+        return await _deposit_report(deposit_id)
 
-    return await idempotent(request, principal, work, body=body)
+    return await idempotent(request, principal, work, body=body, effect="deposit", replay=_deposit_report)
+
+
+async def _deposit_report(deposit_id: int) -> Response:
+    return _json(await service.deposit_out(deposit_id), 201)
 
 
 @get("/deposits/{deposit_id:int}", summary="Rapport d'un dépôt", tags=["Dépôts"])
@@ -244,6 +258,10 @@ async def create_invoice(request: Request, principal: NamedDependency[ApiPrincip
         except AttachmentError as exc:  # e.g. an image the PDF renderer cannot read
             raise ApiProblem(422, "attachment_invalid", str(exc)) from None
         deposit_id = await deposit(settings, supplier, None, [Upload(f"{invoice.number}.pdf", pdf)], attachments, channel="api")
+        return await created(deposit_id)
+
+    async def created(deposit_id: int) -> Response:
+        """The answer once the generated file is deposited: the invoice, or why the deposit refused it."""
         item = await DepositItem.objects().where(DepositItem.deposit == deposit_id).first()
         if not item.accepted:
             report = await service.deposit_out(deposit_id)
@@ -252,7 +270,7 @@ async def create_invoice(request: Request, principal: NamedDependency[ApiPrincip
         saved = await Invoice.objects().get(Invoice.id == item.invoice)
         return _json(await _detail(principal, saved), 201)
 
-    return await idempotent(request, principal, work)
+    return await idempotent(request, principal, work, effect="deposit", replay=created)
 
 
 # --- reading invoices -------------------------------------------------------------------------
@@ -352,7 +370,12 @@ async def _supplier_step(request: Request, principal: NamedDependency[ApiPrincip
             expected_version=None, comment=comment, routing=routing, within=save_rows)
         return _json(await _detail(principal, saved))
 
-    return await idempotent(request, principal, work)
+    return await idempotent(request, principal, work, effect="invoice", replay=lambda i: _invoice_answer(principal, i))
+
+
+async def _invoice_answer(principal: ApiPrincipal, invoice_id: int) -> Response:
+    """The invoice as a status change answers it (replayed after a crash that followed the commit)."""
+    return _json(await _detail(principal, await Invoice.objects().get(Invoice.id == invoice_id)))
 
 
 @post("/invoices/{invoice_id:int}/completion", status_code=200, summary="Compléter une facture suspendue", tags=["Réponses du fournisseur"])
@@ -419,7 +442,7 @@ async def change_received_status(request: Request, principal: NamedDependency[Ap
             mandate_number=data.mandate_number, payment=payment)
         return _json(await _detail(principal, saved))
 
-    return await idempotent(request, principal, work)
+    return await idempotent(request, principal, work, effect="invoice", replay=lambda i: _invoice_answer(principal, i))
 
 
 # --- directory --------------------------------------------------------------------------------

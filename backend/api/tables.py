@@ -36,6 +36,12 @@ class IdempotencyRecord(Table):
     response_body = Text(null=True, default=None)
     content_type = Varchar(length=100, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    # Who holds the key while it runs, until when (renewed by a heartbeat; a retry takes over
+    # a lease that ran out), and what it committed (written in the committing transaction).
+    owner = Varchar(length=16, default="")
+    lease_until = Timestamptz(null=True, default=None)
+    effect_kind = Varchar(length=20, null=True, default=None)
+    effect_id = BigInt(null=True, default=None)
 
 
 class ApiUpload(Table):

@@ -19,6 +19,7 @@ import msgspec
 
 from backend.lib.common import utcnow
 from backend.lib.db import is_unique_violation, retrying, transaction
+from backend.lib.effects import note_committed
 from backend.directory.tables import Structure
 from backend.invoices import portal_rules, storage
 from backend.invoices.statuses import DEPOSIT_REFUSED_CODE, STATUSES
@@ -180,6 +181,7 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
             idempotency_key=idempotency_key,
         )
         await dep.save()
+        await note_committed("deposit", dep.id)
         for item in items:
             invoice_id = None
             file_id = None

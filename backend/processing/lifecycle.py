@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from backend.accounts.tables import Membership
 from backend.lib.common import paris_today, utcnow
 from backend.lib.db import retrying, transaction
+from backend.lib.effects import note_committed
 from backend.directory.tables import Structure
 from backend.invoices.statuses import STATUSES, label, status_sentence
 from backend.invoices.tables import Invoice, InvoiceHistory
@@ -411,6 +412,7 @@ async def _write_change(invoice: Invoice, final: str, new_version: int, now, cha
     }).where((Invoice.id == invoice.id) & (Invoice.version == invoice.version)).returning(Invoice.id)
     if len(updated) != 1:
         raise _stale()
+    await note_committed("invoice", invoice.id)
     await InvoiceHistory.insert(*(
         InvoiceHistory(
             invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=who.role,

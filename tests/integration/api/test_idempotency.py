@@ -68,3 +68,48 @@ async def test_records_older_than_the_retention_are_forgotten(supplier_api):
     await IdempotencyRecord.update({IdempotencyRecord.created_at: utcnow() - RETENTION * 2}).where(IdempotencyRecord.key == "old")
     assert (await supplier_api.deposit(invoice_file("NEW-1"), headers={"Idempotency-Key": "new"})).status_code == 201
     assert [r["key"] for r in await IdempotencyRecord.select(IdempotencyRecord.key)] == ["new"]
+
+
+async def test_a_key_whose_holder_died_before_committing_runs_again_once_its_lease_ends(supplier_api):
+    """The holder died before its deposit committed: nothing happened, so the retry deposits."""
+    from datetime import timedelta
+
+    from backend.lib.common import utcnow
+
+    file = invoice_file("DIED-1")
+    assert (await supplier_api.deposit(file, headers={"Idempotency-Key": "probe"})).status_code == 201
+    probe = await IdempotencyRecord.select().where(IdempotencyRecord.key == "probe").first()
+    await Deposit.delete(force=True)
+    await IdempotencyRecord.delete(force=True)
+    await IdempotencyRecord.insert(IdempotencyRecord(
+        api_key=probe["api_key"], key="died", request_hash=probe["request_hash"], owner="dead0000",
+        lease_until=utcnow() + timedelta(seconds=5)))
+    # The fingerprint covers the path and body, not the key: the same file under the new key matches it.
+    held = await supplier_api.deposit(file, headers={"Idempotency-Key": "died"})
+    assert held.status_code == 409 and held.json()["code"] == "idempotency_in_progress"
+    await IdempotencyRecord.update({IdempotencyRecord.lease_until: utcnow() - timedelta(seconds=1)}).where(
+        IdempotencyRecord.key == "died")
+    taken_over = await supplier_api.deposit(file, headers={"Idempotency-Key": "died"})
+    assert taken_over.status_code == 201 and "idempotent-replayed" not in taken_over.headers
+    replay = await supplier_api.deposit(file, headers={"Idempotency-Key": "died"})
+    assert replay.json() == taken_over.json() and replay.headers["idempotent-replayed"] == "true"
+    assert await Deposit.count() == 1
+
+
+async def test_a_long_request_keeps_its_key_by_renewing_the_lease(supplier_api, monkeypatch):
+    from backend.api import idempotency
+    from backend.invoices import deposit as deposit_module
+
+    monkeypatch.setattr(idempotency, "HEARTBEAT_SECONDS", 0.05)
+    leases = []
+    real_record = deposit_module._record
+
+    async def slow_record(*args, **kwargs):  # a deposit that takes a while, its lease read as it goes
+        for _ in range(4):
+            await asyncio.sleep(0.1)
+            leases.append((await IdempotencyRecord.select(IdempotencyRecord.lease_until).first())["lease_until"])
+        return await real_record(*args, **kwargs)
+
+    monkeypatch.setattr(deposit_module, "_record", slow_record)
+    assert (await supplier_api.deposit(invoice_file(), headers={"Idempotency-Key": "long"})).status_code == 201
+    assert leases == sorted(leases) and leases[-1] > leases[0]
