@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated
 
-import anyio
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -29,6 +28,7 @@ from backend.api.decoding import check_numbers, french
 from backend.api.idempotency import idempotent
 from backend.api.problems import ApiProblem
 from backend.api.tables import ApiUpload
+from backend.lib import heavy
 from backend.lib.db import transaction
 from backend.lib.effects import note_committed
 from backend.api.schemas import (
@@ -168,7 +168,8 @@ async def create_deposit(request: Request, principal: NamedDependency[ApiPrincip
     async def work() -> Response:
         depositor = await service.structure_by_id(principal.structure_id)
         try:
-            deposit_id = await deposit(request.app.state.settings, depositor, None, files, attachments, channel="api")
+            deposit_id = await deposit(request.app.state.settings, depositor, None, files, attachments, channel="api",
+                                         caller=f"key:{principal.key_id}")
         except DepositRefused as exc:
             raise ApiProblem(422, exc.code, exc.message) from None
         return await _deposit_report(deposit_id)
@@ -254,10 +255,11 @@ async def create_invoice(request: Request, principal: NamedDependency[ApiPrincip
         supplier, invoice = await _captured(data, principal)
         files = [(a.filename, a.data, attachment_type(a.data)) for a in attachments]
         try:
-            pdf = await anyio.to_thread.run_sync(build_facturx, invoice, files)
+            pdf = await heavy.run(f"key:{principal.key_id}", build_facturx, invoice, files)
         except AttachmentError as exc:  # e.g. an image the PDF renderer cannot read
             raise ApiProblem(422, "attachment_invalid", str(exc)) from None
-        deposit_id = await deposit(settings, supplier, None, [Upload(f"{invoice.number}.pdf", pdf)], attachments, channel="api")
+        deposit_id = await deposit(settings, supplier, None, [Upload(f"{invoice.number}.pdf", pdf)], attachments, channel="api",
+                                 caller=f"key:{principal.key_id}")
         return await created(deposit_id)
 
     async def created(deposit_id: int) -> Response:

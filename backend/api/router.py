@@ -22,6 +22,7 @@ from backend.api.bulk_controllers import HANDLERS as BULK_HANDLERS
 from backend.api.decoding import ApiRequest, finding, french, location, schema_problem
 from backend.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem
 from backend.lib.errors import CODES, MESSAGES
+from backend.lib.heavy import Busy
 from backend.processing.lifecycle import TransitionError
 
 PREFIX = "/api/v1"
@@ -53,7 +54,11 @@ def http_handler(request: Request, exc: HTTPException) -> Response:
                                         headers=exc.headers or None))
 
 
-EXCEPTION_HANDLERS = {ApiProblem: problem_handler, TransitionError: transition_handler,
+def busy_handler(request: Request, exc: Busy) -> Response:
+    return _problem_response(ApiProblem(exc.status, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)}))
+
+
+EXCEPTION_HANDLERS = {ApiProblem: problem_handler, Busy: busy_handler, TransitionError: transition_handler,
                       ValidationException: validation_handler, HTTPException: http_handler}
 
 

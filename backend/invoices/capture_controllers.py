@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import anyio
 from litestar import Request, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotFoundException
@@ -17,6 +16,7 @@ from backend.accounts import profile
 from backend.invoices import access, capture, draft_files
 from backend.invoices.draft_file_controllers import route_handlers as draft_file_handlers
 from backend.invoices.controllers import deposit_report_context
+from backend.lib import heavy
 from backend.lib.uploads import read_uploads
 from backend.invoices.deposit import Upload, attachment_type, deposit
 from backend.invoices.generation import BILLING_FRAMEWORK_LABELS, Problem
@@ -142,7 +142,7 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
         return response
     files = [(a.filename, a.data, attachment_type(a.data)) for a in attachments]
     try:
-        pdf = await anyio.to_thread.run_sync(build_facturx, invoice, files)
+        pdf = await heavy.run(f"user:{current.id}", build_facturx, invoice, files)
     except AttachmentError as exc:  # e.g. a photo the PDF renderer cannot read: said, not a 500
         response = await _form_page(request, draft.id, form, [Problem("attachment", str(exc))], status=422)
         response.headers |= {"X-Facteur-Result": "invalid", "X-Facteur-Location": f"/capture/{draft.id}"}
@@ -150,7 +150,7 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
     # The photos travel inside the Factur-X and also as separate attachments, easy to open.
     try:
         deposit_id = await deposit(settings, supplier, current.id, [Upload(f"{invoice.number}.pdf", pdf)], attachments,
-                                   channel="capture", idempotency_key=key)
+                                   channel="capture", idempotency_key=key, caller=f"user:{current.id}")
     except Exception:
         # Two copies of one queued send racing: the loser answers with the winner's result.
         if key and (replay := await _replay(request, current, key, draft_id)):

@@ -44,7 +44,7 @@ async def deposit_submit(request: Request, current: NamedDependency[CurrentUser]
     try:
         strict_fr = (await form_data(request)).get("strict_fr") == "on"
         deposit_id = await deposit(request.app.state.settings, depositor, current.id, files, attachments,
-                                   channel="web", strict_fr=strict_fr)
+                                   channel="web", strict_fr=strict_fr, caller=f"user:{current.id}")
     except DepositRefused as exc:
         return page(request, "invoices/deposits.html", status_code=400, deposits=[], next_before=None, can_deposit=True, error=exc.message)
     report = await deposit_report_context(deposit_id)

@@ -19,6 +19,7 @@ import msgspec
 
 from backend.lib.common import utcnow
 from backend.lib.db import is_unique_violation, retrying, transaction
+from backend.lib import heavy
 from backend.lib.effects import note_committed
 from backend.directory.tables import Structure
 from backend.invoices import portal_rules, storage
@@ -78,11 +79,14 @@ def _expand(uploads: list[Upload], settings: Settings) -> list[Item]:
     return items
 
 
-async def _validate(item: Item, settings: Settings, strict_fr: bool) -> None:
+async def _validate(item: Item, settings: Settings, strict_fr: bool, caller: str | None) -> None:
     if item.data is None:
         return
     check = partial(validate_bytes, item.data, item.filename, strict_fr=strict_fr, max_size=settings.max_file_size)
-    item.result = await anyio.to_thread.run_sync(check)  # XSD and XSLT are CPU-bound
+    if len(item.data) >= heavy.LARGE_FILE:  # bounded with the other heavy work, so it cannot crowd the process
+        item.result = await heavy.run(caller, check)
+    else:
+        item.result = await anyio.to_thread.run_sync(check)  # XSD and XSLT are CPU-bound
     item.findings += item.result.findings
 
 
@@ -143,14 +147,16 @@ async def deposit(
     channel: str = "web",
     strict_fr: bool = False,
     idempotency_key: str | None = None,
+    caller: str | None = None,
 ) -> int:
-    """Validate and record a flux; returns the deposit id (its report is in DepositItem rows)."""
+    """Validate and record a flux; returns the deposit id (its report is in DepositItem rows).
+    `caller` (an API key, a user) is whom the bounds on heavy work count large files against."""
     if not uploads:
         raise DepositRefused("no_file", "Aucun fichier n'a été envoyé : choisissez au moins une facture.")
     attachments = attachments or []
     items = _expand(uploads, settings)
     for item in items:
-        await _validate(item, settings, strict_fr)
+        await _validate(item, settings, strict_fr, caller)
     await _apply_portal_rules(items, depositor)
     if attachment_findings := _attachment_findings(attachments, len(items), settings.max_file_size):
         items[0].findings += attachment_findings

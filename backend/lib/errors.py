@@ -13,6 +13,7 @@ from litestar.response import Template
 from backend.accounts.service import AccountError
 from backend.lib.common import MAX_ID
 from backend.lib.forms import UnreadableForm
+from backend.lib.heavy import Busy
 from backend.processing.lifecycle import TransitionError
 from backend.lib.db import is_unavailable
 from backend.lib.web import login_redirect, page
@@ -81,6 +82,12 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response | T
     return response
 
 
+def busy_handler(request: Request, exc: Busy) -> Response | Template:
+    response = _error(request, exc.status, exc.message, exc.code)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def unreadable_form_handler(request: Request, exc: UnreadableForm) -> Response | Template:
     return _error(request, 400, exc.detail, "unreadable_form")
 
@@ -111,6 +118,7 @@ def internal_error_handler(request: Request, exc: Exception) -> Response | Templ
 EXCEPTION_HANDLERS = {
     HTTPException: http_exception_handler,
     UnreadableForm: unreadable_form_handler,
+    Busy: busy_handler,
     AccountError: account_error_handler,
     TransitionError: transition_error_handler,
     Exception: internal_error_handler,

@@ -10,13 +10,12 @@ data gives the same bytes (no creation date is written).
 from __future__ import annotations
 
 import threading
-from functools import partial
 
-import anyio
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from backend.invoices.generation.pdf import FONT_DIR, FONT_FILES, LocalOnlyFetcher, iban, pdf_template_environment, siret
+from backend.lib import heavy
 from backend.lib.formats import JINJA_FILTERS
 
 STYLESHEET = "invoices/pdf/documents.css"
@@ -50,4 +49,4 @@ def render_pdf(template: str, context: dict) -> bytes:
 
 
 async def pdf(template: str, context: dict) -> bytes:
-    return await anyio.to_thread.run_sync(partial(render_pdf, template, context))
+    return await heavy.run(None, render_pdf, template, context)  # a certificate or readable view: bounded per process
