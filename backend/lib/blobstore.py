@@ -171,8 +171,8 @@ class S3BlobStore:
         await _in_thread(self.client.delete_object, errors=_s3_errors(), Bucket=self.config.bucket, Key=self.key(digest))
 
     async def listing(self) -> AsyncIterator[list[BlobInfo]]:
-        pages: Iterator[dict] = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.config.bucket, Prefix=self.config.prefix, PaginationConfig={"PageSize": LIST_BATCH})
+        pages: Iterator[dict] = iter(self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.config.bucket, Prefix=self.config.prefix, PaginationConfig={"PageSize": LIST_BATCH}))
         while (page := await _in_thread(next, pages, None, errors=_s3_errors())) is not None:
             yield [info for item in page.get("Contents", []) if (info := self._info(item)) is not None]
 
