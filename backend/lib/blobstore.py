@@ -146,7 +146,7 @@ class S3BlobStore:
         from botocore.config import Config
 
         self.config = config
-        self.description = f"bucket S3 « {config.bucket} »" + (f" ({config.endpoint_url})" if config.endpoint_url else "")
+        self.description = f"bucket S3 «\u00a0{config.bucket}\u00a0»" + (f" ({config.endpoint_url})" if config.endpoint_url else "")
         # Short timeouts and few retries: a request waits seconds, not minutes, before its 503.
         client_config = Config(connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3},
                                s3={"addressing_style": "path"} if config.endpoint_url else {})
