@@ -105,7 +105,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _clean_orphans(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from backend.invoices.storage import clean_orphans
+    from backend.invoices.storage import NoFileRows, clean_orphans
     from backend.lib.blobstore import BlobStoreUnavailable, blob_store
     from backend.lib.formats import plural
 
@@ -117,6 +117,11 @@ def _clean_orphans(args: argparse.Namespace) -> int:
         report = asyncio.run(clean_orphans(settings, older_than=timedelta(hours=args.older_than), dry_run=args.dry_run))
     except BlobStoreUnavailable as exc:
         print(f"Stockage des fichiers indisponible ({blob_store(settings).description}) : {exc}", file=sys.stderr)
+        return 1
+    except NoFileRows:
+        # Pointed at an empty or wrong database, every file would look orphaned.
+        print("La base configurée ne désigne aucun fichier : rien n'est supprimé (FACTEUR_DATABASE_URL est-elle la bonne ?).",
+              file=sys.stderr)
         return 1
     verb = "seraient supprimés" if args.dry_run else "supprimés"
     print(f"{plural(report.examined, 'fichier examiné', 'fichiers examinés')} dans le {blob_store(settings).description} ; "

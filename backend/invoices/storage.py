@@ -61,6 +61,10 @@ async def supporting_attachments(settings, invoice_id: int, uploads: list) -> Ca
     return save_rows
 
 
+class NoFileRows(Exception):
+    """The database names no stored file at all: most likely the wrong database, never a reason to empty the store."""
+
+
 @dataclass
 class OrphanReport:
     examined: int = 0  # blobs in the store
@@ -75,6 +79,8 @@ async def clean_orphans(settings, *, older_than: timedelta, dry_run: bool = Fals
     not committed yet); rewriting existing content restarts its date (blobstore.py).
     """
     store = blob_store(settings)
+    if not await StoredFile.exists():
+        raise NoFileRows()
     cutoff = utcnow() - older_than
     report = OrphanReport()
     async for batch in store.listing():

@@ -112,15 +112,17 @@ async def test_an_unreachable_bucket_refuses_the_deposit_whole_with_a_503(suppli
     assert health.status_code == 200 and health.json()["status"] == "degraded" and health.json()["files"] == "unreachable"
 
 
-def _clean_orphans(settings, s3, bucket, *args: str) -> str:
+def _run_clean_orphans(settings, s3, bucket, *args: str) -> subprocess.CompletedProcess:
     """`facteur files clean-orphans` as an operator runs it, on this host's configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTEUR_")}
     env |= {"FACTEUR_DATA_DIR": str(settings.data_dir), "FACTEUR_DATABASE_URL": settings.database_url,
-            "FACTEUR_SECRET_KEY": settings.secret_key}
-    if settings.s3_bucket:
-        env |= s3.env(bucket)
-    done = subprocess.run([sys.executable, "-m", "backend.cli", "files", "clean-orphans", *args], cwd=ROOT, env=env,
+            "FACTEUR_SECRET_KEY": settings.secret_key, **(s3.env(bucket) if settings.s3_bucket else {})}
+    return subprocess.run([sys.executable, "-m", "backend.cli", "files", "clean-orphans", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
+
+
+def _clean_orphans(settings, s3, bucket, *args: str) -> str:
+    done = _run_clean_orphans(settings, s3, bucket, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -157,14 +159,29 @@ async def test_clean_orphans_deletes_only_old_blobs_that_no_row_names(supplier_a
 async def test_writing_the_same_content_again_restarts_its_grace_period(clean_db, host_settings):
     """A deposit that reuses an old orphan's content must not lose it to a clean-up running
     between its write and its commit: the write restarts the blob's date."""
+    await _a_committed_file(host_settings)
     reused = await storage.write_blob(host_settings, b"content deposited again later")
     forgotten = await storage.write_blob(host_settings, b"content nobody deposits again")
     time.sleep(2.1)  # S3 dates have a one-second resolution
     assert await storage.write_blob(host_settings, b"content deposited again later") == reused
 
     report = await storage.clean_orphans(host_settings, older_than=timedelta(seconds=1.5))
-    assert report.orphans == 1
-    assert await _present(host_settings) == {reused}
+    assert report.orphans == 1 and forgotten not in await _present(host_settings)
+    assert reused in await _present(host_settings)
+
+
+async def _a_committed_file(settings) -> str:
+    digest = await storage.write_blob(settings, b"a file some row names")
+    await storage.file_row(digest, 21, "application/pdf")
+    return digest
+
+
+async def test_a_database_that_names_no_file_empties_nothing(clean_db, host_settings, s3, bucket):
+    """The command pointed at a wrong (empty) database would take every file for an orphan: it refuses."""
+    await storage.write_blob(host_settings, b"a file of the real database")
+    done = _run_clean_orphans(host_settings, s3, bucket, "--older-than", "0")
+    assert done.returncode == 1 and "ne désigne aucun fichier" in done.stderr
+    assert await _present(host_settings) == {storage.sha256_of(b"a file of the real database")}
 
 
 def test_a_command_line_with_a_negative_grace_period_is_refused(tmp_path):
