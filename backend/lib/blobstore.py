@@ -7,8 +7,8 @@ written whole before the database commit that names them and never modified:
 - `LocalBlobStore` (the default): files under the data folder, written atomically (temporary
   file, fsync, rename). One host only: another host cannot read them.
 - `S3BlobStore` (FACTEUR_S3_BUCKET): objects in a bucket that every host shares. A PUT is
-  atomic (the object appears whole or not at all) and carries the SHA-256, so the store
-  refuses bytes that do not match their name.
+  atomic (the object appears whole or not at all) and carries the SHA-256, so a store that
+  checks sums (AWS S3) refuses bytes that do not match their name.
 
 Writing content that already exists refreshes its date: the orphan clean-up (which deletes
 blobs no row names, once older than a grace period) then cannot delete a blob that a
@@ -19,7 +19,6 @@ S3 client per process (botocore clients are thread-safe).
 from __future__ import annotations
 
 import base64
-import logging
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -31,7 +30,6 @@ from typing import Any, Protocol, TypeVar
 
 import anyio
 
-log = logging.getLogger(__name__)
 
 DIGEST = re.compile(r"[0-9a-f]{64}")
 LIST_BATCH = 1000  # S3 returns at most 1000 keys per page
