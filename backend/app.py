@@ -16,6 +16,7 @@ from litestar.stores.base import Store
 from litestar.template.config import TemplateConfig
 
 from backend.lib import db
+from backend.lib.blobstore import blob_store
 from backend.accounts.account_controllers import router as account_router
 from backend.accounts.controllers import router as auth_router
 from backend.api.router import api_routers
@@ -57,15 +58,17 @@ log = logging.getLogger(__name__)
 @get("/healthz", exclude_from_csrf=True, skip_session=True, include_in_schema=False)
 async def healthz(request: Request) -> Response:
     """Each dependency's state. 503 only without the database (nothing works then); without
-    Redis pages and the API work and live updates pause: "degraded", still 200, so that a
-    load balancer keeps sending people to this host."""
+    Redis pages and the API work and live updates pause, without the file store lists and
+    status changes work but deposits and downloads answer 503: "degraded", still 200, so
+    that a load balancer keeps sending people to this host (the others fare no better)."""
+    settings = request.app.state.settings
     database_ok = await db.ping()
-    redis_url = request.app.state.settings.redis_url
-    redis = "not_configured" if not redis_url else ("ok" if await _redis_answers(redis_url) else "unreachable")
-    status = "unavailable" if not database_ok else ("degraded" if redis == "unreachable" else "ok")
+    redis = "not_configured" if not settings.redis_url else ("ok" if await _redis_answers(settings.redis_url) else "unreachable")
+    files = "ok" if await blob_store(settings).ping() else "unreachable"
+    status = "unavailable" if not database_ok else ("degraded" if "unreachable" in (redis, files) else "ok")
     return Response(
         {"status": status, "database": "ok" if database_ok else "unreachable", "redis": redis,
-         "live_events": "paused" if redis == "unreachable" else "ok"},
+         "live_events": "paused" if redis == "unreachable" else "ok", "files": files},
         status_code=503 if not database_ok else 200,
     )
 
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
         # the first deposit or capture needs them.
         await anyio.to_thread.run_sync(warm_up)
         await anyio.to_thread.run_sync(warm_up_generation)
+        await anyio.to_thread.run_sync(blob_store, settings)  # the S3 client loads its models once
 
     async def on_shutdown(app: Litestar) -> None:
         tracking_events.detach(channels)

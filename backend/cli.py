@@ -102,6 +102,33 @@ def _validate(args: argparse.Namespace) -> int:
     return validate_main(args.paths, as_json=args.json, strict_fr=args.strict_fr, portal_check=portal_check)
 
 
+def _clean_orphans(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from backend.invoices.storage import NoFileRows, clean_orphans
+    from backend.lib.blobstore import BlobStoreUnavailable, blob_store
+    from backend.lib.formats import plural
+
+    settings = get_settings()
+    if args.older_than < 0:
+        print("--older-than doit être un nombre d'heures positif ou nul.", file=sys.stderr)
+        return 2
+    try:
+        report = asyncio.run(clean_orphans(settings, older_than=timedelta(hours=args.older_than), dry_run=args.dry_run))
+    except BlobStoreUnavailable as exc:
+        print(f"Stockage des fichiers indisponible ({blob_store(settings).description}) : {exc}", file=sys.stderr)
+        return 1
+    except NoFileRows:
+        # Pointed at an empty or wrong database, every file would look orphaned.
+        print("La base configurée ne désigne aucun fichier : rien n'est supprimé (FACTEUR_DATABASE_URL est-elle la bonne ?).",
+              file=sys.stderr)
+        return 1
+    verb = "seraient supprimés" if args.dry_run else "supprimés"
+    print(f"{plural(report.examined, 'fichier examiné', 'fichiers examinés')} dans le {blob_store(settings).description} ; "
+          f"{plural(report.orphans, 'orphelin', 'orphelins')} ({plural(report.orphan_bytes, 'octet')}) {verb}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="facteur", description="Facteur : factures électroniques vers les entités publiques.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--portal", action="store_true", help="applique aussi les règles du portail (base configurée)")
     validate.add_argument("--strict-fr", action="store_true", help="ajoute les règles françaises BR-FR")
     validate.set_defaults(func=_validate)
+
+    files = sub.add_parser("files", help="fichiers stockés (originaux, pièces jointes)")
+    files_sub = files.add_subparsers(dest="files_command", required=True)
+    clean = files_sub.add_parser("clean-orphans", help="supprime les fichiers qu'aucune ligne de la base ne désigne")
+    clean.add_argument("--dry-run", action="store_true", help="compte sans rien supprimer")
+    clean.add_argument("--older-than", type=float, default=24.0, metavar="HEURES",
+                       help="délai de grâce : seuls les fichiers écrits depuis plus longtemps sont supprimés (24 par défaut)")
+    clean.set_defaults(func=_clean_orphans)
 
     from backend.api.cli import add_parser as add_apikey_parser
 

@@ -7,6 +7,7 @@ deep inside a request.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +45,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     vapid_subject: str = ""  # mailto:… or https://…
     # Push endpoints may be http://127.0.0.1 (tests and development only; always allowed when debug).
     push_allow_local: bool = False
+    # Stored files (originals, attachments) in an S3-compatible object store shared by every
+    # host, instead of the data folder (backend/lib/blobstore.py). Credentials: these two, or
+    # the standard AWS ones (AWS_ACCESS_KEY_ID…, ~/.aws, instance role) when they are unset.
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # e.g. https://s3.fr-par.scw.cloud; AWS itself when unset
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = "files/"  # key prefix: the clean-up command only looks under it
 
     @property
     def is_postgres(self) -> bool:
@@ -63,7 +73,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def files_dir(self) -> Path:
+        """Where stored files live without FACTEUR_S3_BUCKET."""
         return self.data_dir / "files"
+
+    @property
+    def uses_object_store(self) -> bool:
+        return self.s3_bucket is not None
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -176,7 +191,33 @@ def load_settings() -> Settings:
         webhook_allow_local=_parse_bool("WEBHOOK_ALLOW_LOCAL", False),
         push_allow_local=_parse_bool("PUSH_ALLOW_LOCAL", False),
         **_vapid(data_dir, _env("SMTP_FROM") or "Facteur <no-reply@facteur.localhost>"),
+        **_object_store(),
     )
+
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _object_store() -> dict[str, str | None]:
+    """FACTEUR_S3_*: all unset (files in the data folder) or a bucket with coherent companions."""
+    bucket = _env("S3_BUCKET") or None
+    values = {
+        "s3_endpoint_url": _parse_url("S3_ENDPOINT_URL", ("http", "https")),
+        "s3_region": _env("S3_REGION") or None,
+        "s3_access_key_id": _env("S3_ACCESS_KEY_ID") or None,
+        "s3_secret_access_key": _env("S3_SECRET_ACCESS_KEY") or None,
+    }
+    if bucket is None:
+        if any(values.values()):
+            raise SettingsError("FACTEUR_S3_BUCKET est requis dès qu'une autre variable FACTEUR_S3_* est définie.")
+        return {}
+    if not _BUCKET_NAME.fullmatch(bucket):
+        raise SettingsError(f"FACTEUR_S3_BUCKET n'est pas un nom de bucket valide (reçu {bucket!r}).")
+    if (values["s3_access_key_id"] is None) != (values["s3_secret_access_key"] is None):
+        raise SettingsError("FACTEUR_S3_ACCESS_KEY_ID et FACTEUR_S3_SECRET_ACCESS_KEY vont ensemble : définissez les deux ou aucune.")
+    prefix = (_env("S3_PREFIX") if _env("S3_PREFIX") is not None else "files").strip("/")
+    prefix = f"{prefix}/" if prefix else ""
+    return {"s3_bucket": bucket, "s3_prefix": prefix, **values}
 
 
 def _vapid(data_dir: Path, smtp_from: str) -> dict[str, str]:

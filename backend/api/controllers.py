@@ -115,7 +115,7 @@ async def _sent_ahead(item: AttachmentIn, structure_id: int, settings) -> Upload
     if row is None:  # unknown, expired, or another structure's: the same answer
         raise ApiProblem(422, "attachment_unknown", f"Aucune pièce jointe « {item.id} » envoyée par cette structure ces 7 derniers jours : "
                                                     "envoyez-la avec POST /api/v1/attachments.")
-    return Upload(item.filename or row["filename"], await storage.read_blob(settings.files_dir, row["digest"]))
+    return Upload(item.filename or row["filename"], await storage.read_blob(settings, row["digest"]))
 
 
 # --- attachments sent ahead -------------------------------------------------------------------
@@ -136,7 +136,7 @@ async def send_attachment(request: Request, principal: NamedDependency[ApiPrinci
 
     async def work() -> Response:
         upload = _checked_attachment(files[0].filename[:255], files[0].data, settings.max_file_size)
-        digest = await storage.write_blob(settings.files_dir, upload.data)
+        digest = await storage.write_blob(settings, upload.data)
         row = ApiUpload(public_id="pj_" + secrets.token_urlsafe(16), structure=principal.structure_id,
                         filename=upload.filename, media_type=attachment_type(upload.data), size=len(upload.data), digest=digest)
         async with transaction():
@@ -316,7 +316,7 @@ async def get_invoice(principal: NamedDependency[ApiPrincipal], invoice_id: Anno
 
 async def _file(request: Request, file_id: int, filename: str) -> Response:
     stored = await StoredFile.objects().get(StoredFile.id == file_id)
-    data = await storage.read_blob(request.app.state.settings.files_dir, stored.sha256)
+    data = await storage.read_blob(request.app.state.settings, stored.sha256)
     safe_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in filename) or "fichier"
     return Response(data, media_type=stored.media_type, headers={
         "Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-SHA256": stored.sha256,
@@ -366,7 +366,7 @@ async def _supplier_step(request: Request, principal: NamedDependency[ApiPrincip
         invoice = await service.visible_invoice(principal.structure_id, invoice_id, sides=("supplier",))
         uploads = await _attachment_uploads(list(attachments), principal, settings)
         # The files' rows are saved in the status change's transaction: both, or neither.
-        save_rows = await storage.supporting_attachments(settings.files_dir, invoice.id, uploads) if uploads else None
+        save_rows = await storage.supporting_attachments(settings, invoice.id, uploads) if uploads else None
         saved = await lifecycle.change_status(
             invoice.id, principal.actor(lifecycle.SUPPLIER), target,
             expected_version=None, comment=comment, routing=routing, within=save_rows)

@@ -123,7 +123,7 @@ async def invoice_reissue(request: Request, current: NamedDependency[CurrentUser
 
 async def _file_response(request: Request, file_id: int, filename: str, inline: bool) -> Response:
     stored = await StoredFile.objects().get(StoredFile.id == file_id)
-    data = await storage.read_blob(request.app.state.settings.files_dir, stored.sha256)
+    data = await storage.read_blob(request.app.state.settings, stored.sha256)
     disposition = "inline" if inline and stored.media_type in ("application/pdf", "image/jpeg", "image/png") else "attachment"
     safe_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in filename) or "fichier"
     framing = "'self'" if disposition == "inline" else "'none'"

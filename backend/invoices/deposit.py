@@ -176,8 +176,8 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
     digests = {}
     for item in items:
         if item.accepted:
-            digests[item.position] = await storage.write_blob(settings.files_dir, item.data)
-    stored_attachments = [(a, await storage.write_blob(settings.files_dir, a.data)) for a in attachments] if any(i.accepted for i in items) else []
+            digests[item.position] = await storage.write_blob(settings, item.data)
+    stored_attachments = [(a, await storage.write_blob(settings, a.data)) for a in attachments] if any(i.accepted for i in items) else []
     accepted = sum(1 for i in items if i.accepted)
     received: list[tuple[int, Item]] = []
     async with transaction():

@@ -69,7 +69,7 @@ async def add(settings: Settings, draft_id: int, uploads: list[Upload]) -> list[
 
 
 async def _keep(settings: Settings, draft_id: int, name: str, data: bytes, media_type: str) -> None:
-    digest = await storage.write_blob(settings.files_dir, data)  # on disk before the row that names it
+    digest = await storage.write_blob(settings, data)  # on disk before the row that names it
     try:
         async with transaction():
             file_id = await storage.file_row(digest, len(data), media_type)
@@ -100,5 +100,5 @@ async def stored_file(draft_id: int, attachment_id: int) -> dict | None:
 async def uploads_of(settings: Settings, draft_id: int) -> list[Upload]:
     """The draft's files as uploads, in the order they were added: what the send embeds."""
     rows = await listed(draft_id)
-    return [Upload(row["filename"], await storage.read_blob(settings.files_dir, row["sha256"])) for row in rows]
+    return [Upload(row["filename"], await storage.read_blob(settings, row["sha256"])) for row in rows]
 

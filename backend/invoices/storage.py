@@ -1,52 +1,31 @@
-"""Original files stored by SHA-256, written atomically before the database commit, never modified.
+"""Original files stored by SHA-256, written before the database commit, never modified.
 
-The same content deposited twice is stored once. A file whose row never got committed
-(a crash between the write and the commit) is an unreferenced blob: harmless, and it is
-not an invoice, because only rows make invoices.
+The bytes go to the blob store the settings choose (backend/lib/blobstore.py: the data
+folder, or an S3-compatible object store shared by several hosts). The same content
+deposited twice is stored once. A file whose row never got committed (a crash or a
+refusal between the write and the commit) is an orphan blob: harmless, because only rows
+make invoices, and removed by `facteur files clean-orphans` once older than its grace period.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-
-import anyio
+from dataclasses import dataclass
+from datetime import timedelta
 
 from backend.invoices.tables import StoredFile
+from backend.lib.blobstore import blob_store
+from backend.lib.common import utcnow
 
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def blob_path(root: Path, digest: str) -> Path:
-    return root / digest[:2] / digest[2:4] / digest
-
-
-def _write_atomically(root: Path, digest: str, data: bytes) -> None:
-    target = blob_path(root, digest)
-    if target.exists():
-        return  # content-addressed: same name, same bytes
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{digest}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
-    os.chmod(target, 0o444)
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # the rename itself survives a power cut
-    finally:
-        os.close(dir_fd)
-
-
-async def write_blob(root: Path, data: bytes) -> str:
+async def write_blob(settings, data: bytes) -> str:
     digest = sha256_of(data)
-    await anyio.to_thread.run_sync(_write_atomically, root, digest, data)
+    await blob_store(settings).put(digest, data)
     return digest
 
 
@@ -60,17 +39,17 @@ async def file_row(digest: str, size: int, media_type: str) -> int:
     return row.id
 
 
-async def read_blob(root: Path, digest: str) -> bytes:
-    return await anyio.to_thread.run_sync(blob_path(root, digest).read_bytes)
+async def read_blob(settings, digest: str) -> bytes:
+    return await blob_store(settings).get(digest)
 
 
-async def supporting_attachments(root: Path, invoice_id: int, uploads: list) -> Callable[[], Awaitable[None]]:
+async def supporting_attachments(settings, invoice_id: int, uploads: list) -> Callable[[], Awaitable[None]]:
     """Write supporting files now (before any commit); returns what saves their rows, to run
     inside the transaction of the change they go with (e.g. a COMPLETEE answer)."""
     from backend.invoices.deposit import attachment_type
     from backend.invoices.tables import Attachment
 
-    stored = [(upload, await write_blob(root, upload.data)) for upload in uploads]
+    stored = [(upload, await write_blob(settings, upload.data)) for upload in uploads]
 
     async def save_rows() -> None:
         for upload, digest in stored:
@@ -80,3 +59,39 @@ async def supporting_attachments(root: Path, invoice_id: int, uploads: list) -> 
                                                media_type=media_type, role="supporting"))
 
     return save_rows
+
+
+class NoFileRows(Exception):
+    """The database names no stored file at all: most likely the wrong database, never a reason to empty the store."""
+
+
+@dataclass
+class OrphanReport:
+    examined: int = 0  # blobs in the store
+    orphans: int = 0  # named by no row and older than the grace period
+    orphan_bytes: int = 0
+
+
+async def clean_orphans(settings, *, older_than: timedelta, dry_run: bool = False) -> OrphanReport:
+    """Delete the blobs no StoredFile row names, written (or rewritten) before now - older_than.
+
+    The grace period protects a blob written for a transaction still in flight (its row is
+    not committed yet); rewriting existing content restarts its date (blobstore.py).
+    """
+    store = blob_store(settings)
+    if not await StoredFile.exists():
+        raise NoFileRows()
+    cutoff = utcnow() - older_than
+    report = OrphanReport()
+    async for batch in store.listing():
+        report.examined += len(batch)
+        old = {info.digest: info for info in batch if info.modified < cutoff}
+        if not old:
+            continue
+        named = await StoredFile.select(StoredFile.sha256).where(StoredFile.sha256.is_in(list(old))).output(as_list=True)
+        for digest in old.keys() - set(named):
+            report.orphans += 1
+            report.orphan_bytes += old[digest].size
+            if not dry_run:
+                await store.delete(digest)
+    return report

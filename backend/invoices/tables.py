@@ -1,6 +1,6 @@
 """Deposits (flux), their per-file reports, invoices, their history and attachments.
 
-Files themselves live on disk by SHA-256 (see storage.py); rows only point at them.
+Files themselves live in the blob store by SHA-256 (see storage.py); rows only point at them.
 """
 
 from piccolo.columns import JSON, BigInt, Boolean, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar

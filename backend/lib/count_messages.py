@@ -146,4 +146,11 @@ COUNT_MESSAGES: list[CountMessage] = [
                  lambda n: {"fields": [None] * n}, ("0 champ", "1 champ", "2 champs")),
     CountMessage("backend/directory/importer.py", "plural(len(report.skipped), 'ligne ignorée', 'lignes ignorées')",
                  lambda n: {"report": NS(skipped=[None] * n)}, ("0 ligne ignorée", "1 ligne ignorée", "2 lignes ignorées")),
+    # `facteur files clean-orphans`: what it looked at and what it removed.
+    CountMessage("backend/cli.py", "plural(report.examined, 'fichier examiné', 'fichiers examinés')",
+                 lambda n: {"report": NS(examined=n)}, ("0 fichier examiné", "1 fichier examiné", "2 fichiers examinés")),
+    CountMessage("backend/cli.py", "plural(report.orphans, 'orphelin', 'orphelins')",
+                 lambda n: {"report": NS(orphans=n)}, ("0 orphelin", "1 orphelin", "2 orphelins")),
+    CountMessage("backend/cli.py", "plural(report.orphan_bytes, 'octet')",
+                 lambda n: {"report": NS(orphan_bytes=n)}, ("0 octet", "1 octet", "2 octets")),
 ]

@@ -15,6 +15,7 @@ from backend.lib.common import MAX_ID
 from backend.lib.forms import UnreadableForm
 from backend.lib.heavy import Busy
 from backend.processing.lifecycle import TransitionError
+from backend.lib.blobstore import BlobStoreUnavailable
 from backend.lib.db import is_unavailable
 from backend.lib.web import login_redirect, page
 
@@ -115,11 +116,21 @@ def internal_error_handler(request: Request, exc: Exception) -> Response | Templ
     return _error(request, 500, MESSAGES[500], "internal_error")
 
 
+def blob_store_unavailable_handler(request: Request, exc: BlobStoreUnavailable) -> Response | Template:
+    # The file store (data folder or object store) failed before the database commit: the
+    # change was not recorded, and the files already written are orphans for the clean-up.
+    log.warning("file store unavailable on %s %s: %s", request.method, request.url.path, exc)
+    response = _error(request, 503, MESSAGES[503], "file_store_unavailable")
+    response.headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE
+    return response
+
+
 EXCEPTION_HANDLERS = {
     HTTPException: http_exception_handler,
     UnreadableForm: unreadable_form_handler,
     Busy: busy_handler,
     AccountError: account_error_handler,
     TransitionError: transition_error_handler,
+    BlobStoreUnavailable: blob_store_unavailable_handler,
     Exception: internal_error_handler,
 }

@@ -77,7 +77,7 @@ async def thread_attachment(request: Request, current: NamedDependency[CurrentUs
     except MessageError as exc:
         _raise_http(exc)
         raise
-    return attachment_response(await storage.read_blob(request.app.state.settings.files_dir, row["file.sha256"]), row)
+    return attachment_response(await storage.read_blob(request.app.state.settings, row["file.sha256"]), row)
 
 
 def attachment_response(data: bytes, row: dict) -> Response:

@@ -121,7 +121,7 @@ async def question_attachment(request: Request, current: NamedDependency[Current
         raise
     from backend.messages.controllers import attachment_response
 
-    return attachment_response(await storage.read_blob(request.app.state.settings.files_dir, row["file.sha256"]), row)
+    return attachment_response(await storage.read_blob(request.app.state.settings, row["file.sha256"]), row)
 
 
 route_handlers = [ask, question_list, question_page, question_thread, question_answer, question_attachment]

@@ -175,7 +175,7 @@ async def post_message(
 
 async def store_files(settings: Settings, files: list[Upload]) -> list[str]:
     """The files' digests, written to the store before the commit (a rollback leaves only unused blobs)."""
-    return [await storage.write_blob(settings.files_dir, f.data) for f in files]
+    return [await storage.write_blob(settings, f.data) for f in files]
 
 
 async def insert_message(anchor: Anchor, who: Participant, text: str, files: list[Upload], types: list[str],

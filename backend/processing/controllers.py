@@ -69,7 +69,7 @@ async def _answer_attachments(request: Request, invoice_id: int):
             raise TransitionError("attachments_invalid", f"La pièce jointe « {upload.filename} » dépasse {max_size // (1024 * 1024)} Mo.", 422)
         if attachment_type(upload.data) is None:
             raise TransitionError("attachments_invalid", f"La pièce jointe « {upload.filename} » n'est ni un PDF, ni une image JPEG ou PNG.", 422)
-    return await storage.supporting_attachments(request.app.state.settings.files_dir, invoice_id, uploads)
+    return await storage.supporting_attachments(request.app.state.settings, invoice_id, uploads)
 
 
 @post("/invoices/{invoice_id:int}/status")

@@ -8,7 +8,7 @@ async def test_healthz_reports_each_dependency(client, settings):
     response = await client.get("/healthz")
     assert response.status_code == 200
     redis = "ok" if settings.redis_url else "not_configured"
-    assert response.json() == {"status": "ok", "database": "ok", "redis": redis, "live_events": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "redis": redis, "live_events": "ok", "files": "ok"}
 
 
 async def test_healthz_answers_503_when_the_database_is_unreachable(client, monkeypatch, tmp_path):

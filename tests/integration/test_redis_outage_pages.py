@@ -32,7 +32,7 @@ async def test_pages_and_api_work_while_redis_is_down(clean_db, settings, own_re
             assert api.status_code == 200 and api.json()["items"] == []
             health = await browser.get("/healthz")
             assert health.status_code == 200
-            assert health.json() == {"status": "degraded", "database": "ok", "redis": "unreachable", "live_events": "paused"}
+            assert health.json() == {"status": "degraded", "database": "ok", "redis": "unreachable", "live_events": "paused", "files": "ok"}
 
             own_redis.start()
             assert (await browser.get("/healthz")).json()["status"] == "ok"

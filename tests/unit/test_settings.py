@@ -242,3 +242,31 @@ def test_the_cache_is_restored_for_the_rest_of_the_run(run_settings, settings):
 ])
 def test_links_point_where_the_server_listens_without_a_base_url(host, port, url):
     assert settings_module.listen_url(host, port) == url
+
+
+def test_stored_files_stay_in_the_data_folder_without_a_bucket(env, tmp_path):
+    settings = load_settings()
+    assert settings.s3_bucket is None and not settings.uses_object_store
+    assert settings.files_dir == tmp_path / "data" / "files"
+
+
+def test_an_object_store_is_read_from_its_variables(env):
+    env(S3_BUCKET="facteur-fichiers", S3_ENDPOINT_URL="https://s3.fr-par.scw.cloud", S3_REGION="fr-par",
+        S3_ACCESS_KEY_ID="AK", S3_SECRET_ACCESS_KEY="SK", S3_PREFIX="/prod/fichiers/")
+    settings = load_settings()
+    assert settings.uses_object_store
+    assert (settings.s3_bucket, settings.s3_endpoint_url, settings.s3_region, settings.s3_prefix) == (
+        "facteur-fichiers", "https://s3.fr-par.scw.cloud", "fr-par", "prod/fichiers/")
+    assert (settings.s3_access_key_id, settings.s3_secret_access_key) == ("AK", "SK")
+
+
+@pytest.mark.parametrize(("values", "words"), [
+    ({"S3_ENDPOINT_URL": "https://s3.exemple.fr"}, "FACTEUR_S3_BUCKET est requis"),
+    ({"S3_BUCKET": "Pas_Un_Bucket"}, "FACTEUR_S3_BUCKET n'est pas un nom de bucket valide"),
+    ({"S3_BUCKET": "facteur", "S3_ACCESS_KEY_ID": "AK"}, "vont ensemble"),
+    ({"S3_BUCKET": "facteur", "S3_ENDPOINT_URL": "ftp://s3.exemple.fr"}, "FACTEUR_S3_ENDPOINT_URL doit être une URL"),
+])
+def test_an_incoherent_object_store_is_named(env, values, words):
+    env(**values)
+    with pytest.raises(SettingsError, match=words):
+        load_settings()

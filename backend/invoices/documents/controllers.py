@@ -38,13 +38,13 @@ async def invoice_certificate(current: NamedDependency[CurrentUser], invoice_id:
 async def invoice_readable(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template:
     """La facture lisible : ses données en clair, quel que soit son format."""
     invoice = await access.visible_invoice(current, invoice_id)
-    return page(request, "invoices/readable.html", view=await readable_context(request.app.state.settings.files_dir, invoice))
+    return page(request, "invoices/readable.html", view=await readable_context(request.app.state.settings, invoice))
 
 
 @get("/invoices/{invoice_id:int}/readable.pdf")
 async def invoice_readable_pdf(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Response:
     invoice = await access.visible_invoice(current, invoice_id)
-    data = await readable_pdf(request.app.state.settings.files_dir, invoice)
+    data = await readable_pdf(request.app.state.settings, invoice)
     return pdf_response(data, readable_filename(invoice))
 
 

@@ -17,6 +17,7 @@ import anyio
 import msgspec
 
 from backend.invoices import storage
+from backend.lib.blobstore import BlobMissing, BlobStoreUnavailable
 from backend.invoices.documents.render import pdf
 from backend.invoices.generation.pdf import UNIT_LABELS, iban
 from backend.invoices.statuses import label
@@ -56,14 +57,14 @@ def read_original(data: bytes) -> NormalizedInvoice | None:
     return extract(detection.root, detection.syntax)
 
 
-async def normalized_invoice(files_dir, invoice: Invoice) -> NormalizedInvoice:
+async def normalized_invoice(settings, invoice: Invoice) -> NormalizedInvoice:
     """Read from the original; the record kept at the deposit if the file cannot be read again."""
     stored = await StoredFile.objects().get(StoredFile.id == invoice.original_file)
     try:
-        data = await storage.read_blob(files_dir, stored.sha256)
+        data = await storage.read_blob(settings, stored.sha256)
         parsed = await anyio.to_thread.run_sync(read_original, data)
-    except OSError:
-        parsed = None
+    except (OSError, BlobMissing, BlobStoreUnavailable):
+        parsed = None  # the store is down or lost the file: the data kept at the deposit still shows
     if parsed is not None:
         return parsed
     kept = invoice.data if isinstance(invoice.data, (str, bytes)) else msgspec.json.encode(invoice.data)
@@ -184,15 +185,15 @@ def readable_view(invoice: Invoice, inv: NormalizedInvoice, attachments: list[di
     }
 
 
-async def readable_context(files_dir, invoice: Invoice) -> dict:
-    inv = await normalized_invoice(files_dir, invoice)
+async def readable_context(settings, invoice: Invoice) -> dict:
+    inv = await normalized_invoice(settings, invoice)
     attachments = await Attachment.select(Attachment.id, Attachment.filename, Attachment.media_type).where(
         Attachment.invoice == invoice.id).order_by(Attachment.id)
     return readable_view(invoice, inv, attachments)
 
 
-async def readable_pdf(files_dir, invoice: Invoice) -> bytes:
-    return await pdf(TEMPLATE, {"view": await readable_context(files_dir, invoice)})
+async def readable_pdf(settings, invoice: Invoice) -> bytes:
+    return await pdf(TEMPLATE, {"view": await readable_context(settings, invoice)})
 
 
 def readable_filename(invoice: Invoice) -> str:
