@@ -24,6 +24,7 @@ from backend.lib.dev_mailbox import dev_mailbox
 from backend.directory.controllers import router as directory_router
 from backend.lib.errors import EXCEPTION_HANDLERS, ids_in_database_range
 from backend.lib.formats import JINJA_FILTERS
+from backend.processing import frameworks
 from backend.lib.forms import FormRequest
 from backend.home import router as home_router
 from backend.invoices.capture_controllers import router as capture_router
@@ -93,7 +94,7 @@ def _stores(settings: Settings) -> dict[str, Store]:
 
 
 def _template_engine(engine: JinjaTemplateEngine) -> None:
-    engine.engine.filters.update(JINJA_FILTERS)
+    engine.engine.filters.update(JINJA_FILTERS, framework_label=frameworks.label)
     engine.engine.globals["static_version"] = _static_version()
 
 

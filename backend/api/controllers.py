@@ -42,7 +42,7 @@ from backend.invoices.generation.model import FRANCHISE_CODE
 from backend.invoices.documents.certificate import certificate_filename, certificate_pdf
 from backend.invoices.statuses import STATUSES
 from backend.invoices.tables import Attachment, DepositItem, Invoice, StoredFile
-from backend.processing import lifecycle
+from backend.processing import frameworks, lifecycle
 from backend.processing.lifecycle import Actor, Payment, Routing
 
 JSON = "application/json"
@@ -201,6 +201,8 @@ async def _captured(data: InvoiceIn, principal: NamedDependency[ApiPrincipal]):
     from backend.invoices.capture import _address
     from backend.invoices.generation import CapturedInvoice, check_invoice
 
+    if reason := frameworks.refusal(data.billing_framework):
+        raise ApiProblem(422, "framework_not_supported", reason)
     supplier = await service.structure_by_id(principal.structure_id)
     recipient = await public_structure(data.recipient_siret)
     if recipient is None:

@@ -180,7 +180,11 @@ class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     issue_date: date
     lines: Annotated[list[LineIn], msgspec.Meta(min_length=1, max_length=999)]
     type_code: Literal["380", "381"] = "380"
-    billing_framework: Literal["A1", "A2", "A9", "A12"] = "A1"
+    billing_framework: Annotated[str, msgspec.Meta(
+        max_length=10, examples=["A1"],
+        description="Cadre de facturation Chorus Pro (BT-23) : A1 facture, A2 facture déjà payée. Les autres cadres "
+                    "(travaux, sous-traitance, frais de justice) sont refusés (422 `framework_not_supported`) tant que "
+                    "Facteur n'en traite pas le circuit.")] = "A1"
     service_code: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     engagement: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     due_date: date | None = None

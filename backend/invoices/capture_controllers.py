@@ -19,7 +19,8 @@ from backend.invoices.controllers import deposit_report_context
 from backend.lib import heavy
 from backend.lib.uploads import read_uploads
 from backend.invoices.deposit import Upload, attachment_type, deposit
-from backend.invoices.generation import BILLING_FRAMEWORK_LABELS, Problem
+from backend.invoices.generation import Problem
+from backend.processing import frameworks
 from backend.invoices.tables import Deposit, DepositItem, InvoiceDraft
 from backend.lib.web import CurrentUser, form_data, load_current_user, page, require_user
 
@@ -40,7 +41,7 @@ async def _form_page(request: Request, draft_id: int, form: dict, problems: list
                 attachments=await draft_files.listed(draft_id), attachment_refusals=[],
                 first_steps=await profile.unfinished_steps(current.structure_id),  # said before anything is typed
                 recipient=recipient, totals=capture.live_totals(form), problems=problems or [],
-                problem_fields={p.field for p in problems or []}, frameworks=BILLING_FRAMEWORK_LABELS,
+                problem_fields={p.field for p in problems or []}, frameworks=frameworks.offered(),
                 profile_incomplete=any(p.field.startswith("seller") for p in problems or []),
                 vat_rates=capture.VAT_RATES, units=capture.UNITS, exemption_reasons=capture.EXEMPTION_REASONS)
 

@@ -28,6 +28,7 @@ from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, I
 from backend.invoices.validation import Finding, ValidationResult, incomplete_profile_finding, validate_bytes
 from backend.invoices.zipflux import is_zip, open_flux
 from backend.lib.uploads import Upload  # noqa: F401 — what deposit() takes, re-exported for its callers
+from backend.processing import frameworks
 from backend.processing import worker as outbox_worker
 from backend.processing.tables import Outbox
 from backend.settings import Settings
@@ -290,6 +291,6 @@ def _date_or_none(text: str | None) -> date | None:
 
 
 def _framework(business_process: str | None) -> str:
-    """BT-23 carries the Chorus Pro billing framework (A1, A2, …) when the supplier set one."""
-    value = (business_process or "").strip().upper()
-    return value if value[:1] == "A" and value[1:].isdigit() else "A1"
+    """BT-23 carries the Chorus Pro billing framework (A1, A2, …) when the supplier set one;
+    an accepted file names an enabled one (portal rule FCT-PORTAL-17)."""
+    return frameworks.code_of(business_process) or frameworks.DEFAULT

@@ -17,6 +17,7 @@ from backend.invoices.validation import Finding, NormalizedInvoice
 from backend.invoices.validation.messages_fr import FIELD_LABELS
 from backend.invoices.validation.model import Party
 from backend.lib.formats import money
+from backend.processing import frameworks
 
 # Chorus Pro, the portal modelled here, accepts an invoice number of at most 20 characters
 # (its external specifications; see backend/invoices/validation/POLICY.md, section 9).
@@ -40,6 +41,7 @@ MESSAGES = {
     "FCT-PORTAL-12": "La facture ne contient pas les données nécessaires à son dépôt ({missing}).",
     "FCT-PORTAL-13": "La facture n'est pas en euros ({currency}) : les entités publiques françaises sont facturées en EUR.",
     "FCT-PORTAL-15": "Le montant {label} ({value}) dépasse ce que le portail peut enregistrer (moins de 10 000 milliards d'euros).",
+    "FCT-PORTAL-17": "{reason}",
     "FCT-PORTAL-16": "Le numéro de facture « {number} » a {length} caractères : le portail en accepte {max} au plus. Raccourcissez-le dans votre logiciel, puis déposez de nouveau la facture.",
 }
 
@@ -108,6 +110,8 @@ async def check(invoice: NormalizedInvoice, depositor: Structure | None) -> tupl
         findings.append(finding("FCT-PORTAL-16", "BT-1", number=_shown_number(invoice.number), length=len(invoice.number), max=MAX_NUMBER))
     if invoice.currency and invoice.currency != "EUR":
         findings.append(finding("FCT-PORTAL-13", "BT-5", currency=invoice.currency))
+    if reason := frameworks.refusal(invoice.business_process):
+        findings.append(finding("FCT-PORTAL-17", "BT-23", reason=reason))
     if depositor is not None and invoice.seller.siret != depositor.siret:
         findings.append(_seller_finding(invoice, depositor))
     supplier = depositor or await Structure.objects().get(Structure.siret == (invoice.seller.siret or ""))

@@ -17,11 +17,12 @@ from weasyprint.text.fonts import FontConfiguration
 from backend.invoices.generation.pdf import FONT_DIR, FONT_FILES, LocalOnlyFetcher, iban, pdf_template_environment, siret
 from backend.lib import heavy
 from backend.lib.formats import JINJA_FILTERS
+from backend.processing import frameworks
 
 STYLESHEET = "invoices/pdf/documents.css"
 
 _ENV = pdf_template_environment()
-_ENV.filters.update(JINJA_FILTERS, siret=siret, iban=iban)
+_ENV.filters.update(JINJA_FILTERS, siret=siret, iban=iban, framework_label=frameworks.label)
 _local = threading.local()
 
 

@@ -245,3 +245,11 @@ async def test_a_completion_names_a_document_sent_ahead(invoice, supplier_api, r
     response = await supplier_api.post(f"/api/v1/invoices/{invoice.id}/completion", json={"comment": "Voici.", "attachments": [{"id": sent["id"]}]})
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "COMPLETEE" and [a["filename"] for a in response.json()["attachments"]] == ["bl.pdf"]
+
+
+async def test_a_framework_whose_circuit_is_not_run_is_422_in_french(supplier_api):
+    response = await supplier_api.post("/api/v1/invoices", json=structured(billing_framework="A9"))
+    assert response.status_code == 422 and response.json()["code"] == "framework_not_supported"
+    assert "sous-traitants" in response.json()["detail"]
+    unknown = await supplier_api.post("/api/v1/invoices", json=structured(billing_framework="A11"))
+    assert unknown.status_code == 422 and "n'existe pas" in unknown.json()["detail"]

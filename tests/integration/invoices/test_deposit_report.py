@@ -121,3 +121,20 @@ async def test_a_buyer_known_by_its_siren_is_told_what_was_found(recipient, supp
     found = next(f for f in findings if f.rule == "FCT-PORTAL-01")
     assert "l'acheteur y est identifié par son SIREN 217500016 (schéma 0002)" in found.message
     assert (found.field, found.term) == ("SIRET de l'acheteur", "BT-47")
+
+
+async def test_a_works_statement_is_refused_not_processed_as_an_invoice(client, supplier):
+    refused = await post_files(client, [("decompte.xml", cii_bytes(with_number("DM-2026-03", **{"BT-23": "A4"})))])
+    assert refused.status_code == 422 and "FCT-PORTAL-17" in refused.text
+    assert "projet de décompte mensuel" in refused.text and "Chorus Pro" in refused.text
+    assert await Invoice.count() == 0
+
+
+async def test_an_already_paid_invoice_keeps_its_framework_and_says_it(client, supplier):
+    accepted = await post_files(client, [("payee.xml", cii_bytes(with_number("PAYEE-1", **{"BT-23": "A2"})))])
+    assert accepted.status_code == 201, accepted.text
+    invoice = await Invoice.objects().first()
+    assert invoice.billing_framework == "A2"
+    page = await client.get(f"/invoices/{invoice.id}")
+    assert "A2 — Dépôt par un fournisseur d&#39;une facture déjà payée" in page.text or \
+        "A2 — Dépôt par un fournisseur d'une facture déjà payée" in page.text

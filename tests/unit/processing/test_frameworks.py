@@ -1,0 +1,43 @@
+"""Billing frameworks as data: BT-23 read as Chorus Pro reads it, unknown or not-yet-run circuits refused in French."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.processing import frameworks
+
+
+@pytest.mark.parametrize("bt23, code", [
+    (None, "A1"), ("", "A1"), ("A1", "A1"), (" a2 ", "A2"), ("A4", "A4"), ("A25", "A25"),
+    # Not a Chorus Pro code: a Peppol profile, the 2026 reform's process codes. A supplier's invoice.
+    ("urn:fdc:peppol.eu:2017:poacc:billing:01:1.0", "A1"), ("S1", "A1"), ("B1", "A1"),
+    # Shaped like a Chorus Pro code but not one of them.
+    ("A11", None), ("A26", None), ("A0", None),
+])
+def test_bt23_names_its_framework(bt23, code):
+    assert frameworks.code_of(bt23) == code
+
+
+def test_the_chorus_pro_list_is_whole_and_only_the_simple_circuit_is_taken_yet():
+    assert [f.code for f in frameworks.FRAMEWORKS.values()] == [f"A{n}" for n in range(1, 26) if n != 11]
+    assert [f.code for f in frameworks.offered()] == ["A1", "A2"]
+    assert frameworks.refusal("A1") is None and frameworks.refusal("S1") is None
+
+
+def test_a_works_statement_is_refused_with_where_to_send_it():
+    reason = frameworks.refusal("A4")
+    assert "A4" in reason and "projet de décompte mensuel" in reason and "Chorus Pro" in reason
+    assert "maître d'œuvre" in reason and "indiquez le cadre A1" in reason
+
+
+def test_a_subcontractor_invoice_is_refused_until_its_validation_circuit_exists():
+    assert "validation du titulaire" in frameworks.refusal("A9")
+
+
+def test_an_unknown_code_is_said_as_found():
+    assert "« A11 »" in frameworks.refusal("A11") and "de A1 à A25" in frameworks.refusal("A11")
+
+
+def test_labels_name_the_code_and_what_it_is():
+    assert frameworks.label("A2") == "A2 — Dépôt par un fournisseur d'une facture déjà payée"
+    assert frameworks.label("ZZ") == "ZZ"
