@@ -176,7 +176,8 @@ class AttachmentSent(msgspec.Struct, kw_only=True):
 
 class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     recipient_siret: Siret
-    number: Annotated[str, msgspec.Meta(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9+\-_/]+$", examples=["F2026-0042"])]
+    number: Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9+\-_/]+$", examples=["F2026-0042"],
+                                        description="20 caractères au plus, comme sur Chorus Pro (FCT-PORTAL-16).")]
     issue_date: date
     lines: Annotated[list[LineIn], msgspec.Meta(min_length=1, max_length=999)]
     type_code: Literal["380", "381"] = "380"

@@ -246,6 +246,9 @@ def _field_of(message: str) -> str:
     return match.group(1) if match else "form"
 
 
+_LONGEST = re.compile(r"length <= ([0-9]+)")
+
+
 def _french(message: str) -> str:
     """msgspec's decoding errors, said in French for the few shapes a form can produce."""
     field = _field_of(message)
@@ -257,6 +260,8 @@ def _french(message: str) -> str:
     label = next((v for k, v in labels.items() if field.startswith(k)), "Ce champ")
     if "length" in message and ">=" in message:
         return f"{label} est obligatoire."
+    if longest := _LONGEST.search(message):
+        return f"{label} dépasse {longest.group(1)} caractères : raccourcissez-le."
     if "pattern" in message:
         return f"{label} contient des caractères non acceptés (lettres, chiffres, + - _ / seulement)."
     if "date" in message.lower():

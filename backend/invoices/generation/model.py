@@ -116,7 +116,10 @@ Siret = Annotated[str, msgspec.Meta(pattern=r"^\d{14}$")]
 Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")]
 PostalCode = Annotated[str, msgspec.Meta(min_length=1, max_length=10)]
 # BR-FR-01 (French reform): 1 to 35 characters among letters, digits, + - _ /
-InvoiceNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=35, pattern=r"^[A-Za-z0-9+\-_/]+$")]
+# 20 characters: what Chorus Pro accepts (portal rule FCT-PORTAL-16), within BR-FR-01's 35. Said at entry,
+# not first at the deposit that would refuse the generated file.
+MAX_NUMBER = 20
+InvoiceNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NUMBER, pattern=r"^[A-Za-z0-9+\-_/]+$")]
 Engagement = Annotated[str, msgspec.Meta(min_length=1, max_length=ENGAGEMENT_MAX)]
 ServiceCode = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 UnitCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{1,3}$")]

@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  var NUMBER = /^[A-Za-z0-9+\-_/]{1,35}$/;        // BR-FR-01
+  var NUMBER = /^[A-Za-z0-9+\-_/]{1,20}$/;        // BR-FR-01, within Chorus Pro's 20 (FCT-PORTAL-16)
   var DECIMAL = /^-?\d+(?:[.,]\d+)?$/;              // what capture._line reads (comma or point)
   var MAX_QUANTITY = 1e9, MAX_PRICE = 1e11, MAX_DECIMALS = 4, ENGAGEMENT_MAX = 50;
 
@@ -81,7 +81,7 @@
 
     var number = value(form, "number");
     if (!number) add("number", "Le numéro de facture est obligatoire.");
-    else if (!NUMBER.test(number)) add("number", "Le numéro de facture contient des caractères non acceptés (lettres, chiffres, + - _ / seulement, 35 au plus).");
+    else if (!NUMBER.test(number)) add("number", "Le numéro de facture contient des caractères non acceptés (lettres, chiffres, + - _ / seulement, 20 au plus).");
 
     var creditNote = value(form, "type_code") === "381";
     var alreadyPaid = value(form, "billing_framework") === "A2";

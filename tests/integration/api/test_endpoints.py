@@ -253,3 +253,10 @@ async def test_a_framework_whose_circuit_is_not_run_is_422_in_french(supplier_ap
     assert "sous-traitants" in response.json()["detail"]
     unknown = await supplier_api.post("/api/v1/invoices", json=structured(billing_framework="A11"))
     assert unknown.status_code == 422 and "n'existe pas" in unknown.json()["detail"]
+
+
+async def test_a_number_over_20_characters_is_refused_by_the_schema_in_french(supplier_api):
+    response = await supplier_api.post("/api/v1/invoices", json=structured(number="F" * 21))
+    assert response.status_code == 422 and "lines" not in response.json()["detail"]
+    assert "« number »" in response.json()["detail"]
+    assert (await supplier_api.post("/api/v1/invoices", json=structured(number="F" * 20))).status_code == 201

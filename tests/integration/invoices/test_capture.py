@@ -8,7 +8,7 @@ from datetime import date
 from pypdf import PdfReader
 
 from backend.directory.tables import Structure
-from backend.invoices.tables import Attachment, Invoice, InvoiceDraft
+from backend.invoices.tables import Attachment, Deposit, Invoice, InvoiceDraft
 from backend.invoices.validation import validate_bytes
 from tests.support.web import csrf_from, post_form
 from tests.unit.validation.invoice_builders import SELLER_SIRET
@@ -138,3 +138,14 @@ async def test_drafts_of_another_structure_are_not_found(client, accounts, suppl
     assert (await client.get(f"/capture/{draft_id}")).status_code == 404
     assert (await post_form(client, "/capture", f"/capture/{draft_id}/delete", {})).status_code == 404
     assert await InvoiceDraft.exists().where(InvoiceDraft.id == draft_id)
+
+
+async def test_a_number_longer_than_the_portal_takes_is_said_at_entry(client, supplier, recipient):
+    """Chorus Pro takes 20 characters (FCT-PORTAL-16): said on the form, never first by a refused deposit."""
+    await _complete_profile()
+    draft_id, token = await _new_draft(client)
+    response = await client.post(f"/capture/{draft_id}/send", data={**_fields(recipient.siret, number="F" * 21), "_csrf_token": token})
+    assert response.status_code == 422
+    assert "Le numéro de facture dépasse 20 caractères" in response.text and "FCT-PORTAL-16" not in response.text
+    assert await Invoice.count() == 0 and await Deposit.count() == 0
+    assert 'maxlength="20"' in (await client.get(f"/capture/{draft_id}")).text
