@@ -8,14 +8,14 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from backend.accounts.service import AccountError
 from backend.lib.common import MAX_ID
 from backend.lib.forms import UnreadableForm
 from backend.processing.lifecycle import TransitionError
 from backend.lib.db import is_unavailable
-from backend.lib.web import login_redirect, page
+from backend.lib.web import ENROLMENT_PAGE, EnrolmentRequired, login_redirect, page
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,15 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response | T
     return response
 
 
+def enrolment_required_handler(request: Request, exc: EnrolmentRequired) -> Response | Template:
+    """A gestionnaire still to enrol is sent to the enrolment page, whatever they asked for."""
+    if _wants_json(request):
+        return _error(request, 403, exc.detail, "two_factor_enrolment_required")
+    if request.headers.get("hx-request"):
+        return Response("", status_code=403, headers={"HX-Redirect": ENROLMENT_PAGE})
+    return Redirect(ENROLMENT_PAGE)
+
+
 def unreadable_form_handler(request: Request, exc: UnreadableForm) -> Response | Template:
     return _error(request, 400, exc.detail, "unreadable_form")
 
@@ -110,6 +119,7 @@ def internal_error_handler(request: Request, exc: Exception) -> Response | Templ
 
 EXCEPTION_HANDLERS = {
     HTTPException: http_exception_handler,
+    EnrolmentRequired: enrolment_required_handler,
     UnreadableForm: unreadable_form_handler,
     AccountError: account_error_handler,
     TransitionError: transition_error_handler,
