@@ -129,7 +129,7 @@ async def reset_second_factor(request: Request, current: NamedDependency[Current
     await reset_streams([reset.user_id])  # their sessions ended with the reset, and so do their live streams
     settings = request.app.state.settings
     await deliver(settings, reset.email, *mails.two_factor_reset(settings, reset.first_name, current.display_name, reset.structure_name))
-    flash(request, f"La double authentification de {reset.email} est réinitialisée : la personne la configurera de nouveau à sa prochaine connexion.", "success")
+    flash(request, f"La double authentification de {reset.email} est réinitialisée : la personne la configurera de nouveau à sa prochaine connexion.", "success")
     return Redirect(f"/structures/{structure_id}/members")
 
 

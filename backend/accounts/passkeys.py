@@ -7,6 +7,7 @@ one accepted, so a credential made for Facteur answers nowhere else.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -56,6 +57,15 @@ def relying_party(settings: Settings) -> RelyingParty:
     return RelyingParty(id=parts.hostname or "localhost", origin=f"{parts.scheme}://{parts.netloc}")
 
 
+def available(settings: Settings) -> bool:
+    """Browsers refuse an IP address as relying party: passkeys need FACTEUR_BASE_URL to name a host."""
+    try:
+        ipaddress.ip_address(relying_party(settings).id)
+    except ValueError:
+        return True
+    return False
+
+
 def _descriptors(rows: list[dict]) -> list[PublicKeyCredentialDescriptor]:
     return [
         PublicKeyCredentialDescriptor(
@@ -91,7 +101,7 @@ async def registration_options(user: User, settings: Settings) -> tuple[str, str
 
 def name_error(name: str) -> str | None:
     if not name.strip():
-        return "Donnez un nom à cette clé (par exemple « Téléphone » ou « Clé USB »)."
+        return "Donnez un nom à cette clé (par exemple « Téléphone » ou « Clé USB »)."
     if len(name.strip()) > MAX_NAME:
         return f"Le nom est trop long ({MAX_NAME} caractères au plus)."
     return None
@@ -102,7 +112,7 @@ async def register(user_id: int, name: str, credential: dict, challenge: str | N
     if message := name_error(name):
         raise AccountError("invalid", message, "name")
     if not challenge:
-        raise AccountError("passkey_expired", "La demande a expiré : recommencez l'ajout de la clé.")
+        raise AccountError("passkey_expired", "La demande a expiré : recommencez l'ajout de la clé.")
     rp = relying_party(settings)
     try:
         verified = await anyio.to_thread.run_sync(lambda: verify_registration_response(

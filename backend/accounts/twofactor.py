@@ -146,7 +146,7 @@ async def confirm_totp(user_id: int, code: str, app_secret: str, now: datetime |
     """The first valid code confirms the enrolment; raises TOTP_INVALID otherwise."""
     row = await TotpSecret.objects().get((TotpSecret.user == user_id) & TotpSecret.confirmed_at.is_null())
     if row is None:
-        raise AccountError("totp_not_started", "Recommencez la configuration : aucune application n'est en cours d'ajout.")
+        raise AccountError("totp_not_started", "Recommencez la configuration : aucune application n'est en cours d'ajout.")
     step = matching_step(unseal(row.sealed_secret, app_secret, user_id), code, now or utcnow(), row.last_step)
     if step is None:
         raise TOTP_INVALID
@@ -184,7 +184,7 @@ async def refuse_removing_last_factor(user_id: int, required: bool, *, totp: boo
     passkeys_left = await Passkey.count().where((Passkey.user == user_id) & (Passkey.id != (passkey_id or 0)))
     totp_left = not totp and await TotpSecret.exists().where((TotpSecret.user == user_id) & TotpSecret.confirmed_at.is_not_null())
     if not passkeys_left and not totp_left:
-        raise AccountError("second_factor_required", "En tant que gestionnaire, vous devez garder au moins une double authentification : ajoutez-en une autre avant de retirer celle-ci.")
+        raise AccountError("second_factor_required", "En tant que gestionnaire, vous devez garder au moins une double authentification : ajoutez-en une autre avant de retirer celle-ci.")
 
 
 async def forget_codes_without_factor(user_id: int) -> None:
@@ -369,7 +369,7 @@ async def reset_by_manager(manager_id: int, manager_name: str, structure_id: int
         if membership is None:
             raise NOT_FOUND
         if membership.user == manager_id:
-            raise AccountError("own_second_factor", "Vous ne pouvez pas réinitialiser votre propre double authentification : utilisez un code de secours, ou demandez-le à un autre gestionnaire.")
+            raise AccountError("own_second_factor", "Vous ne pouvez pas réinitialiser votre propre double authentification : utilisez un code de secours, ou demandez-le à un autre gestionnaire.")
         await _remove_everything(membership.user)
         await User.update({User.session_epoch: User.session_epoch + 1}).where(User.id == membership.user)
         await record(membership.user, "reset_by_manager", detail=manager_name, actor=manager_id, structure=structure_id)

@@ -25,7 +25,7 @@ PENDING_SECONDS = 300  # the second step must follow the password within five mi
 REGISTRATION = "passkey_registration"  # session key holding a passkey registration challenge
 SECOND_STEP = "/login/second-factor"
 
-EXPIRED = "Votre connexion a expiré : saisissez à nouveau votre mot de passe."
+EXPIRED = "Votre connexion a expiré : saisissez à nouveau votre mot de passe."
 BLOCKED = "Trop de codes erronés. Réessayez dans quelques minutes."
 WRONG = {
     "totp": "Ce code n'est pas valide ou a déjà servi. Saisissez le code affiché maintenant par votre application.",
@@ -149,7 +149,7 @@ async def second_step_submit(request: Request) -> Template | Redirect:
     next_url, cookie = completed
     if method == "recovery":
         left = await twofactor.recovery_codes_left(user_id)
-        renew = " Générez-en de nouveaux dans « Sécurité »." if left <= 3 else ""
+        renew = " Générez-en de nouveaux dans « Sécurité »." if left <= 3 else ""
         flash(request, f"Code de secours accepté. Il vous reste {plural(left, 'code inutilisé', 'codes inutilisés')}.{renew}", "success")
     return Redirect(next_url, cookies=[cookie] if cookie else None)
 
@@ -211,7 +211,7 @@ def _required(request: Request, current: CurrentUser) -> bool:
 async def _security_page(request: Request, current: CurrentUser, status: int = 200, error: str | None = None) -> Template:
     return page(request, "accounts/security.html", status_code=status, error=error,
                 security=await twofactor.status(current.id), required=_required(request, current),
-                must_enrol=current.must_enrol)
+                must_enrol=current.must_enrol, passkeys_available=passkeys.available(request.app.state.settings))
 
 
 @get(ENROLMENT_PAGE)
@@ -240,10 +240,10 @@ def _codes_page(request: Request, current: CurrentUser, codes: list[str], next_u
     return template
 
 
-async def _enrolled(request: Request, current: CurrentUser, what: str) -> str:
+async def _enrolled(request: Request, what: str) -> str:
     """After a first factor is set up: this session has passed it; returns where to go next."""
     request.session["two_factor"] = True
-    flash(request, f"{what} : la double authentification est active.", "success")
+    flash(request, f"{what} : la double authentification est active.", "success")
     return safe_next(request.session.pop("after_enrolment", None) or ENROLMENT_PAGE)
 
 
@@ -259,7 +259,7 @@ async def totp_confirm(request: Request, current: NamedDependency[CurrentUser]) 
         if enrolment is None:
             return await _security_page(request, current, 409, exc.message)
         return await _totp_page(request, enrolment, 422, exc.message)
-    next_url = await _enrolled(request, current, "Application d'authentification ajoutée")
+    next_url = await _enrolled(request, "Application d'authentification ajoutée")
     if await twofactor.recovery_codes_left(current.id):
         return Redirect(next_url)
     return _codes_page(request, current, await twofactor.new_recovery_codes(current.id), next_url)
@@ -303,11 +303,17 @@ async def passkey_register(request: Request, current: NamedDependency[CurrentUse
         await passkeys.register(current.id, answer.name, answer.credential, challenge, request.app.state.settings)
     except AccountError as exc:
         return problem(422, exc.code, exc.message)
-    next_url = await _enrolled(request, current, f"Clé « {answer.name.strip()} » ajoutée") if first else ENROLMENT_PAGE
+    name = answer.name.strip()
     if not first:
-        flash(request, f"Clé « {answer.name.strip()} » ajoutée.", "success")
-    # The first factor comes with recovery codes, as for the app: passkeys.js posts the form that shows them.
-    return Response({"redirect": next_url, "show_codes": not await twofactor.recovery_codes_left(current.id)}, status_code=201)
+        flash(request, f"Clé « {name} » ajoutée.", "success")
+        return Response({"redirect": ENROLMENT_PAGE, "show_codes": False}, status_code=201)
+    show_codes = not await twofactor.recovery_codes_left(current.id)
+    request.session["two_factor"] = True
+    flash(request, f"Clé « {name} » ajoutée : la double authentification est active.", "success")
+    # The first factor comes with recovery codes, as for the app: passkeys.js posts the form
+    # that shows them, and that page leads on to where the login was going.
+    next_url = ENROLMENT_PAGE if show_codes else safe_next(request.session.pop("after_enrolment", None) or ENROLMENT_PAGE)
+    return Response({"redirect": next_url, "show_codes": show_codes}, status_code=201)
 
 
 @post(f"{ENROLMENT_PAGE}/passkeys/{{passkey_id:int}}/remove")
@@ -333,7 +339,7 @@ async def device_forget(request: Request, current: NamedDependency[CurrentUser],
 async def disable(request: Request, current: NamedDependency[CurrentUser]) -> Template | Redirect:
     data = await form_data(request)
     if await service.authenticate(current.email, data.get("password", "")) is None:
-        return await _security_page(request, current, 403, "Mot de passe incorrect : la double authentification reste active.")
+        return await _security_page(request, current, 403, "Mot de passe incorrect : la double authentification reste active.")
     try:
         await twofactor.disable(current.id, _required(request, current))
     except AccountError as exc:

@@ -146,4 +146,11 @@ COUNT_MESSAGES: list[CountMessage] = [
                  lambda n: {"fields": [None] * n}, ("0 champ", "1 champ", "2 champs")),
     CountMessage("backend/directory/importer.py", "plural(len(report.skipped), 'ligne ignorée', 'lignes ignorées')",
                  lambda n: {"report": NS(skipped=[None] * n)}, ("0 ligne ignorée", "1 ligne ignorée", "2 lignes ignorées")),
+    # Two-factor login: recovery codes left (the "Sécurité" page, and the flash after one is used).
+    CountMessage(T + "accounts/security.html",
+                 '{{ security.recovery_codes_left | plural("code inutilisé", "codes inutilisés") }}',
+                 lambda n: {"security": {"recovery_codes_left": n}},
+                 ("0 code inutilisé", "1 code inutilisé", "2 codes inutilisés")),
+    CountMessage("backend/accounts/twofactor_controllers.py", "plural(left, 'code inutilisé', 'codes inutilisés')",
+                 lambda n: {"left": n}, ("0 code inutilisé", "1 code inutilisé", "2 codes inutilisés")),
 ]
