@@ -164,7 +164,7 @@ async def second_step_passkey_options(request: Request) -> Response:
     except AccountError as exc:
         return problem(409, exc.code, exc.message)
     request.session[PENDING] = {**pending, "challenge": challenge}
-    return Response(options, media_type="application/json")
+    return Response(options, media_type="application/json", status_code=200)
 
 
 class PasskeyAnswer(msgspec.Struct):
@@ -199,7 +199,7 @@ async def second_step_passkey(request: Request) -> Response:
     if completed is None:
         return problem(401, "login_expired", EXPIRED)
     next_url, cookie = completed
-    return Response({"redirect": next_url}, cookies=[cookie] if cookie else None)
+    return Response({"redirect": next_url}, cookies=[cookie] if cookie else None, status_code=200)
 
 
 # --- The "Sécurité" section ---
@@ -220,7 +220,9 @@ async def security_page(request: Request, current: NamedDependency[CurrentUser])
 
 
 async def _totp_page(request: Request, enrolment: twofactor.TotpEnrolment, status: int = 200, error: str | None = None) -> Template:
-    return page(request, "accounts/security_totp.html", status_code=status, enrolment=enrolment, error=error)
+    template = page(request, "accounts/security_totp.html", status_code=status, enrolment=enrolment, error=error)
+    template.headers["Cache-Control"] = "no-store"  # the page shows the secret: no copy in any cache
+    return template
 
 
 @post(f"{ENROLMENT_PAGE}/totp")
@@ -288,7 +290,7 @@ async def passkey_options(request: Request, current: NamedDependency[CurrentUser
     user = await User.objects().get(User.id == current.id)
     options, challenge = await passkeys.registration_options(user, request.app.state.settings)
     request.session[REGISTRATION] = {"challenge": challenge, "until": time.time() + PENDING_SECONDS}
-    return Response(options, media_type="application/json")
+    return Response(options, media_type="application/json", status_code=200)
 
 
 @post(f"{ENROLMENT_PAGE}/passkeys")
@@ -338,7 +340,11 @@ async def device_forget(request: Request, current: NamedDependency[CurrentUser],
 @post(f"{ENROLMENT_PAGE}/disable")
 async def disable(request: Request, current: NamedDependency[CurrentUser]) -> Template | Redirect:
     data = await form_data(request)
+    counter, key = request.app.state.login_by_account, f"login:acct:{current.email}"  # the login form's own count
+    if await counter.is_blocked(key):
+        return await _security_page(request, current, 429, "Trop de tentatives. Réessayez dans quelques minutes.")
     if await service.authenticate(current.email, data.get("password", "")) is None:
+        await counter.record_failure(key)
         return await _security_page(request, current, 403, "Mot de passe incorrect : la double authentification reste active.")
     try:
         await twofactor.disable(current.id, _required(request, current))

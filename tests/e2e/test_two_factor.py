@@ -70,7 +70,7 @@ async def _fits_the_phone(page) -> None:
     assert width <= PHONE["width"], f"{page.url} is {width} px wide"
 
 
-async def test_a_new_gestionnaire_enrols_an_app_then_logs_in_with_its_code(phone_page, managers_server):
+async def test_a_new_gestionnaire_enrols_an_app_then_logs_in_with_its_code(phone_page, managers_server, shots):
     expect = _expect()
     page, errors = phone_page
     person = new_person("Inès", "Lefort", "Plomberie Lefort")
@@ -86,6 +86,7 @@ async def test_a_new_gestionnaire_enrols_an_app_then_logs_in_with_its_code(phone
     await page.get_by_role("button", name="Configurer une application").click()
     await expect(page.locator(".qr-code svg")).to_be_visible()
     await _fits_the_phone(page)
+    await page.screenshot(path=shots / "two-factor-enrol.png", full_page=True)
     secret = (await page.locator("[data-manual-key]").inner_text()).replace(" ", "")
     app = pyotp.TOTP(secret)
     step = int(time.time()) // 30
@@ -104,6 +105,7 @@ async def test_a_new_gestionnaire_enrols_an_app_then_logs_in_with_its_code(phone
     await _password_step(page, person)
     await expect(page.get_by_role("heading", name="Vérification en deux étapes")).to_be_visible()
     await _fits_the_phone(page)
+    await page.screenshot(path=shots / "two-factor-login.png", full_page=True)
     await page.get_by_label("Code de votre application d'authentification").fill(app.generate_otp(step + 1))
     await page.get_by_label("Se souvenir de cet appareil pendant 30 jours").first.check()
     await page.get_by_role("button", name="Vérifier", exact=True).click()
@@ -115,6 +117,8 @@ async def test_a_new_gestionnaire_enrols_an_app_then_logs_in_with_its_code(phone
     await page.goto("/account/security")
     await expect(page.locator("[data-device-row]")).to_have_count(1)
     await expect(page.locator("[data-device-row]")).to_contain_text("Chrome")
+    await _fits_the_phone(page)
+    await page.screenshot(path=shots / "two-factor-security.png", full_page=True)
     assert errors == []
 
 

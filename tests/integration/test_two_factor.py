@@ -199,3 +199,38 @@ async def test_a_gestionnaire_of_another_structure_cannot_reset(client, accounts
     answer = await post_form(client, "/account", f"/structures/{theirs.id}/members/{victim_membership.id}/two-factor-reset", {})
     assert answer.status_code == 404
     assert not await SecurityEvent.exists().where(SecurityEvent.kind == "reset_by_manager")
+
+
+async def _json_post(client, path: str, body: bytes | str, page: str = "/account/security"):
+    token = csrf_from((await client.get(page)).text)
+    return await client.post(path, content=body, headers={"x-csrftoken": token, "content-type": "application/json",
+                                                         "accept": "application/json"})
+
+
+async def test_passkey_answers_that_make_no_sense_get_a_french_problem_never_a_500(client, accounts):
+    await accounts.registered()
+    options = await _json_post(client, "/account/security/passkeys/options", "{}")
+    assert options.status_code == 200 and options.json()["rp"]["name"] == "Facteur"
+    for body in (b"not json", b'{"credential": 3}', '{"name": "Clé", "credential": {"id": "x", "response": {}}}'):
+        answer = await _json_post(client, "/account/security/passkeys", body)
+        assert answer.status_code in (400, 422), body
+        assert answer.headers["content-type"].startswith("application/problem+json") and answer.json()["detail"]
+    nameless = await _json_post(client, "/account/security/passkeys", b'{"name": " ", "credential": {}}')
+    assert nameless.status_code == 422 and nameless.json()["code"] == "invalid"
+    assert not await SecurityEvent.exists().where(SecurityEvent.kind == "passkey_added")
+
+
+async def test_the_passkey_step_of_the_login_needs_a_pending_login_and_a_real_signature(client, accounts):
+    person = await accounts.registered()
+    app, _ = await enrol_totp(client)
+    await accounts.logout()
+    outside = await _json_post(client, "/login/second-factor/passkey", b'{"credential": {}}', page="/login")
+    assert outside.status_code == 401 and outside.json()["code"] == "login_expired"
+    await accounts.login(person)
+    no_key = await _json_post(client, "/login/second-factor/passkey/options", b"{}", page="/login/second-factor")
+    assert no_key.status_code == 409 and no_key.json()["code"] == "no_passkey"  # this account has only the app
+    forged = await _json_post(client, "/login/second-factor/passkey", b'{"credential": {"id": "AAAA", "rawId": "AAAA"}}',
+                              page="/login/second-factor")
+    assert forged.status_code == 401 and forged.json()["code"] == "passkey_refused"
+    assert (await client.get("/account", follow_redirects=False)).status_code in (302, 303)
+    assert (await second_step(client, {"method": "totp", "code": app.next_code()})).status_code == 200
