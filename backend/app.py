@@ -19,6 +19,8 @@ from backend.lib import db
 from backend.lib.blobstore import blob_store
 from backend.accounts.account_controllers import router as account_router
 from backend.accounts.controllers import router as auth_router
+from backend.accounts.twofactor_controllers import login_router as second_factor_router
+from backend.accounts.twofactor_controllers import security_router
 from backend.api.router import api_routers
 from backend.lib.dev_mailbox import dev_mailbox
 from backend.directory.controllers import router as directory_router
@@ -143,7 +145,9 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
         route_handlers=[
             healthz,
             auth_router,
+            second_factor_router,
             account_router,
+            security_router,
             home_router,
             directory_router,
             invoices_router,
@@ -197,4 +201,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
     app.state.settings = settings
     app.state.login_by_account = FailureCounter(stores["throttle"], Limit(attempts=5, window_seconds=900))
     app.state.login_by_address = FailureCounter(stores["throttle"], Limit(attempts=30, window_seconds=900))
+    # Second step of the login: a 6-digit code must not be guessable in the five minutes it is open.
+    app.state.second_factor_by_user = FailureCounter(stores["throttle"], Limit(attempts=5, window_seconds=900))
+    app.state.second_factor_by_address = FailureCounter(stores["throttle"], Limit(attempts=30, window_seconds=900))
     return app

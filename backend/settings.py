@@ -54,6 +54,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     s3_prefix: str = "files/"  # key prefix: the clean-up command only looks under it
+    # Two-factor login (backend/accounts/twofactor.py): "managers" requires it of every
+    # gestionnaire, "optional" offers it to everyone and requires it of nobody.
+    two_factor: str = "managers"
 
     @property
     def is_postgres(self) -> bool:
@@ -112,6 +115,18 @@ def _parse_int(name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise SettingsError(f"FACTEUR_{name} doit être compris entre {low} et {high} (reçu {value}).")
     return value
+
+
+TWO_FACTOR_POLICIES = ("managers", "optional")  # the first is the default
+
+
+def _parse_choice(name: str, choices: tuple[str, ...]) -> str:
+    raw = (_env(name) or "").lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise SettingsError(f"FACTEUR_{name} doit valoir {' ou '.join(choices)} (reçu {raw!r}).")
+    return raw
 
 
 def _parse_url(name: str, schemes: tuple[str, ...]) -> str | None:
@@ -190,6 +205,7 @@ def load_settings() -> Settings:
         sse_keepalive=float(_parse_int("SSE_KEEPALIVE", 15, 1, 300)),
         webhook_allow_local=_parse_bool("WEBHOOK_ALLOW_LOCAL", False),
         push_allow_local=_parse_bool("PUSH_ALLOW_LOCAL", False),
+        two_factor=_parse_choice("TWO_FACTOR", TWO_FACTOR_POLICIES),
         **_vapid(data_dir, _env("SMTP_FROM") or "Facteur <no-reply@facteur.localhost>"),
         **_object_store(),
     )

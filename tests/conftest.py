@@ -16,6 +16,10 @@ _DATA_DIR = Path(tempfile.mkdtemp(prefix="facteur-test-"))
 os.environ["FACTEUR_DATA_DIR"] = str(_DATA_DIR)
 os.environ.setdefault("FACTEUR_SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
 os.environ.pop("FACTEUR_SMTP_HOST", None)  # tests that want SMTP start their own server
+# Most tests sign in as the gestionnaire of the structure they create, without a second
+# factor; the default "managers" policy is proven by tests that build an app with it
+# (tests/integration/test_two_factor_policy.py) and by the browser tests of two-factor login.
+os.environ.setdefault("FACTEUR_TWO_FACTOR", "optional")
 
 import pytest  # noqa: E402
 

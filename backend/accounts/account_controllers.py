@@ -7,13 +7,14 @@ from litestar.params import FromPath, FromQuery
 from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 
-from backend.accounts import mails, memberships, profile
+from backend.accounts import mails, memberships, profile, twofactor
 from backend.accounts.mails import deliver
 from backend.accounts.memberships import Rights
 from backend.accounts.service import AccountError
 from backend.directory.tables import Structure
 from backend.notifications.service import account_context as push_account_context
 from backend.lib.formats import plural
+from backend.tracking.events import reset_streams
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user, safe_next
 
 
@@ -21,7 +22,8 @@ from backend.lib.web import CurrentUser, flash, form_data, page, require_user, s
 async def account_page(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     requests = await memberships.user_requests(current.id)
     push = await push_account_context(current.id)  # devices and preferences (backend/notifications)
-    return page(request, "accounts/account.html", requests=requests, join_error=None, join_siret="", **push)
+    return page(request, "accounts/account.html", requests=requests, join_error=None, join_siret="",
+                two_factor_enabled=await twofactor.has_second_factor(current.id), **push)
 
 
 @post("/account/active-structure")
@@ -44,7 +46,8 @@ async def join_structure(request: Request, current: NamedDependency[CurrentUser]
         structure, managers = await memberships.request_join(current.id, data.get("siret", ""))
     except AccountError as exc:
         requests = await memberships.user_requests(current.id)
-        return page(request, "accounts/account.html", status_code=422, requests=requests, join_error=exc.message, join_siret=data.get("siret", ""))
+        return page(request, "accounts/account.html", status_code=422, requests=requests, join_error=exc.message, join_siret=data.get("siret", ""),
+                    two_factor_enabled=await twofactor.has_second_factor(current.id), **await push_account_context(current.id))
     settings = request.app.state.settings
     requester = f"{current.display_name} <{current.email}>"
     for manager_email in managers:
@@ -53,11 +56,18 @@ async def join_structure(request: Request, current: NamedDependency[CurrentUser]
     return Redirect("/account")
 
 
-@get("/structures/{structure_id:int}/members")
-async def members_page(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int]) -> Template:
+async def _members_page(request: Request, current: CurrentUser, structure_id: int, status: int = 200,
+                        invite: dict | None = None, invite_error: str | None = None) -> Template:
     rows = await memberships.members(current.id, structure_id)
     structure = await Structure.objects().get(Structure.id == structure_id)
-    return page(request, "accounts/members.html", structure=structure, members=rows, invite={}, invite_error=None)
+    secured = await twofactor.users_with_second_factor([row["user"]["id"] for row in rows])
+    return page(request, "accounts/members.html", status_code=status, structure=structure, members=rows,
+                secured=secured, invite=invite or {}, invite_error=invite_error)
+
+
+@get("/structures/{structure_id:int}/members")
+async def members_page(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int]) -> Template:
+    return await _members_page(request, current, structure_id)
 
 
 @post("/structures/{structure_id:int}/requests/{membership_id:int}/{decision:str}")
@@ -90,10 +100,7 @@ async def invite_member(request: Request, current: NamedDependency[CurrentUser],
     except AccountError as exc:
         if exc.code == "not_found":
             raise
-        rows = await memberships.members(current.id, structure_id)
-        structure = await Structure.objects().get(Structure.id == structure_id)
-        return page(request, "accounts/members.html", status_code=422, structure=structure, members=rows,
-                    invite=data, invite_error=exc.message)
+        return await _members_page(request, current, structure_id, 422, data, exc.message)
     settings = request.app.state.settings
     await deliver(settings, invitation.email, *mails.invitation(settings, invitation.structure_name, invitation.token))
     flash(request, f"{invitation.email} a été ajouté à la structure et prévenu par e-mail.", "success")
@@ -112,6 +119,17 @@ async def change_rights(request: Request, current: NamedDependency[CurrentUser],
 async def remove_member(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int], membership_id: FromPath[int]) -> Redirect:
     await memberships.remove_member(current.id, structure_id, membership_id)
     flash(request, "Le membre a été retiré de la structure.", "success")
+    return Redirect(f"/structures/{structure_id}/members")
+
+
+@post("/structures/{structure_id:int}/members/{membership_id:int}/two-factor-reset")
+async def reset_second_factor(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int], membership_id: FromPath[int]) -> Redirect:
+    """A member lost their phone and their recovery codes: another gestionnaire vouches for them."""
+    reset = await twofactor.reset_by_manager(current.id, current.display_name, structure_id, membership_id)
+    await reset_streams([reset.user_id])  # their sessions ended with the reset, and so do their live streams
+    settings = request.app.state.settings
+    await deliver(settings, reset.email, *mails.two_factor_reset(settings, reset.first_name, current.display_name, reset.structure_name))
+    flash(request, f"La double authentification de {reset.email} est réinitialisée : la personne la configurera de nouveau à sa prochaine connexion.", "success")
     return Redirect(f"/structures/{structure_id}/members")
 
 
@@ -156,6 +174,6 @@ router = Router(
     dependencies={"current": Provide(require_user)},
     route_handlers=[
         account_page, switch_structure, join_structure, members_page, decide_request,
-        invite_member, change_rights, remove_member, profile_page, profile_submit,
+        invite_member, change_rights, remove_member, reset_second_factor, profile_page, profile_submit,
     ],
 )

@@ -10,7 +10,7 @@ from backend.accounts import mails, service
 from backend.accounts.mails import deliver
 from backend.accounts.service import AccountError, SignupForm
 from backend.accounts.tables import User
-from backend.lib.sessions import rotate_session
+from backend.accounts.twofactor_controllers import after_password
 from backend.lib.web import form_data, flash, load_current_user, page, safe_next
 from backend.tracking.events import reset_streams
 
@@ -135,9 +135,7 @@ async def login_submit(request: Request) -> Template | Redirect:
     if user.email_confirmed_at is None:
         return refuse("Confirmez d'abord votre adresse e-mail avec le lien reçu (vous pouvez en demander un nouveau).", 403)
     await state.login_by_account.reset(account_key)
-    rotate_session(request)
-    request.set_session({"user_id": user.id, "epoch": user.session_epoch})
-    return Redirect(next_url)
+    return await after_password(request, user, next_url)  # signed in, or asked for the second factor
 
 
 @post("/logout")

@@ -70,3 +70,14 @@ def invitation(settings: Settings, structure_name: str, token: str | None) -> tu
         f"Choisissez votre mot de passe avec ce lien (valable 48 heures, une seule fois) :\n\n"
         f"{settings.base_url}/password/reset/{token}\n",
     )
+
+
+def two_factor_reset(settings: Settings, first_name: str, manager_name: str, structure_name: str) -> tuple[str, str]:
+    return (
+        "Facteur — votre double authentification a été réinitialisée",
+        f"Bonjour {first_name},\n\n{manager_name}, gestionnaire de {structure_name}, a réinitialisé la double "
+        "authentification de votre compte Facteur : votre application d'authentification, vos clés d'accès, "
+        "vos codes de secours et vos appareils mémorisés ont été retirés, et vos sessions ouvertes fermées.\n\n"
+        f"À votre prochaine connexion, configurez-la de nouveau : {settings.base_url}/login\n\n"
+        "Si vous n'avez rien demandé, prévenez sans attendre les gestionnaires de votre structure.\n",
+    )

@@ -15,7 +15,7 @@ from datetime import timedelta
 import msgspec
 
 from backend.accounts.passwords import hash_password, verify_password
-from backend.accounts.tables import AccountToken, Membership, SignupRequest, User
+from backend.accounts.tables import AccountToken, Membership, RememberedDevice, SignupRequest, User
 from backend.lib.common import fold, utcnow
 from backend.lib.db import is_unique_violation, transaction
 from backend.directory.identifiers import clean_siret, siren_of, siret_error
@@ -320,6 +320,8 @@ async def reset_password(raw: str, new_password: str) -> int:
         # A reset proves control of the mailbox, so it also confirms the address.
         # A new epoch ends every session opened with the old password (a thief's included).
         await User.update({User.password_hash: password_hash, User.session_epoch: User.session_epoch + 1}).where(User.id == user_id)
+        # Remembered devices skip the second factor: whoever reset the password forgets them all.
+        await RememberedDevice.delete().where(RememberedDevice.user == user_id)
         await User.update({User.email_confirmed_at: utcnow()}).where(
             (User.id == user_id) & User.email_confirmed_at.is_null()
         )

@@ -1,6 +1,6 @@
 """People, their tokens (e-mail confirmation, password reset) and their memberships."""
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -58,3 +58,63 @@ class Membership(Table):
     decided_at = Timestamptz(null=True, default=None)
     decided_by = Integer(null=True, default=None)
 
+
+
+# --- Two-factor login (backend/accounts/twofactor.py, passkeys.py) ---
+
+class TotpSecret(Table):
+    """A user's authenticator-app secret, sealed with AES-GCM (never stored or logged in clear).
+
+    Unconfirmed until a first valid code proves the app holds it; `last_step` is the newest
+    30-second time step accepted, so a code (or an older one) is never accepted twice."""
+
+    user = ForeignKey(references=User, unique=True, index=True)
+    sealed_secret = Varchar(length=255)
+    confirmed_at = Timestamptz(null=True, default=None)
+    last_step = BigInt(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class RecoveryCode(Table):
+    """A one-time recovery code; only its SHA-256 is stored."""
+
+    user = ForeignKey(references=User, index=True)
+    code_hash = Varchar(length=64, index=True)
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Passkey(Table):
+    """A WebAuthn credential (passkey or security key) registered as a second factor."""
+
+    user = ForeignKey(references=User, index=True)
+    name = Varchar(length=100)
+    credential_id = Varchar(length=1400, unique=True, index=True)  # base64url, up to 1023 bytes
+    public_key = Text()  # COSE key, base64url
+    sign_count = BigInt(default=0)
+    transports = Varchar(length=255, default="")  # comma-separated hints for the browser
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class RememberedDevice(Table):
+    """A browser that skips the second step for 30 days; its signed cookie names this row and
+    carries a secret whose SHA-256 is stored here. Deleting the row forgets the device."""
+
+    user = ForeignKey(references=User, index=True)
+    token_hash = Varchar(length=64, unique=True, index=True)
+    label = Varchar(length=120, default="")  # what the browser said it was, to recognise it in the list
+    expires_at = Timestamptz()
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class SecurityEvent(Table):
+    """Append-only history of a user's second-factor changes, shown in their "Sécurité" section."""
+
+    user = ForeignKey(references=User, index=True)
+    kind = Varchar(length=32)  # totp_enabled, passkey_added, reset_by_manager…
+    detail = Varchar(length=255, default="")
+    actor = Integer(null=True, default=None)  # the gestionnaire's user id for a reset
+    structure = Integer(null=True, default=None)  # the structure the reset was made from
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -153,4 +153,11 @@ COUNT_MESSAGES: list[CountMessage] = [
                  lambda n: {"report": NS(orphans=n)}, ("0 orphelin", "1 orphelin", "2 orphelins")),
     CountMessage("backend/cli.py", "plural(report.orphan_bytes, 'octet')",
                  lambda n: {"report": NS(orphan_bytes=n)}, ("0 octet", "1 octet", "2 octets")),
+    # Two-factor login: recovery codes left (the "Sécurité" page, and the flash after one is used).
+    CountMessage(T + "accounts/security.html",
+                 '{{ security.recovery_codes_left | plural("code inutilisé", "codes inutilisés") }}',
+                 lambda n: {"security": {"recovery_codes_left": n}},
+                 ("0 code inutilisé", "1 code inutilisé", "2 codes inutilisés")),
+    CountMessage("backend/accounts/twofactor_controllers.py", "plural(left, 'code inutilisé', 'codes inutilisés')",
+                 lambda n: {"left": n}, ("0 code inutilisé", "1 code inutilisé", "2 codes inutilisés")),
 ]

@@ -8,7 +8,7 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from backend.accounts.service import AccountError
 from backend.lib.common import MAX_ID
@@ -17,7 +17,7 @@ from backend.lib.heavy import Busy
 from backend.processing.lifecycle import TransitionError
 from backend.lib.blobstore import BlobStoreUnavailable
 from backend.lib.db import is_unavailable
-from backend.lib.web import login_redirect, page
+from backend.lib.web import ENROLMENT_PAGE, EnrolmentRequired, login_redirect, page
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,15 @@ def busy_handler(request: Request, exc: Busy) -> Response | Template:
     return response
 
 
+def enrolment_required_handler(request: Request, exc: EnrolmentRequired) -> Response | Template:
+    """A gestionnaire still to enrol is sent to the enrolment page, whatever they asked for."""
+    if _wants_json(request):
+        return _error(request, 403, exc.detail, "two_factor_enrolment_required")
+    if request.headers.get("hx-request"):
+        return Response("", status_code=403, headers={"HX-Redirect": ENROLMENT_PAGE})
+    return Redirect(ENROLMENT_PAGE)
+
+
 def unreadable_form_handler(request: Request, exc: UnreadableForm) -> Response | Template:
     return _error(request, 400, exc.detail, "unreadable_form")
 
@@ -127,6 +136,7 @@ def blob_store_unavailable_handler(request: Request, exc: BlobStoreUnavailable) 
 
 EXCEPTION_HANDLERS = {
     HTTPException: http_exception_handler,
+    EnrolmentRequired: enrolment_required_handler,
     UnreadableForm: unreadable_form_handler,
     Busy: busy_handler,
     AccountError: account_error_handler,

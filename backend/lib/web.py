@@ -7,9 +7,10 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 
+from backend.accounts import twofactor
 from backend.accounts.memberships import user_structures
 from backend.accounts.tables import User
 from backend.tracking.events import latest_event_id
@@ -26,6 +27,8 @@ class CurrentUser:
     # The newest event when the page was made: its live stream resumes from there, so a
     # change committed between the page and the stream opening is not missed.
     live_from: int = 0
+    # A gestionnaire who must have a second factor and has none: only the enrolment page is open.
+    must_enrol: bool = False
 
     @property
     def structure_id(self) -> int | None:
@@ -40,7 +43,24 @@ class CurrentUser:
         return f"{self.first_name} {self.last_name}".strip()
 
 
+class EnrolmentRequired(HTTPException):
+    """A page asked by a gestionnaire who must first set up two-factor login."""
+
+    status_code = 403
+    detail = "Configurez d'abord la double authentification, obligatoire pour les gestionnaires."
+
+
+ENROLMENT_PAGE = "/account/security"
+
+
 async def load_current_user(request: Request, *, for_page: bool = True) -> CurrentUser | None:
+    """The fully signed-in user of this session, or None (also for a gestionnaire who has
+    still to enrol a second factor: see `load_enrolling_user`)."""
+    current = await load_enrolling_user(request, for_page=for_page)
+    return None if current is None or current.must_enrol else current
+
+
+async def load_enrolling_user(request: Request, *, for_page: bool = True) -> CurrentUser | None:
     """The user of this session, or None; cached on the request. `live_from` is read only
     for what may be a whole page: htmx fragments and the live stream never render <body>."""
     if "current_user" in request.state:
@@ -59,14 +79,32 @@ async def load_current_user(request: Request, *, for_page: bool = True) -> Curre
             active = active or (memberships[0] if memberships else None)
             whole_page = for_page and not request.headers.get("hx-request")
             current = CurrentUser(user.id, user.email, user.first_name, user.last_name, memberships, active,
-                                  await latest_event_id() if whole_page else 0)
+                                  await latest_event_id() if whole_page else 0,
+                                  must_enrol=await _must_enrol(request, user.id, memberships))
     request.state.current_user = current
     return current
 
 
+async def _must_enrol(request: Request, user_id: int, memberships: list[dict]) -> bool:
+    """A session that passed a second factor (or set one up) never asks the database again;
+    else a gestionnaire under the "managers" policy needs one, even one promoted mid-session."""
+    if request.session.get("two_factor") or not twofactor.required_for(request.app.state.settings, memberships):
+        return False
+    return not await twofactor.has_second_factor(user_id)
+
+
 async def require_user(request: Request) -> CurrentUser:
-    """Dependency for signed-in pages: raises 401, which the error handler turns into /login."""
-    current = await load_current_user(request)
+    """Dependency for signed-in pages: raises 401, which the error handler turns into /login,
+    or EnrolmentRequired, which it turns into the enrolment page."""
+    current = await require_enrolling_user(request)
+    if current.must_enrol:
+        raise EnrolmentRequired()
+    return current
+
+
+async def require_enrolling_user(request: Request) -> CurrentUser:
+    """Dependency for the "Sécurité" pages, the only ones open to a gestionnaire still to enrol."""
+    current = await load_enrolling_user(request)
     if current is None:
         raise NotAuthorizedException("Connectez-vous pour accéder à cette page.")
     return current

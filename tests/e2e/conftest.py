@@ -138,28 +138,33 @@ def chromium_ready() -> None:
     require_component(Path(CHROMIUM).exists() and _playwright_available(), f"Chromium ({CHROMIUM}) avec playwright")
 
 
-@pytest.fixture(scope="session")
-def server(chromium_ready, migrated_db, settings, tmp_path_factory) -> Server:
-    """`facteur serve` on a free port; killed at the end of the session, or at once if it fails to start."""
-    data_dir = tmp_path_factory.mktemp("e2e-server-data")
+def start_server(data_dir: Path, database_url: str, *, host: str = "127.0.0.1", env: dict[str, str] | None = None) -> Server:
+    """`facteur serve` on a free port, healthy; the caller stops it with stop_server().
+
+    `host` is the name in FACTEUR_BASE_URL (the server listens on 127.0.0.1 either way):
+    WebAuthn refuses an IP address as relying party, so passkey tests use "localhost"."""
     port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACTEUR_")}
-    env |= {
+    base_url = f"http://{host}:{port}"
+    server_env = {k: v for k, v in os.environ.items() if not k.startswith("FACTEUR_")}
+    server_env |= {
         "FACTEUR_DATA_DIR": str(data_dir),
         "FACTEUR_BASE_URL": base_url,
-        "FACTEUR_DATABASE_URL": settings.database_url,  # the database migrated_db has just reset
+        "FACTEUR_DATABASE_URL": database_url,  # the database migrated_db has just reset
         # This server lives for the whole session and shares the database with the integration
         # tests that run after it: its outbox worker would take their notifications.
         "FACTEUR_OUTBOX_WORKER": "0",
+        # The browser tests sign in as gestionnaires without a second factor, like the others
+        # (tests/conftest.py); those of two-factor login start a server with "managers".
+        "FACTEUR_TWO_FACTOR": os.environ.get("FACTEUR_TWO_FACTOR", "optional"),
         "PYTHONUNBUFFERED": "1",
     }
+    server_env |= env or {}
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT,
-            env=env,
+            env=server_env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -167,9 +172,24 @@ def server(chromium_ready, migrated_db, settings, tmp_path_factory) -> Server:
     running = Server(base_url=base_url, data_dir=data_dir, log_path=log_path, process=process)
     try:
         _wait_healthy(running)
+    except BaseException:
+        _stop(process)
+        raise
+    return running
+
+
+def stop_server(server: Server) -> None:
+    _stop(server.process)
+
+
+@pytest.fixture(scope="session")
+def server(chromium_ready, migrated_db, settings, tmp_path_factory) -> Server:
+    """`facteur serve` on a free port; killed at the end of the session, or at once if it fails to start."""
+    running = start_server(tmp_path_factory.mktemp("e2e-server-data"), settings.database_url)
+    try:
         yield running
     finally:
-        _stop(process)
+        stop_server(running)
 
 
 @pytest.fixture(scope="session")
