@@ -76,16 +76,28 @@ async def healthz(request: Request) -> Response:
     )
 
 
-async def _redis_answers(url: str, timeout: float = 2.0) -> bool:
-    from redis.asyncio import Redis
+_health_redis: dict[str, object] = {}  # one client (and its small pool) per URL, per process
 
-    client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+
+async def _redis_answers(url: str, timeout: float = 2.0) -> bool:
+    """PING on a client kept for the process: a load balancer polling every second must not
+    open and close a connection each time. A pooled connection that died with a Redis
+    restart is retried once on a fresh one, so a healthy Redis is never reported down."""
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    client = _health_redis.get(url)
+    if client is None:
+        client = _health_redis[url] = Redis.from_url(
+            url, socket_connect_timeout=timeout, socket_timeout=timeout, max_connections=2,
+            retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError, RedisTimeoutError])
     try:
         return bool(await client.ping())
     except Exception:  # any failure means "unreachable" for the health check
         return False
-    finally:
-        await client.aclose()
 
 
 def _stores(settings: Settings) -> dict[str, Store]:

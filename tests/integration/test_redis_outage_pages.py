@@ -37,3 +37,19 @@ async def test_pages_and_api_work_while_redis_is_down(clean_db, settings, own_re
             own_redis.start()
             assert (await browser.get("/healthz")).json()["status"] == "ok"
             assert (await browser.get("/account", follow_redirects=False)).status_code == 200
+
+
+async def test_healthz_polled_often_does_not_open_a_connection_each_time(clean_db, settings, own_redis):  # noqa: F811
+    """A load balancer polls /healthz every second or so: one kept connection, not one per poll."""
+    from redis import Redis
+
+    with_redis = msgspec.structs.replace(settings, redis_url=own_redis.url)
+    counter = Redis.from_url(own_redis.url)
+    async with served(create_app(with_redis, connection_pool=False), with_redis) as live:
+        async with live.client() as browser:
+            assert (await browser.get("/healthz")).json()["redis"] == "ok"
+            before = counter.info("stats")["total_connections_received"]
+            for _ in range(30):
+                assert (await browser.get("/healthz")).json()["redis"] == "ok"
+            assert counter.info("stats")["total_connections_received"] - before <= 2
+    counter.close()
