@@ -15,6 +15,14 @@ drafts without loading the PDF renderer. See README.md.
 
 from __future__ import annotations
 
+
+import logging
+
+# WeasyPrint says "Step 1 - Fetching and parsing HTML…" at INFO for every PDF (and for the
+# stylesheets built at import): noise in a server's log, where its warnings (a font or an
+# image it could not use) still appear. Set before anything here imports it.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
 from typing import TYPE_CHECKING, Any
 
 from .cii import business_terms, cii_xml

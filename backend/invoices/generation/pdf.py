@@ -14,7 +14,6 @@ No network: WeasyPrint resolves URLs through ``LocalOnlyFetcher``, which serves
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import mimetypes
 import threading
 import unicodedata
@@ -29,10 +28,6 @@ from babel.numbers import format_decimal
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
-
-# WeasyPrint says "Step 1 - Fetching and parsing HTML…" at INFO for every PDF: noise in a
-# server's log, where its warnings (a font or image it could not use) still appear.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 from .cii import _cii_unchecked, default_payment_terms, effective_delivery_date, notes
 # The fonts (Debian fonts-dejavu-core, or FACTEUR_PDF_FONT_DIR): glyphs.py also reads them
