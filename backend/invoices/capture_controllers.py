@@ -183,7 +183,7 @@ async def _draft_to_send(current: CurrentUser, draft_id: int, key: str | None, t
         structure_id = access.require_active_right(current, "can_deposit")
         if key is None or typed_for != str(structure_id) or await InvoiceDraft.exists().where(InvoiceDraft.id == draft_id):
             raise
-    draft = InvoiceDraft(structure=structure_id, user=current.id)
+    draft = InvoiceDraft(structure=structure_id, user=current.id, send_key=key)
     await draft.save()
     return draft
 
@@ -213,7 +213,13 @@ def _idempotency_key(request: Request, data: dict[str, str]) -> str | None:
 async def _replay(request: Request, current: CurrentUser, key: str, draft_id: int) -> Template | Redirect | None:
     structure_id = access.require_active_right(current, "can_deposit")
     first = await Deposit.select(Deposit.id).where((Deposit.structure == structure_id) & (Deposit.idempotency_key == key)).first()
-    return await _send_result(request, first["id"], draft_id) if first else None
+    if first is None:
+        return None
+    # The first send may have made its own draft (a phone-only draft is sent as draft 0):
+    # the report of a refused one points to that draft, where the invoice waits to be corrected.
+    made = await InvoiceDraft.select(InvoiceDraft.id).where(
+        (InvoiceDraft.send_key == key) & (InvoiceDraft.user == current.id) & (InvoiceDraft.structure == structure_id)).first()
+    return await _send_result(request, first["id"], made["id"] if made else draft_id)
 
 
 @post("/capture/{draft_id:int}/delete")

@@ -119,6 +119,9 @@ class InvoiceDraft(Table):
     form = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    # The device's key of the send this draft was made for (a phone-only draft, or one whose
+    # draft had gone): a re-send after a lost answer finds its draft again by it.
+    send_key = Varchar(length=64, null=True, default=None, index=True)
 
 
 class DraftAttachment(Table):

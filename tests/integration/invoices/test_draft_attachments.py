@@ -123,3 +123,21 @@ async def test_an_invoice_started_on_a_phone_with_no_draft_gets_one_with_its_pho
     assert made != draft_id
     reopened = await client.get(f"/capture/{made}")
     assert 'value="F2026-0002"' in reopened.text and "devis.jpg" in reopened.text
+
+
+async def test_a_phone_only_send_refused_then_sent_again_points_to_the_draft_it_made(client, supplier, recipient):
+    """The answer to a phone-only send (draft 0) was lost and the phone sends it again: the
+    replayed report points to the draft the first send made, never to draft 0."""
+    await _complete_profile()
+    draft_id, token = await _new_draft(client)
+    page = await client.get(f"/capture/{draft_id}")
+    structure = re.search(r'name="structure" value="(\d+)"', page.text).group(1)
+    fields = {**_fields(recipient.siret, number="F2026-0003", service_code=""), "_csrf_token": token,
+              "structure": structure, "idempotency_key": "0f0e0d0c-phone-3"}
+    first = await client.post("/capture/new/send", data=fields)
+    assert first.status_code == 422 and first.headers["x-facteur-result"] == "refused"  # FCT-PORTAL-04: no service code
+    again = await client.post("/capture/new/send", data=fields)
+    assert again.headers["x-facteur-location"] == first.headers["x-facteur-location"]
+    made = int(re.fullmatch(r"/deposits/\d+\?draft=(\d+)", again.headers["x-facteur-location"]).group(1))
+    assert made != draft_id and f"/capture/{made}" in again.text
+    assert 'value="F2026-0003"' in (await client.get(f"/capture/{made}")).text
