@@ -19,7 +19,8 @@ async def recent_changes(structure_id: int, limit: int = RECENT_CHANGES) -> list
     rows = await InvoiceHistory.select(
         InvoiceHistory.id, InvoiceHistory.status, InvoiceHistory.status_code, InvoiceHistory.actor_kind,
         InvoiceHistory.reason_code, InvoiceHistory.created_at, InvoiceHistory.invoice.id, InvoiceHistory.invoice.number,
-        InvoiceHistory.invoice.supplier, InvoiceHistory.invoice.seller_name, InvoiceHistory.invoice.buyer_name,
+        InvoiceHistory.invoice.supplier,  # the other side by its registered name, as on the invoice page
+        InvoiceHistory.invoice.supplier.name.as_alias("supplier_name"), InvoiceHistory.invoice.recipient.name.as_alias("recipient_name"),
     ).where(
         (InvoiceHistory.invoice.supplier == structure_id) | (InvoiceHistory.invoice.recipient == structure_id)
     ).order_by(InvoiceHistory.id, ascending=False).limit(limit * 3)
@@ -29,7 +30,7 @@ async def recent_changes(structure_id: int, limit: int = RECENT_CHANGES) -> list
         if row["actor_kind"] == own_side:
             continue
         changes.append({**row, "label": label(row["status"]),
-                        "other_name": row["invoice.buyer_name"] if own_side == "supplier" else row["invoice.seller_name"]})
+                        "other_name": row["recipient_name"] if own_side == "supplier" else row["supplier_name"]})
     return changes[:limit]
 
 

@@ -338,14 +338,16 @@ async def unread_threads(structure_id: int, limit: int = 50) -> list[dict]:
     unread = await unread_by_invoice(structure_id)
     if not unread:
         return []
-    invoices = await Invoice.select(Invoice.id, Invoice.number, Invoice.seller_name, Invoice.buyer_name, Invoice.supplier).where(
-        Invoice.id.is_in(list(unread)))
+    # The other side by its registered name (the directory's, or its own profile's), as on the
+    # invoice page: the name a file gives may be misspelt or another company's trading name.
+    invoices = await Invoice.select(Invoice.id, Invoice.number, Invoice.supplier, Invoice.supplier.name.as_alias("supplier_name"),
+                                    Invoice.recipient.name.as_alias("recipient_name")).where(Invoice.id.is_in(list(unread)))
     latest = {}
     for row in await Message.select(Message.invoice, Message.id, Message.body, Message.created_at).where(
             (Message.audience == structure_id) & Message.invoice.is_in(list(unread))).order_by(Message.id, ascending=False):
         latest.setdefault(row["invoice"], row)
     threads = [{**inv, "unread": unread[inv["id"]], "latest": latest.get(inv["id"]),
-                "other_name": inv["buyer_name"] if inv["supplier"] == structure_id else inv["seller_name"]} for inv in invoices]
+                "other_name": inv["recipient_name"] if inv["supplier"] == structure_id else inv["supplier_name"]} for inv in invoices]
     threads.sort(key=lambda t: t["latest"]["id"] if t["latest"] else 0, reverse=True)
     return threads[:limit]
 

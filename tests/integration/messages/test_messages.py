@@ -229,3 +229,22 @@ async def test_notifications_page_lists_the_other_sides_status_changes(client, i
     assert "Rejetée (210)" in page.text and f"Facture {invoice.number}" in page.text
     assert "Déposée (200)" not in page.text  # the supplier's own step is not news to it
     assert "Aucun message non lu" in page.text
+
+
+async def test_notifications_name_the_other_side_as_registered_not_as_the_file_says(client, accounts, invoice, recipient, agent_of):
+    """A file may name its buyer or seller another way (a trading name, a typo): people are told
+    who it is by the name registered in Facteur, as on the invoice page."""
+    from backend.invoices.tables import Invoice
+    from backend.processing import lifecycle
+    from tests.integration.processing.conftest import make_user
+
+    await Invoice.update({Invoice.buyer_name: "MAIRIE TYPO", Invoice.seller_name: "DUPONT TYPO"}).where(Invoice.id == invoice.id)
+    agent = await make_user(recipient.id, can_process=True)
+    await lifecycle.change_status(invoice.id, lifecycle.Actor("recipient", agent), "PRISE_EN_CHARGE", expected_version=invoice.version)
+    supplier_view = await client.get("/notifications")  # the supplier sees the recipient's step
+    assert recipient.name in supplier_view.text and "MAIRIE TYPO" not in supplier_view.text
+    await post_message(client, invoice.id, "Le bon de commande est joint.")
+    await agent_of()
+    agent_view = await client.get("/notifications")  # the agent sees the supplier's unread message
+    supplier_name = (await Structure.select(Structure.name).where(Structure.id == invoice.supplier).first())["name"]
+    assert supplier_name in agent_view.text and "DUPONT TYPO" not in agent_view.text
