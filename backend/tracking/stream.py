@@ -198,6 +198,29 @@ class LiveChannels(ChannelsPlugin):
                 subscriber.put_nowait(KEEPALIVE)
 
 
+class RedisPubSubBackend(RedisChannelsPubSubBackend):
+    """Litestar's Redis Pub/Sub backend, its SUBSCRIBE and UNSUBSCRIBE sent one at a time.
+
+    redis-py's PubSub opens its connection on the first command, with an await between
+    "no connection yet" and "here it is" and no lock: streams subscribing at the same
+    moment (a server starting while every open page reconnects) each opened one, the last
+    replaced the others, and what was published on the channels subscribed through the
+    others was never read: those streams got events only from the catch-up, seconds late.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._commands = asyncio.Lock()
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        async with self._commands:
+            await super().subscribe(channels)
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        async with self._commands:
+            await super().unsubscribe(channels)
+
+
 def make_channels(settings: Settings) -> LiveChannels:
     """In memory for one process; Redis Pub/Sub when several processes share the work."""
     if settings.redis_url:
@@ -206,7 +229,7 @@ def make_channels(settings: Settings) -> LiveChannels:
         # A blocking pool: a burst of publishes waits for a connection instead of failing
         # at the default pool's limit (redis-py raises "Too many connections" at once).
         pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=50, timeout=5)
-        backend: ChannelsBackend = RedisChannelsPubSubBackend(redis=Redis(connection_pool=pool))
+        backend: ChannelsBackend = RedisPubSubBackend(redis=Redis(connection_pool=pool))
     else:
         backend = MemoryChannelsBackend()
     return LiveChannels(backend, settings.sse_keepalive)
