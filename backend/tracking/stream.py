@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections import deque
+from array import array
+from bisect import bisect_left
 from collections.abc import AsyncIterator, Iterable
 
 import anyio
@@ -259,21 +260,30 @@ async def missed_events(structure_ids: list[int], after_id: int, limit: int = RE
 
 
 class _Recent:
-    """A bounded set of ids already sent."""
+    """The ids already sent, the `size` highest of them, in a sorted array of 8-byte integers.
+
+    Every event of its structures reaches a stream, so each open stream soon holds `size`
+    ids. As a set of int objects with a deque of their order, that was 290 KiB a stream
+    at 4,096 ids (290 MiB for 1,000 streams, bench/load); the array holds them in 32 KiB.
+    When it is full the lowest id goes: ids follow commit order, so the lowest is the one
+    least likely to arrive again.
+    """
 
     def __init__(self, size: int = RECENT_IDS) -> None:
-        self._ids: set[int] = set()
-        self._order: deque[int] = deque()
+        self._ids = array("q")
         self._size = size
 
     def add(self, event_id: int) -> bool:
         """False when the id was already sent."""
-        if event_id in self._ids:
+        at = bisect_left(self._ids, event_id)
+        if at < len(self._ids) and self._ids[at] == event_id:
             return False
-        self._ids.add(event_id)
-        self._order.append(event_id)
-        if len(self._order) > self._size:
-            self._ids.discard(self._order.popleft())
+        if len(self._ids) >= self._size:
+            if at == 0:
+                return True  # older than all it remembers: sent, and forgotten at once
+            self._ids.pop(0)
+            at -= 1
+        self._ids.insert(at, event_id)
         return True
 
 
