@@ -1,10 +1,10 @@
 """Deposit benchmark: Factur-X deposits through HTTP (PostgreSQL, N worker processes) beside
 the bare cost of the same files (factur-x extraction + XSD + schematron called directly).
 
-    .venv/bin/python bench/deposit/run.py [--invoices 300] [--concurrency 4] [--workers 2]
+    .venv/bin/python bench/deposit/run.py [--invoices 300] [--concurrency 4] [--workers 2] [--database facteur_bench]
 
-Needs PostgreSQL on 127.0.0.1:5432 (trust auth); uses its own database `facteur_bench`,
-dropped and created anew. Prints a Markdown block to paste into bench/deposit/RESULTS.md.
+Needs PostgreSQL on 127.0.0.1:5432 (trust auth); uses its own database (`facteur_bench` unless
+--database names another, for runs side by side), dropped and created anew. Prints a Markdown block to paste into bench/deposit/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ sys.path.insert(0, str(ROOT))
 from backend.demo import PUBLIC, SUPPLIER  # noqa: E402
 from tests.unit.validation.invoice_builders import facturx_pdf, cii_bytes, invoice_data  # noqa: E402
 
-DB = "facteur_bench"
-DSN = f"postgresql://postgres@127.0.0.1:5432/{DB}"
+SERVER = "postgresql://postgres@127.0.0.1:5432"
 RECIPIENT = PUBLIC[0]  # requires a service code: FIN exists
 
 
@@ -82,11 +81,11 @@ def bare_costs(files: list[bytes]) -> list[float]:
     return costs
 
 
-async def reset_database() -> None:
-    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+async def reset_database(name: str) -> None:
+    conn = await asyncpg.connect(f"{SERVER}/postgres")
     try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {DB}")
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
 
@@ -97,12 +96,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, workers: int, data_dir: str) -> subprocess.Popen:
-    env = {**os.environ, "FACTEUR_DATABASE_URL": DSN, "FACTEUR_DATA_DIR": data_dir, "FACTEUR_BASE_URL": f"http://127.0.0.1:{port}"}
+def start_server(port: int, workers: int, data_dir: str, database: str) -> subprocess.Popen:
+    env = {**os.environ, "FACTEUR_DATABASE_URL": f"{SERVER}/{database}", "FACTEUR_DATA_DIR": data_dir, "FACTEUR_BASE_URL": f"http://127.0.0.1:{port}"}
     subprocess.run([sys.executable, "-m", "backend.cli", "demo"], env=env, check=True, capture_output=True, cwd=ROOT)
     server = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--workers", str(workers)],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a loaded 2-core host took over a minute to start two workers
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -162,15 +161,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--lines", type=int, default=2, help="lines per invoice")
+    parser.add_argument("--database", default="facteur_bench", help="PostgreSQL database to drop and create anew")
     args = parser.parse_args()
 
     files = make_invoices(args.invoices + 20, args.lines)
     warmup, files = files[:20], files[20:]
     bare = bare_costs(files)
-    asyncio.run(reset_database())
+    asyncio.run(reset_database(args.database))
     port = free_port()
     with tempfile.TemporaryDirectory() as data_dir:
-        server = start_server(port, args.workers, data_dir)
+        server = start_server(port, args.workers, data_dir, args.database)
         try:
             base = f"http://127.0.0.1:{port}"
             asyncio.run(deposit_all(base, warmup, args.concurrency))  # warms every worker's stylesheets
@@ -181,8 +181,9 @@ def main() -> None:
     throughput = len(files) / elapsed
     bare_p50 = statistics.median(bare)
     print(f"## {time.strftime('%Y-%m-%d')} — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    database = "" if args.database == "facteur_bench" else f" --database {args.database}"
     sessions = " (sessions in the database)"  # since 16a795a sessions never live in Redis or files
-    print(f"command: {'FACTEUR_REDIS_URL=… ' if os.environ.get('FACTEUR_REDIS_URL') else ''}.venv/bin/python bench/deposit/run.py --invoices {args.invoices} --concurrency {args.concurrency} --workers {args.workers} --lines {args.lines}{sessions}")
+    print(f"command: {'FACTEUR_REDIS_URL=… ' if os.environ.get('FACTEUR_REDIS_URL') else ''}.venv/bin/python bench/deposit/run.py --invoices {args.invoices} --concurrency {args.concurrency} --workers {args.workers} --lines {args.lines}{database}{sessions}")
     print(f"- bare cost per Factur-X (validate_bytes in-process, 1 core): p50 {bare_p50*1000:.1f} ms, p95 {pct(bare, 95)*1000:.1f} ms")
     print(f"- HTTP deposit latency ({args.concurrency} concurrent clients, {args.workers} workers, PostgreSQL): p50 {statistics.median(latencies)*1000:.1f} ms, p95 {pct(latencies, 95)*1000:.1f} ms")
     print(f"- throughput: {throughput:.1f} deposits/s ({len(files)} deposits in {elapsed:.1f} s)")
