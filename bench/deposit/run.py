@@ -1,5 +1,7 @@
 """Deposit benchmark: Factur-X deposits through HTTP (PostgreSQL, N worker processes) beside
 the bare cost of the same files (factur-x extraction + XSD + schematron called directly).
+Besides wall times it prints the CPU the server workers and their PostgreSQL backends used
+per deposit (Linux /proc), which a machine shared with other work disturbs much less.
 
     .venv/bin/python bench/deposit/run.py [--invoices 300] [--concurrency 4] [--workers 2] [--database facteur_bench]
 
@@ -68,17 +70,58 @@ def make_invoices(count: int, line_count: int = 2) -> list[bytes]:
     ]
 
 
-def bare_costs(files: list[bytes]) -> list[float]:
+def bare_costs(files: list[bytes]) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of each validation, called directly in this process."""
     from backend.invoices.validation import validate_bytes, warm_up
 
     warm_up()
-    costs = []
+    costs, cpu_costs = [], []
     for data in files:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = validate_bytes(data, "f.pdf")
         costs.append(time.perf_counter() - start)
+        cpu_costs.append(time.process_time() - cpu_start)
         assert result.valid, [f.rule for f in result.findings]
-    return costs
+    return costs, cpu_costs
+
+
+# CPU seconds used so far by processes of this host (Linux /proc): on a machine shared with
+# other work, wall times swing with the load, CPU times much less.
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+def process_tree(pid: int) -> list[int]:
+    """The server and its worker processes."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending += children.get(current, [])
+    return found
+
+
+async def database_backends(name: str) -> list[int]:
+    conn = await asyncpg.connect(f"{SERVER}/postgres")
+    try:
+        return [row["pid"] for row in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", name)]
+    finally:
+        await conn.close()
 
 
 async def reset_database(name: str) -> None:
@@ -166,7 +209,7 @@ def main() -> None:
 
     files = make_invoices(args.invoices + 20, args.lines)
     warmup, files = files[:20], files[20:]
-    bare = bare_costs(files)
+    bare, bare_cpu = bare_costs(files)
     asyncio.run(reset_database(args.database))
     port = free_port()
     with tempfile.TemporaryDirectory() as data_dir:
@@ -174,7 +217,11 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             asyncio.run(deposit_all(base, warmup, args.concurrency))  # warms every worker's stylesheets
+            workers, backends = process_tree(server.pid), asyncio.run(database_backends(args.database))
+            server_cpu, database_cpu = sum(map(cpu_seconds, workers)), sum(map(cpu_seconds, backends))
             latencies, elapsed = asyncio.run(deposit_all(base, files, args.concurrency))
+            server_cpu = sum(map(cpu_seconds, workers)) - server_cpu
+            database_cpu = sum(map(cpu_seconds, set(backends) | set(asyncio.run(database_backends(args.database))))) - database_cpu
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -188,6 +235,10 @@ def main() -> None:
     print(f"- HTTP deposit latency ({args.concurrency} concurrent clients, {args.workers} workers, PostgreSQL): p50 {statistics.median(latencies)*1000:.1f} ms, p95 {pct(latencies, 95)*1000:.1f} ms")
     print(f"- throughput: {throughput:.1f} deposits/s ({len(files)} deposits in {elapsed:.1f} s)")
     print(f"- end-to-end time per deposit (wall time / deposits): {elapsed / len(files) * 1000:.1f} ms = {elapsed / len(files) / bare_p50:.2f} × bare p50")
+    bare_cpu_p50, per_deposit = statistics.median(bare_cpu), 1000 / len(files)
+    print(f"- CPU per deposit: server workers {server_cpu * per_deposit:.1f} ms + their PostgreSQL backends {database_cpu * per_deposit:.1f} ms"
+          f" = {(server_cpu + database_cpu) / len(files) / bare_cpu_p50:.2f} × bare CPU p50 ({bare_cpu_p50 * 1000:.1f} ms);"
+          f" load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
