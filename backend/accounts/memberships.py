@@ -51,14 +51,28 @@ _MEMBER_COLUMNS = (
 )
 
 
+# Read on every signed-in request: written once as SQL, because building the same join
+# with Piccolo's column objects cost about 1 ms of CPU per request (its foreign-key
+# attribute lookups), more than the query itself. Same rows as
+# Membership.select(*_MEMBER_COLUMNS).output(nested=True), ordered by structure name.
+_USER_STRUCTURES_SQL = (
+    'SELECT m.id, m.status, m.is_manager, m.can_deposit, m.can_consult, m.can_process, m.created_at, '
+    's.id AS structure_id, s.name AS structure_name, s.siret AS structure_siret, s.is_public AS structure_is_public '
+    'FROM membership m JOIN structure s ON s.id = m.structure '
+    "WHERE m.\"user\" = {} AND m.status = 'active' ORDER BY s.name, m.id"
+)
+_STRUCTURE_KEYS = ("id", "name", "siret", "is_public")
+
+
 async def user_structures(user_id: int) -> list[dict]:
     """The user's active memberships with their structure, by structure name."""
-    return (
-        await Membership.select(*_MEMBER_COLUMNS)
-        .where((Membership.user == user_id) & (Membership.status == "active"))
-        .order_by(Membership.structure.name)
-        .output(nested=True)
-    )
+    rows = await Membership.raw(_USER_STRUCTURES_SQL, user_id)
+    return [_nested(dict(row)) for row in rows]
+
+
+def _nested(row: dict) -> dict:
+    row["structure"] = {key: row.pop(f"structure_{key}") for key in _STRUCTURE_KEYS}
+    return row
 
 
 async def user_requests(user_id: int) -> list[dict]:

@@ -51,9 +51,20 @@ async def deposit_submit(request: Request, current: NamedDependency[CurrentUser]
     return page(request, "invoices/deposit_report.html", status_code=201 if report["deposit"]["accepted_count"] else 422, **report)
 
 
+def _columns(table) -> str:
+    return ", ".join(f'"{column._meta.db_column_name}"' for column in table.all_columns())  # "user" is a keyword
+
+
+_DEPOSIT_SQL = f"SELECT {_columns(Deposit)} FROM deposit WHERE id = {{}}"
+_DEPOSIT_ITEMS_SQL = f'SELECT {_columns(DepositItem)} FROM deposit_item WHERE deposit = {{}} ORDER BY "position"'
+
+
 async def deposit_report_context(deposit_id: int) -> dict:
-    dep = await Deposit.select().where(Deposit.id == deposit_id).first()
-    items = await DepositItem.select().where(DepositItem.deposit == deposit_id).order_by(DepositItem.position)
+    # Shown after every deposit: plain SQL written once (Piccolo built these two selects
+    # anew each time, about 1 ms of CPU), the same columns as Deposit.select() and DepositItem.select().
+    deposits = await Deposit.raw(_DEPOSIT_SQL, deposit_id)
+    dep = dict(deposits[0]) if deposits else None
+    items = [dict(row) for row in await DepositItem.raw(_DEPOSIT_ITEMS_SQL, deposit_id)]
     for item in items:
         findings = msgspec.json.decode(item["findings"]) if isinstance(item["findings"], str) else item["findings"]
         item["by_stage"] = [(title, [f for f in findings if f["stage"] == stage]) for stage, title in STAGES]

@@ -185,10 +185,13 @@ async def _service_list(structure_id: int) -> str:
     return ", ".join(r["code"] for r in rows) or "aucun"
 
 
+# Asked for every deposited invoice. Piccolo's exists() built a sub-select of every invoice
+# column (about 1 ms of CPU to build, each time); this asks for what is needed, once written.
+_DUPLICATE_SQL = "SELECT 1 AS found FROM invoice WHERE supplier = {} AND number = {} AND number_year = {} LIMIT 1"
+
+
 async def _is_duplicate(supplier_id: int, number: str, year: int) -> bool:
-    return await Invoice.exists().where(
-        (Invoice.supplier == supplier_id) & (Invoice.number == number) & (Invoice.number_year == year)
-    )
+    return bool(await Invoice.raw(_DUPLICATE_SQL, supplier_id, number, year))
 
 
 def command_line_check(result) -> list[Finding]:

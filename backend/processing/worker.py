@@ -121,16 +121,19 @@ def wake() -> None:
 
 
 async def fan_out(row: dict[str, Any], children: Iterable[Outbox]) -> None:
-    """Replace an event row by one row per recipient, atomically: each is then retried alone."""
+    """Replace an event row by one row per recipient, atomically: each is then retried alone.
+
+    With no recipient there is nothing to write: the handler returns and the worker marks
+    the row delivered (_settle), in one statement instead of a transaction of its own."""
     children = list(children)
+    if not children:
+        return
     async with transaction():
-        if children:
-            await Outbox.insert(*children)
+        await Outbox.insert(*children)
         await Outbox.update({Outbox.delivered_at: utcnow(), Outbox.last_error: ""}).where(
             (Outbox.id == row["id"]) & Outbox.delivered_at.is_null()
         )
-    if children:
-        wake()
+    wake()
 
 
 async def _due(channel_names: list[str], limit: int) -> list[dict[str, Any]]:

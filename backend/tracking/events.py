@@ -121,10 +121,14 @@ def _on_postgres() -> bool:
     return isinstance(engine(), PostgresEngine)
 
 
+# Read for every whole page: written once rather than built by Piccolo on each request.
+_LATEST_EVENT_SQL = "SELECT id FROM event ORDER BY id DESC LIMIT 1"
+
+
 async def latest_event_id() -> int:
     """The newest event id (0 when none): one step down the primary key."""
-    row = await Event.select(Event.id).order_by(Event.id, ascending=False).first()
-    return row["id"] if row else 0
+    rows = await Event.raw(_LATEST_EVENT_SQL)
+    return rows[0]["id"] if rows else 0
 
 
 def as_message(row: dict[str, Any]) -> dict[str, Any]:

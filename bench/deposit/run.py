@@ -1,10 +1,12 @@
 """Deposit benchmark: Factur-X deposits through HTTP (PostgreSQL, N worker processes) beside
 the bare cost of the same files (factur-x extraction + XSD + schematron called directly).
+Besides wall times it prints the CPU the server workers and their PostgreSQL backends used
+per deposit (Linux /proc), which a machine shared with other work disturbs much less.
 
-    .venv/bin/python bench/deposit/run.py [--invoices 300] [--concurrency 4] [--workers 2]
+    .venv/bin/python bench/deposit/run.py [--invoices 300] [--concurrency 4] [--workers 2] [--database facteur_bench]
 
-Needs PostgreSQL on 127.0.0.1:5432 (trust auth); uses its own database `facteur_bench`,
-dropped and created anew. Prints a Markdown block to paste into bench/deposit/RESULTS.md.
+Needs PostgreSQL on 127.0.0.1:5432 (trust auth); uses its own database (`facteur_bench` unless
+--database names another, for runs side by side), dropped and created anew. Prints a Markdown block to paste into bench/deposit/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -31,8 +33,7 @@ sys.path.insert(0, str(ROOT))
 from backend.demo import PUBLIC, SUPPLIER  # noqa: E402
 from tests.unit.validation.invoice_builders import facturx_pdf, cii_bytes, invoice_data  # noqa: E402
 
-DB = "facteur_bench"
-DSN = f"postgresql://postgres@127.0.0.1:5432/{DB}"
+SERVER = "postgresql://postgres@127.0.0.1:5432"
 RECIPIENT = PUBLIC[0]  # requires a service code: FIN exists
 
 
@@ -69,24 +70,65 @@ def make_invoices(count: int, line_count: int = 2) -> list[bytes]:
     ]
 
 
-def bare_costs(files: list[bytes]) -> list[float]:
+def bare_costs(files: list[bytes]) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of each validation, called directly in this process."""
     from backend.invoices.validation import validate_bytes, warm_up
 
     warm_up()
-    costs = []
+    costs, cpu_costs = [], []
     for data in files:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = validate_bytes(data, "f.pdf")
         costs.append(time.perf_counter() - start)
+        cpu_costs.append(time.process_time() - cpu_start)
         assert result.valid, [f.rule for f in result.findings]
-    return costs
+    return costs, cpu_costs
 
 
-async def reset_database() -> None:
-    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+# CPU seconds used so far by processes of this host (Linux /proc): on a machine shared with
+# other work, wall times swing with the load, CPU times much less.
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
     try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {DB}")
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+def process_tree(pid: int) -> list[int]:
+    """The server and its worker processes."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending += children.get(current, [])
+    return found
+
+
+async def database_backends(name: str) -> list[int]:
+    conn = await asyncpg.connect(f"{SERVER}/postgres")
+    try:
+        return [row["pid"] for row in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", name)]
+    finally:
+        await conn.close()
+
+
+async def reset_database(name: str) -> None:
+    conn = await asyncpg.connect(f"{SERVER}/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
 
@@ -97,12 +139,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, workers: int, data_dir: str) -> subprocess.Popen:
-    env = {**os.environ, "FACTEUR_DATABASE_URL": DSN, "FACTEUR_DATA_DIR": data_dir, "FACTEUR_BASE_URL": f"http://127.0.0.1:{port}"}
+def start_server(port: int, workers: int, data_dir: str, database: str) -> subprocess.Popen:
+    env = {**os.environ, "FACTEUR_DATABASE_URL": f"{SERVER}/{database}", "FACTEUR_DATA_DIR": data_dir, "FACTEUR_BASE_URL": f"http://127.0.0.1:{port}"}
     subprocess.run([sys.executable, "-m", "backend.cli", "demo"], env=env, check=True, capture_output=True, cwd=ROOT)
     server = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port), "--workers", str(workers)],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a loaded 2-core host took over a minute to start two workers
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -162,31 +204,41 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--lines", type=int, default=2, help="lines per invoice")
+    parser.add_argument("--database", default="facteur_bench", help="PostgreSQL database to drop and create anew")
     args = parser.parse_args()
 
     files = make_invoices(args.invoices + 20, args.lines)
     warmup, files = files[:20], files[20:]
-    bare = bare_costs(files)
-    asyncio.run(reset_database())
+    bare, bare_cpu = bare_costs(files)
+    asyncio.run(reset_database(args.database))
     port = free_port()
     with tempfile.TemporaryDirectory() as data_dir:
-        server = start_server(port, args.workers, data_dir)
+        server = start_server(port, args.workers, data_dir, args.database)
         try:
             base = f"http://127.0.0.1:{port}"
             asyncio.run(deposit_all(base, warmup, args.concurrency))  # warms every worker's stylesheets
+            workers, backends = process_tree(server.pid), asyncio.run(database_backends(args.database))
+            server_cpu, database_cpu = sum(map(cpu_seconds, workers)), sum(map(cpu_seconds, backends))
             latencies, elapsed = asyncio.run(deposit_all(base, files, args.concurrency))
+            server_cpu = sum(map(cpu_seconds, workers)) - server_cpu
+            database_cpu = sum(map(cpu_seconds, set(backends) | set(asyncio.run(database_backends(args.database))))) - database_cpu
         finally:
             server.terminate()
             server.wait(timeout=30)
     throughput = len(files) / elapsed
     bare_p50 = statistics.median(bare)
     print(f"## {time.strftime('%Y-%m-%d')} — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    database = "" if args.database == "facteur_bench" else f" --database {args.database}"
     sessions = " (sessions in the database)"  # since 16a795a sessions never live in Redis or files
-    print(f"command: {'FACTEUR_REDIS_URL=… ' if os.environ.get('FACTEUR_REDIS_URL') else ''}.venv/bin/python bench/deposit/run.py --invoices {args.invoices} --concurrency {args.concurrency} --workers {args.workers} --lines {args.lines}{sessions}")
+    print(f"command: {'FACTEUR_REDIS_URL=… ' if os.environ.get('FACTEUR_REDIS_URL') else ''}.venv/bin/python bench/deposit/run.py --invoices {args.invoices} --concurrency {args.concurrency} --workers {args.workers} --lines {args.lines}{database}{sessions}")
     print(f"- bare cost per Factur-X (validate_bytes in-process, 1 core): p50 {bare_p50*1000:.1f} ms, p95 {pct(bare, 95)*1000:.1f} ms")
     print(f"- HTTP deposit latency ({args.concurrency} concurrent clients, {args.workers} workers, PostgreSQL): p50 {statistics.median(latencies)*1000:.1f} ms, p95 {pct(latencies, 95)*1000:.1f} ms")
     print(f"- throughput: {throughput:.1f} deposits/s ({len(files)} deposits in {elapsed:.1f} s)")
     print(f"- end-to-end time per deposit (wall time / deposits): {elapsed / len(files) * 1000:.1f} ms = {elapsed / len(files) / bare_p50:.2f} × bare p50")
+    bare_cpu_p50, per_deposit = statistics.median(bare_cpu), 1000 / len(files)
+    print(f"- CPU per deposit: server workers {server_cpu * per_deposit:.1f} ms + their PostgreSQL backends {database_cpu * per_deposit:.1f} ms"
+          f" = {(server_cpu + database_cpu) / len(files) / bare_cpu_p50:.2f} × bare CPU p50 ({bare_cpu_p50 * 1000:.1f} ms);"
+          f" load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
