@@ -21,7 +21,7 @@ from typing import Any
 
 from backend.invoices.tables import Invoice
 from backend.lib.common import PARIS, paris_today, utcnow
-from backend.lib.formats import date_fr
+from backend.lib.formats import date_fr, plural
 from backend.notifications.service import OVERDUE_EVENT
 from backend.processing import deadlines
 from backend.processing.tables import Outbox
@@ -80,11 +80,31 @@ def state(invoice: dict[str, Any] | Invoice, today: date | None = None) -> dict[
         paid_on = date.fromisoformat(paid_on)
     stopped = status in CLOCK_STOPPED and paid_on is None
     late = 0 if stopped else days_late(due, paid_on, today)
-    return {
+    shown = {
         "due_by": due, "paid_on": paid_on, "suspended": status == "SUSPENDUE", "stopped": stopped,
         "days_left": None if (stopped or paid_on) else days_left(due, today), "days_late": late,
-        "late": late > 0,
+        "late": late > 0 and paid_on is None, "today": today,
     }
+    shown["sentence"] = sentence(shown)
+    return shown
+
+
+def sentence(view: dict[str, Any]) -> str:
+    """The deadline in one French line, for the invoice page and the lists."""
+    if view["due_by"] is None or (view["stopped"] and not view["suspended"]):
+        return ""
+    due = date_fr(view["due_by"])
+    if view["paid_on"] is not None:
+        if view["days_late"]:
+            return f"Payée avec {plural(view['days_late'], 'jour')} de retard (à payer au plus tard le {due})"
+        return f"Payée dans le délai (à payer au plus tard le {due})"
+    if view["suspended"]:
+        return "Délai de paiement suspendu jusqu'à la réponse du fournisseur"
+    if view["late"]:
+        return f"En retard de {plural(view['days_late'], 'jour')} (à payer au plus tard le {due})"
+    if view["days_left"] == 0:
+        return f"À payer au plus tard aujourd'hui, le {due}"
+    return f"À payer au plus tard le {due} (dans {plural(view['days_left'], 'jour')})"
 
 
 # --- the "payment_overdue" deadline -----------------------------------------------------------
