@@ -103,3 +103,39 @@ async def test_the_openapi_document_describes_the_payment_fields(client):
     fields = schemas["InvoiceSummary"]["properties"]
     assert fields["payment_due_by"]["examples"] == ["2026-03-31"] and "days_late" in fields and "late_interest" in fields
     assert schemas["LateInterestOut"]["properties"]["rate_percent"]["examples"] == ["11.15"]
+
+
+async def test_the_supplier_gets_the_claim_as_a_pdf_and_as_an_invoice_draft(client, accounts, invoice, recipient, clock):
+    from backend.invoices.tables import InvoiceDraft
+    from backend.processing.late_interest import compute, rates
+    from tests.integration.invoices.test_documents import pdf_text
+    from tests.support.web import csrf_from
+
+    refused = await client.get(f"/invoices/{invoice.id}/late-claim.pdf")
+    assert refused.status_code == 409 and "pas de retard de paiement" in refused.text
+
+    clock.advance(days=40)  # 10 days late, unpaid
+    late = compute(invoice.payment_due_by, Decimal(invoice.amount_due), [], clock.today(), await rates())
+    page = await client.get(f"/invoices/{invoice.id}")
+    assert "Réclamation (PDF)" in page.text and "Facturer les intérêts" in page.text
+    claim = await client.get(f"/invoices/{invoice.id}/late-claim.pdf")
+    assert claim.status_code == 200 and claim.headers["content-type"] == "application/pdf"
+    text = " ".join(pdf_text(claim.content).split())
+    assert "Réclamation d'intérêts moratoires" in text and f"facture n° {invoice.number}" in text
+    assert "Jours de retard 10" in text and "40,00 €" in text
+
+    drafted = await client.post(f"/invoices/{invoice.id}/late-claim", data={"_csrf_token": csrf_from(page.text)})
+    assert drafted.status_code == 200  # the capture page of the new draft, after the redirect
+    draft = await InvoiceDraft.objects().first()
+    form = draft.form if isinstance(draft.form, dict) else __import__("json").loads(draft.form)
+    assert drafted.url.path == f"/capture/{draft.id}" and "Intérêts moratoires sur la facture" in drafted.text
+    assert form["recipient_siret"] == recipient.siret
+    assert [line["unit_price"] for line in form["lines"]] == [str(late.interest), "40.00"]
+    assert all(line["vat_rate"] == "0" and line["exemption_code"] == "VATEX-EU-O" for line in form["lines"])
+
+    # The agent of the recipient neither downloads the claim nor drafts it: it is the supplier's.
+    await accounts.logout()
+    await _agent_logs_in(accounts, recipient)
+    assert (await client.get(f"/invoices/{invoice.id}/late-claim.pdf")).status_code == 404
+    agent_page = await client.get(f"/invoices/{invoice.id}")
+    assert "Intérêts moratoires à ce jour" in agent_page.text and "Réclamation (PDF)" not in agent_page.text
