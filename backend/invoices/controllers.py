@@ -157,7 +157,7 @@ async def invoice_late_claim_draft(request: Request, current: NamedDependency[Cu
         draft_id = await claim_draft(invoice, current.id)
     except NotLate:
         raise TransitionError("not_late", NOT_LATE, 409) from None
-    flash(request, f"Facture des intérêts moratoires de la facture n° {invoice.number} préparée : vérifiez-la, puis envoyez-la.",
+    flash(request, f"Facture des intérêts moratoires de la facture n°\u00a0{invoice.number} préparée\u00a0: vérifiez-la, puis envoyez-la.",
           "success")
     return Redirect(f"/capture/{draft_id}")
 

@@ -57,10 +57,10 @@ def draft_form(invoice: Invoice, view: dict, recipient: Structure, number: str, 
     late = view["interest"]
     reason = {"vat_rate": "0", "exemption_code": OUT_OF_SCOPE, "exemption_reason": "", "quantity": "1", "unit_code": "C62"}
     lines = [
-        {**reason, "description": f"Intérêts moratoires sur la facture n° {invoice.number} : {late.days_late} j de retard "
-                                  f"au taux de {late.rate_percent} % (taux BCE {late.ecb_rate} % + 8 points)",
+        {**reason, "description": f"Intérêts moratoires sur la facture n°\u00a0{invoice.number}\u00a0: {late.days_late}\u00a0j de retard "
+                                  f"au taux de {late.rate_percent}\u00a0% (taux BCE {late.ecb_rate}\u00a0% + 8 points)",
          "unit_price": str(late.interest)},
-        {**reason, "description": f"Indemnité forfaitaire pour frais de recouvrement (facture n° {invoice.number})",
+        {**reason, "description": f"Indemnité forfaitaire pour frais de recouvrement (facture n°\u00a0{invoice.number})",
          "unit_price": str(late.indemnity)},
     ]
     form = {name: "" for name in capture.TOP_FIELDS}
@@ -68,7 +68,7 @@ def draft_form(invoice: Invoice, view: dict, recipient: Structure, number: str, 
         "recipient_siret": recipient.siret, "recipient_name": recipient.name, "service_code": invoice.service_code or "",
         "engagement": invoice.engagement or "", "billing_framework": "A1", "type_code": "380", "number": number,
         "issue_date": today.isoformat(),
-        "note": f"Intérêts moratoires et indemnité forfaitaire dus pour le paiement tardif de la facture n° {invoice.number} "
+        "note": f"Intérêts moratoires et indemnité forfaitaire dus pour le paiement tardif de la facture n°\u00a0{invoice.number} "
                 f"(à payer au plus tard le {date_fr(view['due_by'])}).",
         "lines": lines,
     }
