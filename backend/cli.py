@@ -129,6 +129,72 @@ def _clean_orphans(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ecb_rate_set(args: argparse.Namespace) -> int:
+    """`facteur ecb-rate set YYYY-MM-DD RATE`: the ECB rate in force from that date (intérêts moratoires)."""
+    from datetime import date
+    from decimal import Decimal, InvalidOperation
+
+    from backend.lib.db import run_migrations
+    from backend.processing import late_interest
+
+    try:
+        effective_on = date.fromisoformat(args.date)
+    except ValueError:
+        print(f"La date « {args.date} » n'est pas valide : écrivez-la AAAA-MM-JJ (2026-06-11).", file=sys.stderr)
+        return 1
+    try:
+        rate = Decimal(args.rate.replace(",", "."))
+    except InvalidOperation:
+        rate = None
+    if rate is None or not rate.is_finite() or not Decimal("-5") <= rate <= Decimal("30") or rate.as_tuple().exponent < -3:
+        print(f"Le taux « {args.rate} » n'est pas valide : un pourcentage comme 2.15 (au plus trois décimales).", file=sys.stderr)
+        return 1
+
+    async def run() -> None:
+        await run_migrations()
+        await late_interest.set_rate(effective_on, rate)
+
+    asyncio.run(run())
+    print(f"Taux BCE de {rate} % en vigueur à partir du {effective_on:%d/%m/%Y} enregistré.")
+    return 0
+
+
+def _ecb_rate_list(args: argparse.Namespace) -> int:
+    from backend.lib.db import run_migrations
+    from backend.processing import late_interest
+
+    async def run():
+        await run_migrations()
+        return await late_interest.rates()
+
+    for effective_on, rate in asyncio.run(run()):
+        print(f"{effective_on.isoformat()}\t{rate}")
+    return 0
+
+
+def _payment_delay(args: argparse.Namespace) -> int:
+    """`facteur directory payment-delay SIRET DAYS`: the délai global de paiement of a public structure."""
+    from backend.directory.tables import Structure
+    from backend.lib.db import run_migrations
+
+    if args.days is not None and not 1 <= args.days <= 365:
+        print("Le délai doit être un nombre de jours entre 1 et 365 (30, 50 ou 60 selon la structure).", file=sys.stderr)
+        return 1
+
+    async def run() -> list:
+        await run_migrations()
+        return await Structure.update({Structure.payment_delay_days: args.days}).where(
+            (Structure.siret == args.siret) & (Structure.is_public == True)).returning(Structure.name)  # noqa: E712
+
+    updated = asyncio.run(run())
+    if not updated:
+        print(f"Aucune structure publique de SIRET {args.siret} dans l'annuaire.", file=sys.stderr)
+        return 1
+    shown = f"{args.days} jours" if args.days else "30 jours (par défaut)"
+    print(f"Délai global de paiement de {updated[0]['name']} : {shown}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="facteur", description="Facteur : factures électroniques vers les entités publiques.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +221,19 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("structures")
     imp.add_argument("services", nargs="?")
     imp.set_defaults(func=_directory_import)
+    delay = directory_sub.add_parser("payment-delay", help="délai global de paiement d'une structure publique (30, 50, 60 jours)")
+    delay.add_argument("siret")
+    delay.add_argument("days", type=int, nargs="?", help="nombre de jours ; sans valeur : 30 jours par défaut")
+    delay.set_defaults(func=_payment_delay)
+
+    ecb = sub.add_parser("ecb-rate", help="taux BCE des intérêts moratoires")
+    ecb_sub = ecb.add_subparsers(dest="ecb_command", required=True)
+    ecb_set = ecb_sub.add_parser("set", help="enregistre le taux en vigueur à partir d'une date")
+    ecb_set.add_argument("date", help="AAAA-MM-JJ")
+    ecb_set.add_argument("rate", help="en %, par exemple 2.15")
+    ecb_set.set_defaults(func=_ecb_rate_set)
+    ecb_list = ecb_sub.add_parser("list", help="affiche les taux connus (livrés et ajoutés)")
+    ecb_list.set_defaults(func=_ecb_rate_list)
 
     validate = sub.add_parser("validate", help="valide des fichiers de facture (Factur-X, CII, UBL)")
     validate.add_argument("paths", nargs="+")

@@ -97,6 +97,8 @@ async def _chips_context(side: str, structure_id: int, filters: workspace.Filter
         summary = await workspace.recipient_summary(structure_id)
         chips = [("a_traiter", "À traiter", summary["waiting_total"])] + [
             (w["status"], w["title"], w["count"]) for w in summary["waiting"] if w["count"]]
+    if summary["late"] or filters.status == workspace.LATE:
+        chips.append((workspace.LATE, workspace.LATE_TITLE, summary["late"]))
     return {"chips": chips}
 
 

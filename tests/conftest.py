@@ -27,6 +27,8 @@ from backend.settings import get_settings  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+pytest_plugins = ["tests.support.clock"]  # the `clock` fixture: deadlines fall due without sleeping
+
 
 def require_component(available: bool, what: str) -> None:
     """Skip a test whose component is missing on a laptop; fail it under CI=true."""

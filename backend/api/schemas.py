@@ -66,6 +66,22 @@ class DepositOut(msgspec.Struct, kw_only=True):
     invoices: list[InvoiceRef]
 
 
+class LateInterestOut(msgspec.Struct, kw_only=True):
+    """Intérêts moratoires and the €40 indemnity of a late invoice (Code de la commande publique)."""
+
+    days_late: Annotated[int, msgspec.Meta(description="Jours de retard du dernier montant payé, ou du reste à payer à ce jour.",
+                                           examples=[30])]
+    rate_date: Annotated[date, msgspec.Meta(description="Premier jour du semestre dont le taux BCE s'applique.",
+                                            examples=["2025-01-01"])]
+    ecb_rate: Annotated[str, msgspec.Meta(description="Taux BCE des opérations principales de refinancement, en %.", examples=["3.15"])]
+    rate_percent: Annotated[str, msgspec.Meta(description="Taux des intérêts moratoires : taux BCE + 8 points, en %.",
+                                              examples=["11.15"])]
+    interest: Annotated[str, msgspec.Meta(description="Intérêts moratoires en euros (jours de retard / 365).", examples=["91.64"])]
+    indemnity: Annotated[str, msgspec.Meta(description="Indemnité forfaitaire pour frais de recouvrement.", examples=["40.00"])]
+    total: Annotated[str, msgspec.Meta(description="Intérêts + indemnité.", examples=["131.64"])]
+    complete: Annotated[bool, msgspec.Meta(description="Faux tant qu'une partie reste impayée : les intérêts courent encore.")]
+
+
 class InvoiceSummary(msgspec.Struct, kw_only=True):
     id: int
     number: str
@@ -86,6 +102,14 @@ class InvoiceSummary(msgspec.Struct, kw_only=True):
     version: int
     deposited_at: datetime
     updated_at: datetime
+    payment_due_by: Annotated[date | None, msgspec.Meta(
+        description="Date limite de paiement (délai global de paiement compté de la mise à disposition, "
+                    "reculée des jours de suspension) ; null avant la réception.", examples=["2026-03-31"])]
+    days_late: Annotated[int, msgspec.Meta(
+        description="Jours de retard de paiement : jusqu'au paiement complet, ou à ce jour s'il manque ; 0 à temps "
+                    "ou délai suspendu.", examples=[0, 12])]
+    late_interest: Annotated[LateInterestOut | None, msgspec.Meta(
+        description="En cas de retard : intérêts moratoires et indemnité forfaitaire calculés ; null sinon.")]
 
 
 class HistoryEntry(msgspec.Struct, kw_only=True):

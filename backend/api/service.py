@@ -12,11 +12,13 @@ import msgspec
 
 from backend.api.problems import ApiProblem
 from backend.api.schemas import (
+    LateInterestOut,
     AttachmentOut, DepositOut, FileReport, Finding, HistoryEntry, InvoiceDetail, InvoiceRef, InvoiceSummary,
 )
 from backend.directory.tables import Structure
 from backend.lib.common import parse_id
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory
+from backend.processing import late_interest, payment_delays
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
@@ -52,10 +54,26 @@ SUMMARY_COLUMNS = (
     Invoice.currency, Invoice.total_excl_vat, Invoice.total_vat, Invoice.total_incl_vat, Invoice.amount_due,
     Invoice.seller_siret, Invoice.service_code, Invoice.engagement, Invoice.version, Invoice.deposited_at,
     Invoice.updated_at, Invoice.recipient.siret.as_alias("recipient_siret"), Invoice.supplier.siret.as_alias("supplier_siret"),
+    Invoice.payment_due_by, Invoice.paid_in_full_on,
 )
 
 
-def summary(row: dict) -> InvoiceSummary:
+async def summaries(rows: list[dict]) -> list[InvoiceSummary]:
+    """The resources of these rows, the late ones with their interest (payments and rates read once)."""
+    views = [(row["id"], payment_delays.state(row), row["amount_due"]) for row in rows]
+    await late_interest.add_interest(views)
+    return [summary(row, view) for row, (_, view, _) in zip(rows, views, strict=True)]
+
+
+def _interest_out(late: late_interest.LateInterest | None) -> LateInterestOut | None:
+    if late is None:
+        return None
+    return LateInterestOut(days_late=late.days_late, rate_date=late.rate_date, ecb_rate=str(late.ecb_rate),
+                           rate_percent=str(late.rate_percent), interest=str(late.interest), indemnity=str(late.indemnity),
+                           total=str(late.total), complete=late.complete)
+
+
+def summary(row: dict, view: dict) -> InvoiceSummary:
     return InvoiceSummary(
         id=row["id"], number=row["number"], status=row["status"], status_code_2026=row["status_code"],
         type_code=row["type_code"], issue_date=row["issue_date"], due_date=row["due_date"], currency=row["currency"],
@@ -63,6 +81,7 @@ def summary(row: dict) -> InvoiceSummary:
         total_incl_vat=_money(row["total_incl_vat"]), amount_due=_money(row["amount_due"]),
         supplier_siret=row["supplier_siret"], recipient_siret=row["recipient_siret"], service_code=row["service_code"],
         engagement=row["engagement"], version=row["version"], deposited_at=row["deposited_at"], updated_at=row["updated_at"],
+        payment_due_by=view["due_by"], days_late=view["days_late"], late_interest=_interest_out(view.get("interest")),
     )
 
 
@@ -104,7 +123,7 @@ async def invoice_page(side, structure_id: int, *, status: str | None, updated_s
         when, ident = decode_cursor(cursor)
         query = query.where((Invoice.updated_at > when) | ((Invoice.updated_at == when) & (Invoice.id > ident)))
     rows = await query.order_by(Invoice.updated_at, Invoice.id).limit(limit + 1)
-    items = [summary(r) for r in rows[:limit]]
+    items = await summaries(rows[:limit])
     next_cursor = encode_cursor(rows[limit - 1]["updated_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     return items, next_cursor
 
@@ -122,7 +141,7 @@ async def invoice_detail(invoice: Invoice, actions: list[str]) -> InvoiceDetail:
     history = await InvoiceHistory.select().where(InvoiceHistory.invoice == invoice.id).order_by(InvoiceHistory.id)
     attachments = await Attachment.select(Attachment.id, Attachment.filename, Attachment.media_type, Attachment.role).where(
         Attachment.invoice == invoice.id).order_by(Attachment.id)
-    base = msgspec.structs.asdict(summary(row))
+    base = msgspec.structs.asdict((await summaries([row]))[0])
     return InvoiceDetail(
         **base, certificate_number=invoice.certificate_number, format=invoice.format, profile=invoice.profile,
         original_name=invoice.original_name, data=_decoded(invoice.data) or {},

@@ -5,7 +5,7 @@ structures of the directory (annuaire). `is_public` marks the latter; their flag
 the routing rules of a deposit.
 """
 
-from piccolo.columns import Boolean, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -35,6 +35,9 @@ class Structure(Table):
     requires_engagement = Boolean(default=False)
     requires_service_or_engagement = Boolean(default=False)
     reports_payment = Boolean(default=True)
+    # Délai global de paiement in days (30 State and local authorities, 50 public health
+    # establishments, 60 public companies); empty = 30, the directory not telling the kind.
+    payment_delay_days = Integer(null=True, default=None)
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

@@ -16,6 +16,7 @@ from backend.invoices.deposit import DepositRefused, deposit
 from backend.invoices.invoice_page import invoice_live_context, invoice_page_context
 from backend.invoices.tables import Attachment, Deposit, DepositItem, InvoiceDraft, StoredFile
 from backend.lib.uploads import read_uploads
+from backend.processing.lifecycle import TransitionError
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 
 PAGE_SIZE = 25
@@ -132,6 +133,46 @@ async def invoice_reissue(request: Request, current: NamedDependency[CurrentUser
     return Redirect(f"/capture/{draft_id}")
 
 
+NOT_LATE = "Cette facture n'a pas de retard de paiement : il n'y a pas d'intérêts moratoires à réclamer."
+
+
+async def _supplier_invoice(current: CurrentUser, invoice_id: int):
+    """The invoice, for a member of its supplier who may deposit (404 for anyone else: nothing leaks)."""
+    invoice = await access.visible_invoice(current, invoice_id)
+    if not (current.active and current.active["structure"]["id"] == invoice.supplier and current.active.get("can_deposit")):
+        raise NotFoundException(access.NOT_FOUND)
+    return invoice
+
+
+@get("/invoices/{invoice_id:int}/late-claim.pdf")
+async def invoice_late_claim_pdf(current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Response:
+    """La réclamation des intérêts moratoires et de l'indemnité forfaitaire (PDF), pour le fournisseur."""
+    from backend.invoices.documents.controllers import pdf_response
+    from backend.invoices.late_claim import NotLate, claim_filename, claim_pdf
+
+    invoice = await _supplier_invoice(current, invoice_id)
+    try:
+        data = await claim_pdf(invoice)
+    except NotLate:
+        raise TransitionError("not_late", NOT_LATE, 409) from None
+    return pdf_response(data, claim_filename(invoice))
+
+
+@post("/invoices/{invoice_id:int}/late-claim")
+async def invoice_late_claim_draft(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Redirect:
+    """A capture draft invoicing the interest and the indemnity to the same recipient."""
+    from backend.invoices.late_claim import NotLate, claim_draft
+
+    invoice = await _supplier_invoice(current, invoice_id)
+    try:
+        draft_id = await claim_draft(invoice, current.id)
+    except NotLate:
+        raise TransitionError("not_late", NOT_LATE, 409) from None
+    flash(request, f"Facture des intérêts moratoires de la facture n°\u00a0{invoice.number} préparée\u00a0: vérifiez-la, puis envoyez-la.",
+          "success")
+    return Redirect(f"/capture/{draft_id}")
+
+
 async def _file_response(request: Request, file_id: int, filename: str, inline: bool) -> Response:
     stored = await StoredFile.objects().get(StoredFile.id == file_id)
     data = await storage.read_blob(request.app.state.settings, stored.sha256)
@@ -166,4 +207,4 @@ async def invoice_attachment(request: Request, current: NamedDependency[CurrentU
 
 router = Router(path="/", dependencies={"current": Provide(require_user)},
                 route_handlers=[deposits_page, deposit_submit, deposit_report, invoice_page, invoice_original, invoice_attachment,
-                               invoice_live, invoice_reissue])
+                               invoice_live, invoice_reissue, invoice_late_claim_pdf, invoice_late_claim_draft])

@@ -28,7 +28,7 @@ from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, I
 from backend.invoices.validation import Finding, ValidationResult, incomplete_profile_finding, validate_bytes
 from backend.invoices.zipflux import is_zip, open_flux
 from backend.lib.uploads import Upload  # noqa: F401 — what deposit() takes, re-exported for its callers
-from backend.processing import frameworks
+from backend.processing import frameworks, lifecycle
 from backend.processing import worker as outbox_worker
 from backend.processing.tables import Outbox
 from backend.settings import Settings
@@ -264,12 +264,14 @@ async def _create_invoice(deposit_id: int, depositor: Structure, user_id: int | 
         total_incl_vat=_value(totals.tax_inclusive), amount_due=_value(totals.payable),
         data=msgspec.json.encode(inv).decode(), status="MISE_A_DISPOSITION",
         status_code=STATUSES["MISE_A_DISPOSITION"].code_2026, certificate_number=_certificate_number(),
+        payment_due_by=lifecycle.reception_due_by(item.routing.recipient, utcnow()),
     )
     await invoice.save()
     await InvoiceHistory.insert(*(  # one statement for both rows
         InvoiceHistory(invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=actor_kind, actor=actor)
         for status, actor_kind, actor in (("DEPOSEE", "supplier", user_id), ("MISE_A_DISPOSITION", "platform", None))
     ))
+    await lifecycle.received(invoice.id, invoice.payment_due_by)  # the payment delay runs from now
     return invoice.id
 
 

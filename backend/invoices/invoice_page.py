@@ -16,7 +16,7 @@ from backend.invoices.tables import Attachment, Invoice, InvoiceHistory, StoredF
 from backend.invoices.workspace import file_name_differs
 from backend.lib.web import CurrentUser
 from backend.messages.service import thread_context
-from backend.processing import lifecycle
+from backend.processing import late_interest, lifecycle, payment_delays
 from backend.processing.actions import ACTION_LABELS, IRREVERSIBLE
 from backend.processing.reasons import REASONS, reason_label
 
@@ -64,7 +64,14 @@ async def invoice_live_context(current: CurrentUser, invoice: Invoice) -> dict:
             "supplier": supplier, "names_in_file": names_in_file,
             "status_label": label, "actions": actions, "action_labels": ACTION_LABELS, "irreversible": IRREVERSIBLE,
             "reasons": REASONS, "action_error": None, "last_reason": last_reason, "can_reissue": can_reissue,
-            "role": actor.role if actor else None}
+            "role": actor.role if actor else None, "payment_delay": await _payment_delay(invoice)}
+
+
+async def _payment_delay(invoice: Invoice) -> dict:
+    """The deadline line and, when late, the intérêts moratoires and the indemnity."""
+    view = payment_delays.state(invoice)
+    await late_interest.add_interest([(invoice.id, view, invoice.amount_due)])
+    return view
 
 
 async def invoice_page_context(current: CurrentUser, invoice_id: int) -> dict:

@@ -70,6 +70,10 @@ class Invoice(Table):
     mandate_number = Varchar(length=50, default="")
     deposited_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow(), index=True)
+    # Délai global de paiement: set by the lifecycle at reception, pushed back by the days
+    # spent suspended; paid_in_full_on is the date of the payment that settled the invoice.
+    payment_due_by = Date(null=True, default=None)
+    paid_in_full_on = Date(null=True, default=None)
 
 
 class InvoiceHistory(Table):

@@ -22,11 +22,12 @@ from urllib.parse import urlencode
 
 from piccolo.columns.combination import WhereRaw
 
-from backend.lib.common import fold, parse_id
+from backend.lib.common import fold, paris_today, parse_id
 from backend.lib.db import engine
 from backend.directory.tables import Structure
 from backend.invoices.statuses import STATUSES, label
 from backend.invoices.tables import Invoice, InvoiceCount
+from backend.processing import payment_delays
 
 SUPPLIER, RECIPIENT = "supplier", "recipient"
 PAGE_SIZE = 25
@@ -37,7 +38,16 @@ MAX_Q = 100
 # query would change PostgreSQL's plan for searches) and the file's only when it differs.
 COLUMNS = (Invoice.id, Invoice.number, Invoice.type_code, Invoice.status, Invoice.status_code, Invoice.seller_name,
            Invoice.seller_siret, Invoice.buyer_name, Invoice.service_code, Invoice.total_incl_vat, Invoice.currency,
-           Invoice.issue_date, Invoice.supplier, Invoice.recipient, Invoice.version)
+           Invoice.issue_date, Invoice.supplier, Invoice.recipient, Invoice.version, Invoice.payment_due_by,
+           Invoice.paid_in_full_on)
+
+# "En retard": a chip and a synthèse count on both sides. Not paid in full, the last day to pay
+# gone, the clock running (not suspended, not rejected): a range of the (side, payment_due_by)
+# indexes of migration invoices_payment_due_indexes, among the unpaid invoices only.
+LATE = "en_retard"
+LATE_TITLE = "En retard"
+LATE_SQL = ("invoice.paid_in_full_on IS NULL AND invoice.payment_due_by IS NOT NULL AND invoice.payment_due_by < {} "
+            "AND invoice.status NOT IN ('SUSPENDUE', 'REJETEE')")
 
 # A rejection the supplier has not acknowledged yet: no supplier row at REJETEE in the history.
 UNACKNOWLEDGED = ("NOT EXISTS (SELECT 1 FROM invoice_history h WHERE h.invoice = invoice.id "
@@ -172,7 +182,7 @@ def _amount(raw: str, name: str, errors: list[str]) -> Decimal | None:
 def parse_filters(params: Mapping[str, str], side: str) -> Filters:
     errors: list[str] = []
     status = (params.get("status") or "").strip()
-    if status and status not in STATUSES and status not in {g.key for g in groups(side)}:
+    if status and status not in STATUSES and status != LATE and status not in {g.key for g in groups(side)}:
         errors.append("Ce statut n'existe pas : le filtre est ignoré.")
         status = ""
     party = parse_id(params.get("party"))  # not a number, or too large for the database: no filter
@@ -191,6 +201,8 @@ def _escape_like(text: str) -> str:
 
 
 def _where_status(query, status: str, side: str):
+    if status == LATE:
+        return query.where(WhereRaw(LATE_SQL, _date_param(paris_today())))
     if status in STATUSES:
         return query.where(Invoice.status == status)
     group = next((g for g in groups(side) if g.key == status), None)
@@ -395,6 +407,8 @@ def _decorate(found: dict, side: str) -> None:
     """
     found["issue_date"] = _as_date(found["issue_date"])
     found["status_label"] = label(found["status"])
+    if "payment_due_by" in found:
+        found["payment"] = payment_delays.state(found)
     if "seller_name" in found and "supplier_name" in found:
         registered, written = ((found["recipient_name"], found["buyer_name"]) if side == SUPPLIER
                                else (found["supplier_name"], found["seller_name"]))
@@ -494,6 +508,14 @@ def _group_line(group: Group, totals: dict[str, dict], minus: dict | None = None
     return {"key": group.key, "title": group.title, "count": count, "amount": amount, "by_status": by_status}
 
 
+async def late_count(side: str, structure_id: int) -> int:
+    """How many of the structure's invoices are late (the chip and the synthèse tile)."""
+    own = "supplier" if side == SUPPLIER else "recipient"
+    rows = await Invoice.raw(f"SELECT COUNT(*) AS n FROM invoice WHERE invoice.{own} = {{}} AND {LATE_SQL}",
+                             structure_id, _date_param(paris_today()))
+    return int(rows[0]["n"])
+
+
 async def supplier_summary(structure_id: int) -> dict:
     """The supplier's Accueil: what needs action now, what is in progress, what is paid."""
     totals = await status_totals(SUPPLIER, structure_id)
@@ -506,7 +528,8 @@ async def supplier_summary(structure_id: int) -> dict:
             line["by_status"] = [item for item in line["by_status"] if item[2]]
         lines.append(line)
     silent = await silent_recipients(structure_id) if any(totals.get(s) for s in ("SERVICE_FAIT", "MANDATEE")) else []
-    return {"groups": lines, "total": sum(t["count"] for t in totals.values()), "silent_recipients": silent}
+    return {"groups": lines, "total": sum(t["count"] for t in totals.values()), "silent_recipients": silent,
+            "late": await late_count(SUPPLIER, structure_id)}
 
 
 async def recipient_summary(structure_id: int) -> dict:
@@ -515,7 +538,8 @@ async def recipient_summary(structure_id: int) -> dict:
     waiting = [{"status": s, "title": WAITING_TITLES[s], "count": totals.get(s, {}).get("count", 0),
                 "amount": totals.get(s, {}).get("amount", Decimal(0))} for s in RECIPIENT_WAITING]
     return {"groups": [_group_line(g, totals) for g in RECIPIENT_GROUPS], "waiting": waiting,
-            "waiting_total": sum(w["count"] for w in waiting), "total": sum(t["count"] for t in totals.values())}
+            "waiting_total": sum(w["count"] for w in waiting), "total": sum(t["count"] for t in totals.values()),
+            "late": await late_count(RECIPIENT, structure_id)}
 
 
 async def counterparts(side: str, structure_id: int, limit: int = 200) -> list[dict]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -22,13 +22,27 @@ def parse_id(raw: object, *, lowest: int = 1) -> int | None:
     return value if lowest <= value <= MAX_ID else None
 
 
+# How far the clock runs ahead of the real one: zero in production. Tests move it (see
+# tests/support/clock.py) so that deadlines days away fall due without sleeping.
+_clock_offset = timedelta(0)
+
+
+def set_clock_offset(offset: timedelta) -> None:
+    global _clock_offset
+    _clock_offset = offset
+
+
+def clock_offset() -> timedelta:
+    return _clock_offset
+
+
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(timezone.utc) + _clock_offset
 
 
 def paris_today() -> date:
     """Today's date where the users are: what "a date in the future" is measured against."""
-    return datetime.now(PARIS).date()
+    return utcnow().astimezone(PARIS).date()
 
 
 def fold(text: str) -> str:

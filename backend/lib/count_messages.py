@@ -160,4 +160,13 @@ COUNT_MESSAGES: list[CountMessage] = [
                  ("0 code inutilisé", "1 code inutilisé", "2 codes inutilisés")),
     CountMessage("backend/accounts/twofactor_controllers.py", "plural(left, 'code inutilisé', 'codes inutilisés')",
                  lambda n: {"left": n}, ("0 code inutilisé", "1 code inutilisé", "2 codes inutilisés")),
+    # Payment delays: the invoice page, the lists and the synthèse.
+    CountMessage("backend/processing/payment_delays.py", "plural(view['days_late'], 'jour')",
+                 lambda n: {"view": {"days_late": n}}, ("0 jour", "1 jour", "2 jours")),
+    CountMessage("backend/processing/payment_delays.py", "plural(view['days_left'], 'jour')",
+                 lambda n: {"view": {"days_left": n}}, ("0 jour", "1 jour", "2 jours")),
+    CountMessage(T + "_summary.html",
+                 '{{ summary.late | plural("facture en retard de paiement", "factures en retard de paiement") }}',
+                 lambda n: {"summary": {"late": n}},
+                 ("0 facture en retard de paiement", "1 facture en retard de paiement", "2 factures en retard de paiement")),
 ]

@@ -22,11 +22,12 @@ from backend.notifications.tables import PushPreference, PushSubscription
 from backend.notifications.vapid import b64url_decode
 
 MESSAGE_EVENT = "message.created"
-DEFAULT_EVENTS = frozenset({"REJETEE", "SUSPENDUE", "A_RECYCLER", "MISE_EN_PAIEMENT"})
+OVERDUE_EVENT = "payment.overdue"  # the payment deadline passed, the invoice still unpaid
+DEFAULT_EVENTS = frozenset({"REJETEE", "SUSPENDUE", "A_RECYCLER", "MISE_EN_PAIEMENT", OVERDUE_EVENT})
 # Statuses an invoice can reach after the deposit, in the usual order (what a supplier sees).
 STATUS_EVENTS = ("MISE_A_DISPOSITION", "PRISE_EN_CHARGE", "SUSPENDUE", "COMPLETEE", "A_RECYCLER", "REJETEE",
                  "SERVICE_FAIT", "MANDATEE", "MISE_EN_PAIEMENT", "DEPOSEE")
-ALL_EVENTS = frozenset(STATUS_EVENTS) | {MESSAGE_EVENT}
+ALL_EVENTS = frozenset(STATUS_EVENTS) | {MESSAGE_EVENT, OVERDUE_EVENT}
 MAX_ENDPOINT = 2048
 MAX_DEVICES = 20  # per user: a browser that re-subscribes replaces its row (same endpoint)
 
@@ -153,7 +154,9 @@ def choices() -> list[dict]:
     """What the preferences form offers, defaults first."""
     statuses = sorted(STATUS_EVENTS, key=lambda s: (s not in DEFAULT_EVENTS, STATUS_EVENTS.index(s)))
     items = [{"key": s, "label": label(s), "default": s in DEFAULT_EVENTS} for s in statuses if s in STATUSES]
-    items.insert(len(DEFAULT_EVENTS), {"key": MESSAGE_EVENT, "label": "Nouveau message", "default": False})
+    defaults = sum(1 for item in items if item["default"])
+    items.insert(defaults, {"key": OVERDUE_EVENT, "label": "Paiement en retard", "default": True})
+    items.insert(defaults + 1, {"key": MESSAGE_EVENT, "label": "Nouveau message", "default": False})
     return items
 
 

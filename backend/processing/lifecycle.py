@@ -30,6 +30,7 @@ from backend.directory.tables import Structure
 from backend.invoices.statuses import STATUSES, label, status_sentence
 from backend.invoices.tables import Invoice, InvoiceHistory
 from backend.processing.reasons import REASONS, reason_label
+from backend.processing import payment_delays
 from backend.processing import worker as outbox_worker
 from backend.processing.tables import Outbox
 from backend.tracking.events import publish, record_event
@@ -413,6 +414,7 @@ async def _write_change(invoice: Invoice, final: str, new_version: int, now, cha
     if len(updated) != 1:
         raise _stale()
     await note_committed("invoice", invoice.id)
+    await _payment_clock(invoice, final, steps, now)
     await InvoiceHistory.insert(*(
         InvoiceHistory(
             invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=who.role,
@@ -424,6 +426,43 @@ async def _write_change(invoice: Invoice, final: str, new_version: int, now, cha
     if within is not None:
         await within()
     return await _record_events(invoice, steps, new_version, changes)
+
+
+def reception_due_by(recipient: Structure, now) -> date:
+    """The payment deadline of an invoice received now by this structure (the deposit stores it)."""
+    return payment_delays.due_by(payment_delays.paris_day(now), payment_delays.delay_days(recipient.payment_delay_days))
+
+
+async def received(invoice_id: int, due: date) -> None:
+    """Reception (mise à disposition): the payment delay runs. Called in the deposit's transaction."""
+    await payment_delays.schedule_overdue(invoice_id, due)
+
+
+async def _payment_clock(invoice: Invoice, final: str, steps, now) -> None:
+    """The payment deadline follows the change: stopped while suspended or rejected, pushed back
+    by the days spent suspended, done once paid in full."""
+    if invoice.payment_due_by is None:
+        if final == "MISE_A_DISPOSITION":  # an invoice received before payment delays were tracked
+            recipient = await Structure.objects().get(Structure.id == invoice.recipient)
+            due = reception_due_by(recipient, now)
+            await Invoice.update({Invoice.payment_due_by: due}).where(Invoice.id == invoice.id)
+            await received(invoice.id, due)
+        return
+    payment = next((extra.get("payment") for status, _, _, _, extra in steps if status == "MISE_EN_PAIEMENT"), None)
+    if payment and payment.get("fully_paid"):
+        await Invoice.update({Invoice.paid_in_full_on: date.fromisoformat(payment["date"])}).where(Invoice.id == invoice.id)
+        await payment_delays.cancel_overdue(invoice.id)
+    elif final in payment_delays.CLOCK_STOPPED:
+        await payment_delays.cancel_overdue(invoice.id)
+    elif invoice.status == "SUSPENDUE":
+        suspended = await InvoiceHistory.select(InvoiceHistory.created_at).where(
+            (InvoiceHistory.invoice == invoice.id) & (InvoiceHistory.status == "SUSPENDUE")
+        ).order_by(InvoiceHistory.id, ascending=False).first()
+        due = invoice.payment_due_by
+        if suspended is not None:
+            due = payment_delays.after_suspension(due, payment_delays.paris_day(suspended["created_at"]), payment_delays.paris_day(now))
+        await Invoice.update({Invoice.payment_due_by: due}).where(Invoice.id == invoice.id)
+        await payment_delays.schedule_overdue(invoice.id, due)
 
 
 def _with_key(details: dict, who: Actor) -> dict:

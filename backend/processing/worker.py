@@ -63,7 +63,8 @@ class Drop(Exception):
 
 
 # The modules that register a handler when imported (each domain owns its delivery).
-HANDLER_MODULES: tuple[str, ...] = ("backend.webhooks.delivery", "backend.notifications.delivery")
+HANDLER_MODULES: tuple[str, ...] = ("backend.webhooks.delivery", "backend.notifications.delivery",
+                                     "backend.processing.payment_delays")
 
 
 def payload_of(row: dict[str, Any]) -> dict[str, Any]:
@@ -218,14 +219,23 @@ async def run_once(channel_names: Iterable[str] | None = None, *, limit: int = B
     return handled
 
 
+async def run_pass() -> int:
+    """One pass: the deadlines due now (their handlers write outbox rows), then the outbox."""
+    from backend.processing import deadlines
+
+    if await deadlines.run_due():
+        _wake.set()
+    return await run_once()
+
+
 async def run_forever(*, poll_interval: float = 1.0) -> None:
-    """Loop until cancelled: deliver what is due, then sleep until woken or the next poll."""
+    """Loop until cancelled: run the due deadlines, deliver what is due, then sleep until woken or the next poll."""
     while True:
         # Cleared before the pass, not after: a wake() during the pass (a fan-out's new rows,
         # a change committed meanwhile) must start the next pass at once, not a poll later.
         _wake.clear()
         try:
-            handled = await run_once()
+            handled = await run_pass()
         except asyncio.CancelledError:
             if asyncio.current_task() in _stopping:  # our own stop(): end the loop
                 raise
