@@ -45,7 +45,9 @@ def launch(settings, data_dir: Path, *, port: int | None = None, redis_url: str 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTEUR_")}
     env |= {
         "FACTEUR_DATA_DIR": str(data_dir), "FACTEUR_BASE_URL": base_url, "FACTEUR_DATABASE_URL": settings.database_url,
-        "FACTEUR_SECRET_KEY": settings.secret_key, "FACTEUR_OUTBOX_WORKER": "0", "PYTHONUNBUFFERED": "1", **env_extra,
+        "FACTEUR_SECRET_KEY": settings.secret_key, "FACTEUR_OUTBOX_WORKER": "0", "PYTHONUNBUFFERED": "1",
+        # The suite's policy (tests/conftest.py): these servers' gestionnaires log in with a password alone.
+        "FACTEUR_TWO_FACTOR": os.environ.get("FACTEUR_TWO_FACTOR", "optional"), **env_extra,
     }
     if redis_url:
         env["FACTEUR_REDIS_URL"] = redis_url
