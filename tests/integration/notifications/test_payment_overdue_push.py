@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from backend.lib.formats import date_fr
 from backend.processing import worker
 from tests.integration.notifications.conftest import drain, subscribe
@@ -14,7 +16,9 @@ async def test_the_morning_after_the_deadline_the_supplier_is_told_once(client, 
     await drain()
     assert push_service.received == []  # not due yet
 
-    clock.advance(days=31)
+    # The morning after the due date, 10:00 in Paris: where the real clock stands (even past
+    # 23:00 UTC, already tomorrow in Paris) does not matter.
+    clock.set_today(invoice.payment_due_by + timedelta(days=1), hour=10)
     await worker.run_pass()  # the deadline runs, its push row is delivered in the same pass
     await drain()
     [got] = push_service.wait_for(1)
@@ -34,7 +38,7 @@ async def test_a_supplier_who_turned_it_off_is_not_told(client, invoice, push_se
     sub = push_service.subscriber()
     assert (await subscribe(client, sub)).status_code == 201
     await service.set_preferences(supplier_id, {"REJETEE"})
-    clock.advance(days=31)
+    clock.set_today(invoice.payment_due_by + timedelta(days=1), hour=10)
     await worker.run_pass()
     await drain()
     assert push_service.received == []
