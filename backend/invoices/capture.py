@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 import msgspec
 
-from backend.lib.common import utcnow
+from backend.lib.common import paris_today, utcnow
 from backend.directory.tables import Service, Structure
 from backend.invoices.generation import Address, Buyer, CapturedInvoice, InvoiceLine, Problem, Seller, check_invoice, draft_totals
 from backend.invoices.generation.model import EXEMPTION_REASONS, FRANCHISE_CODE
@@ -100,7 +99,7 @@ def _is_zero(rate: str) -> bool:
 
 async def blank_form(structure_id: int) -> dict:
     return {name: "" for name in TOP_FIELDS} | {
-        "billing_framework": "A1", "type_code": "380", "issue_date": date.today().isoformat(),
+        "billing_framework": "A1", "type_code": "380", "issue_date": paris_today().isoformat(),
         "number": await suggest_number(structure_id), "lines": [blank_line(await under_franchise(structure_id))],
     }
 
@@ -167,7 +166,7 @@ async def suggest_number(structure_id: int) -> str:
     if last and (match := _TRAILING_DIGITS.match(last["number"])):
         prefix, digits = match.groups()
         return f"{prefix}{int(digits) + 1:0{len(digits)}d}"
-    return f"F{date.today().year}-0001"
+    return f"F{paris_today().year}-0001"
 
 
 @dataclass

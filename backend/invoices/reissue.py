@@ -7,12 +7,12 @@ so the supplier only corrects what the rejection pointed at and sends it.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import msgspec
 
 from backend.invoices import capture
+from backend.lib.common import paris_today
 from backend.invoices.tables import Invoice, InvoiceDraft
 
 
@@ -45,7 +45,7 @@ def draft_form(invoice: Invoice, recipient_siret: str, recipient_name: str, numb
         "recipient_siret": recipient_siret, "recipient_name": recipient_name, "service_code": invoice.service_code or "",
         "engagement": invoice.engagement or "", "billing_framework": invoice.billing_framework or "A1",
         "type_code": invoice.type_code if invoice.type_code in ("380", "381") else "380",
-        "number": number, "issue_date": date.today().isoformat(),
+        "number": number, "issue_date": paris_today().isoformat(),
         "note": f"Remplace la facture n° {invoice.number}, rejetée.", "lines": lines or [capture.blank_line()],
     }
 

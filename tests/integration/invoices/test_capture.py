@@ -8,6 +8,7 @@ from datetime import date
 from pypdf import PdfReader
 
 from backend.directory.tables import Structure
+from backend.lib.common import paris_today
 from backend.invoices.tables import Attachment, Deposit, Invoice, InvoiceDraft
 from backend.invoices.validation import validate_bytes
 from tests.support.web import csrf_from, post_form
@@ -45,7 +46,7 @@ def _fields(siret: str, **overrides: str) -> dict[str, str]:
 async def test_draft_is_saved_as_typed_and_totals_follow(client, supplier, recipient):
     draft_id, token = await _new_draft(client)
     page = await client.get(f"/capture/{draft_id}")
-    assert f'value="F{date.today().year}-0001"' in page.text  # the suggested first number
+    assert f'value="F{paris_today().year}-0001"' in page.text  # the suggested first number
     response = await client.post(f"/capture/{draft_id}", data={**_fields(recipient.siret), "_csrf_token": token},
                                  headers={"HX-Request": "true"})
     assert response.status_code == 200
