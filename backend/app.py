@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 
 import anyio
 from pathlib import Path
@@ -76,7 +78,9 @@ async def healthz(request: Request) -> Response:
     )
 
 
-_health_redis: dict[str, object] = {}  # one client (and its small pool) per URL, per process
+# One client (and its small pool) per URL and event loop: a process serves from one loop; an
+# app rebuilt on another loop (tests) must not reuse connections bound to the first.
+_health_redis: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 async def _redis_answers(url: str, timeout: float = 2.0) -> bool:
@@ -89,9 +93,10 @@ async def _redis_answers(url: str, timeout: float = 2.0) -> bool:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    client = _health_redis.get(url)
+    clients = _health_redis.setdefault(asyncio.get_running_loop(), {})
+    client = clients.get(url)
     if client is None:
-        client = _health_redis[url] = Redis.from_url(
+        client = clients[url] = Redis.from_url(
             url, socket_connect_timeout=timeout, socket_timeout=timeout, max_connections=2,
             retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError, RedisTimeoutError])
     try:
