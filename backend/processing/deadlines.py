@@ -24,6 +24,7 @@ from typing import Any
 from backend.lib.common import utcnow
 from backend.lib.db import transaction
 from backend.processing.tables import Deadline
+from backend.processing.worker import payload_of  # noqa: F401 — one reading of a row's JSON payload, outbox and deadlines alike
 
 log = logging.getLogger(__name__)
 
@@ -137,14 +138,3 @@ async def run_due(limit: int = BATCH) -> int:
             await _run(row)
             ran += 1
     return ran
-
-
-def payload_of(row: dict[str, Any]) -> dict[str, Any]:
-    raw = row.get("payload")
-    if isinstance(raw, dict):
-        return raw
-    try:
-        value = json.loads(raw or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
