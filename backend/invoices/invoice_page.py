@@ -18,7 +18,7 @@ from backend.lib.web import CurrentUser
 from backend.messages.service import thread_context
 from backend.processing import late_interest, lifecycle, payment_delays
 from backend.processing.actions import ACTION_LABELS, IRREVERSIBLE
-from backend.processing.reasons import REASONS, reason_label
+from backend.processing.reasons import REASONS_BY_STATUS, reason_label, reasons_for
 
 ACTOR_KINDS = {"platform": "Plateforme Facteur"}
 
@@ -63,7 +63,7 @@ async def invoice_live_context(current: CurrentUser, invoice: Invoice) -> dict:
     return {"invoice": invoice, "history": history, "attachments": attachments, "recipient": recipient,
             "supplier": supplier, "names_in_file": names_in_file,
             "status_label": label, "actions": actions, "action_labels": ACTION_LABELS, "irreversible": IRREVERSIBLE,
-            "reasons": REASONS, "action_error": None, "last_reason": last_reason, "can_reissue": can_reissue,
+            "reasons": {status: reasons_for(status) for status in REASONS_BY_STATUS}, "action_error": None, "last_reason": last_reason, "can_reissue": can_reissue,
             "role": actor.role if actor else None, "payment_delay": await _payment_delay(invoice)}
 
 

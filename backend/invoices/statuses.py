@@ -6,24 +6,65 @@ from typing import NamedTuple
 
 
 class Status(NamedTuple):
-    code_2026: str
-    label: str
+    code_2026: str  # the reform's lifecycle code (XP Z12-012 v1.4); "" when the Chorus step has none
+    label: str  # the Chorus Pro name, shown in the pages
 
+
+# Where each code and label comes from (../shared/specs/france-rfe, see the README's "Cycle de vie"):
+#   [CL-06]  BR-FR-CDV-Schematron-CDAR.sch, BR-FR-CDV-CL-06: the list of lifecycle codes (no labels);
+#   [CL-09]  same file, BR-FR-CDV-CL-09: the reasons per status, naming the status ("SUSPENDUE (208)"…);
+#   [CDV-14] same file, BR-FR-CDV-14: "Encaissé" (212) and its MEN amounts;
+#   [B]      XP Z12-012 annex B v1.4 (examples), §2.2.1: the nominal cycle UC1 Déposée 200, Reçue 202,
+#            Mise à disposition 203, Prise en charge 204, Approuvée 205, Paiement transmis 211, Encaissée 212.
+REFORM_LABELS: dict[str, str] = {
+    "200": "Déposée",  # [CL-09] [B]
+    "202": "Reçue",  # [B]
+    "203": "Mise à disposition",  # [B]
+    "204": "Prise en charge",  # [B]
+    "205": "Approuvée",  # [B]
+    "206": "Approuvée partiellement",  # [CL-09]
+    "207": "En litige",  # [CL-09] « LITIGE (207) »
+    "208": "Suspendue",  # [CL-09]
+    "209": "Complétée",  # [CL-06] code; label of XP Z12-012 v1.4 (not spelled out in the shared files)
+    "210": "Refusée",  # [CL-09]
+    "211": "Paiement transmis",  # [B]
+    "212": "Encaissée",  # [CDV-14] [B]
+    "213": "Rejetée",  # [CL-09]
+    "221": "Erreur de routage",  # [CL-09] « ERREUR_ROUTAGE (221) »
+    "501": "Irrecevable",  # [CL-09]
+}
 
 STATUSES: dict[str, Status] = {
-    "BROUILLON": Status("", "Brouillon"),
+    "BROUILLON": Status("", "Brouillon"),  # not sent: nothing to report
     "DEPOSEE": Status("200", "Déposée"),
     "MISE_A_DISPOSITION": Status("203", "Mise à disposition"),
     "PRISE_EN_CHARGE": Status("204", "Prise en charge"),
     "SUSPENDUE": Status("208", "Suspendue"),
     "COMPLETEE": Status("209", "Complétée"),
+    # Chorus "à recycler": the recipient says the routing data are wrong; the reform's status for a
+    # misrouted invoice is 221 Erreur de routage, whose only reason is ROUTAGE_ERR [CL-09].
     "A_RECYCLER": Status("221", "À recycler"),
+    # Chorus "rejetée" is the buyer's refusal of the invoice: the reform's 210 Refusée. The reform's
+    # 213 Rejetée is the platform refusing the file, which is our refused deposit (DEPOSIT_REFUSED_CODE).
     "REJETEE": Status("210", "Rejetée"),
+    # Service certified: the buyer approves the invoice, 205 Approuvée [B, UC1_05].
     "SERVICE_FAIT": Status("205", "Service fait"),
-    "MANDATEE": Status("205", "Mandatée"),
+    # The payment order (mandatement) is an internal step of public accounting between the
+    # ordonnateur and the comptable: the reform has no status for it (annex B goes from Approuvée
+    # straight to Paiement transmis), so it emits no lifecycle message and the invoice keeps its
+    # last reform code.
+    "MANDATEE": Status("", "Mandatée"),
     "MISE_EN_PAIEMENT": Status("211", "Mise en paiement"),
+    # The supplier records that the money arrived [B, UC1_07]: set by the seller, not the buyer.
+    "ENCAISSEE": Status("212", "Encaissée"),
 }
 DEPOSIT_REFUSED_CODE = "213"  # a file that failed validation: no invoice is created
+
+
+def reform_label(status: str) -> str:
+    """The reform's name of a status's code ("Refusée" for REJETEE), "" when it has none."""
+    code = STATUSES[status].code_2026 if status in STATUSES else ""
+    return REFORM_LABELS.get(code, "")
 
 
 def label(status: str) -> str:
@@ -41,6 +82,7 @@ HAPPENED: dict[str, tuple[str, str]] = {
     "REJETEE": ("rejetée", "rejeté"),
     "MANDATEE": ("mandatée", "mandaté"),
     "MISE_EN_PAIEMENT": ("mise en paiement", "mis en paiement"),
+    "ENCAISSEE": ("encaissée", "encaissé"),
 }
 CREDIT_NOTE = "381"
 

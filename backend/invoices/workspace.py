@@ -69,7 +69,7 @@ class Group:
 SUPPLIER_GROUPS = (
     Group("a_traiter", "À traiter", ("SUSPENDUE", "A_RECYCLER", "REJETEE"), unacknowledged_rejections=True),
     Group("en_cours", "En cours", ("DEPOSEE", "MISE_A_DISPOSITION", "PRISE_EN_CHARGE", "COMPLETEE", "SERVICE_FAIT", "MANDATEE")),
-    Group("payees", "Payées", ("MISE_EN_PAIEMENT",)),
+    Group("payees", "Payées", ("MISE_EN_PAIEMENT", "ENCAISSEE")),
 )
 # Recipient side. "À traiter" (waiting for the agent's structure): every status from which
 # the recipient holds the next step. SUSPENDUE and A_RECYCLER wait for the supplier;
@@ -82,7 +82,7 @@ WAITING_TITLES = {
 RECIPIENT_GROUPS = (
     Group("a_traiter", "À traiter", RECIPIENT_WAITING),
     Group("chez_fournisseur", "Chez le fournisseur", ("SUSPENDUE", "A_RECYCLER")),
-    Group("terminees", "Terminées", ("REJETEE", "MISE_EN_PAIEMENT")),
+    Group("terminees", "Terminées", ("REJETEE", "MISE_EN_PAIEMENT", "ENCAISSEE")),
 )
 
 

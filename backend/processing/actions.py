@@ -8,6 +8,7 @@ ACTION_LABELS = {
     "PRISE_EN_CHARGE": "Prendre en charge", "SUSPENDUE": "Suspendre", "A_RECYCLER": "À recycler",
     "REJETEE": "Rejeter", "SERVICE_FAIT": "Service fait", "MANDATEE": "Mandater",
     "MISE_EN_PAIEMENT": "Mettre en paiement", "COMPLETEE": "Compléter", "DEPOSEE": "Recycler (corriger l'acheminement)",
+    "ENCAISSEE": "Enregistrer un encaissement",
     lifecycle.ACKNOWLEDGE: "Prendre acte du rejet",
 }
 # Steps that cannot be undone: the page asks for a confirmation before posting them.

@@ -29,7 +29,7 @@ from backend.lib.effects import note_committed
 from backend.directory.tables import Structure
 from backend.invoices.statuses import STATUSES, label, status_sentence
 from backend.invoices.tables import Invoice, InvoiceHistory
-from backend.processing.reasons import REASONS, reason_label
+from backend.processing.reasons import REASONS, REASONS_BY_STATUS, reason_label
 from backend.processing import payment_delays
 from backend.processing import worker as outbox_worker
 from backend.processing.tables import Outbox
@@ -56,11 +56,15 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         "SERVICE_FAIT": frozenset({"MANDATEE", "MISE_EN_PAIEMENT"}),
         "MANDATEE": frozenset({"MISE_EN_PAIEMENT"}),
         "MISE_EN_PAIEMENT": frozenset({"MISE_EN_PAIEMENT"}),  # a further partial payment, until paid
+        "ENCAISSEE": frozenset({"MISE_EN_PAIEMENT"}),  # part collected: the rest may still be paid
     },
     SUPPLIER: {
         "SUSPENDUE": frozenset({"COMPLETEE"}),
         "A_RECYCLER": frozenset({"DEPOSEE"}),  # corrected routing; the platform puts it back at disposal
         "REJETEE": frozenset({ACKNOWLEDGE}),
+        # Encaissée (212): the supplier records the money arrived; partial collections add up.
+        "MISE_EN_PAIEMENT": frozenset({"ENCAISSEE"}),
+        "ENCAISSEE": frozenset({"ENCAISSEE"}),
     },
     PLATFORM: {
         "DEPOSEE": frozenset({"MISE_A_DISPOSITION"}),
@@ -144,7 +148,9 @@ def actions_for(status: str, role: str, *, remaining: Decimal | None = None, ack
         targets.discard("MISE_EN_PAIEMENT")
     if acknowledged:
         targets.discard(ACKNOWLEDGE)
-    order = [*PROCESSING, "COMPLETEE", "DEPOSEE", "MISE_A_DISPOSITION", ACKNOWLEDGE]
+    if status in ("MISE_EN_PAIEMENT", "ENCAISSEE") and role == SUPPLIER and remaining is not None and remaining <= 0:
+        targets.discard("ENCAISSEE")
+    order = [*PROCESSING, "ENCAISSEE", "COMPLETEE", "DEPOSEE", "MISE_A_DISPOSITION", ACKNOWLEDGE]
     return [t for t in order if t in targets]
 
 
@@ -203,6 +209,10 @@ def validate_data(
         raise _invalid("reason_unexpected", "Un motif n'est demandé que pour une suspension, un rejet ou une facture à recycler.")
     if reason_code is not None and reason_code not in REASONS:
         raise _invalid("reason_invalid", f"Le motif « {reason_code} » ne fait pas partie de la liste des motifs.")
+    allowed = REASONS_BY_STATUS.get(target, ())
+    if reason_code is not None and reason_code not in allowed:
+        raise _invalid("reason_not_allowed", f"Le motif « {reason_label(reason_code)} » ne s'emploie pas pour le statut "
+                                             f"« {label(target)} » : choisissez l'un de ceux-ci : {', '.join(allowed)}.")
     if target == "MANDATEE":
         number = (mandate_number or "").strip()
         if not number:
@@ -214,12 +224,22 @@ def validate_data(
         raise _invalid("mandate_unexpected", "Un numéro de mandat n'est demandé que pour une facture mandatée.")
     if target == "MISE_EN_PAIEMENT":
         details["payment"] = _validate_payment(payment, amount_due, already_paid)
+    elif target == "ENCAISSEE":
+        details["payment"] = _validate_payment(payment, amount_due, already_paid, collection=True)
     elif payment is not None:
-        raise _invalid("payment_unexpected", "Un paiement ne s'enregistre qu'avec le statut « Mise en paiement ».")
+        raise _invalid("payment_unexpected", "Un paiement ne s'enregistre qu'avec le statut « Mise en paiement » ou « Encaissée ».")
     return details
 
 
-def _validate_payment(payment: Payment | None, amount_due: Decimal | None, already_paid: Decimal) -> dict[str, Any]:
+def _validate_payment(payment: Payment | None, amount_due: Decimal | None, already_paid: Decimal, *,
+                      collection: bool = False) -> dict[str, Any]:
+    if collection:  # the same checks, said of the money received
+        try:
+            return _validate_payment(payment, amount_due, already_paid)
+        except TransitionError as exc:
+            raise _invalid(exc.code.replace("payment", "collection"), _COLLECTION_WORDS.get(exc.code, exc.message_fr).format(
+                amount_due=_euros(amount_due or Decimal(0)), remaining=_euros(max((amount_due or Decimal(0)) - already_paid, Decimal(0))),
+            )) from None
     if payment is None or payment.date is None or payment.amount is None:
         raise _invalid("payment_required", "Indiquez la date et le montant du paiement.")
     if not isinstance(payment.date, date):
@@ -251,6 +271,15 @@ def _validate_payment(payment: Payment | None, amount_due: Decimal | None, alrea
     }
 
 
+_COLLECTION_WORDS = {
+    "payment_required": "Indiquez la date à laquelle l'argent est arrivé et le montant encaissé.",
+    "payment_invalid": "Le montant encaissé n'est pas valide : un nombre positif, deux décimales au plus.",
+    "payment_date_future": "La date d'encaissement est dans le futur : indiquez le jour où l'argent est arrivé, aujourd'hui au plus tard.",
+    "payment_exceeds": "Ce montant dépasse ce qui reste à encaisser ({remaining}) : le total encaissé ne peut pas dépasser "
+                       "le montant dû ({amount_due}).",
+}
+
+
 def _euros(value: Decimal) -> str:
     whole, _, cents = f"{value:,.2f}".partition(".")
     return f"{whole.replace(',', ' ')},{cents} €"
@@ -279,9 +308,10 @@ async def _authorize(invoice: Invoice, actor: Actor) -> None:
         raise TransitionError("forbidden", "Vous n'avez pas le droit d'effectuer cette action sur cette facture.", 403)
 
 
-async def paid_total(invoice_id: int) -> Decimal:
+async def paid_total(invoice_id: int, status: str = "MISE_EN_PAIEMENT") -> Decimal:
+    """The sum of the payments (or, for ENCAISSEE, of the collections) recorded so far."""
     rows = await InvoiceHistory.select(InvoiceHistory.details).where(
-        (InvoiceHistory.invoice == invoice_id) & (InvoiceHistory.status == "MISE_EN_PAIEMENT")
+        (InvoiceHistory.invoice == invoice_id) & (InvoiceHistory.status == status)
     ).output(load_json=True)
     total = Decimal(0)
     for row in rows:
@@ -306,6 +336,8 @@ async def allowed_actions(invoice: Invoice, actor: Actor) -> list[str]:
     remaining = None
     if invoice.status == "MISE_EN_PAIEMENT" and actor.role == RECIPIENT:
         remaining = Decimal(invoice.amount_due) - await paid_total(invoice.id)
+    elif invoice.status in ("MISE_EN_PAIEMENT", "ENCAISSEE") and actor.role == SUPPLIER:
+        remaining = Decimal(invoice.amount_due) - await paid_total(invoice.id, "ENCAISSEE")
     acknowledged = invoice.status == "REJETEE" and actor.role == SUPPLIER and await is_acknowledged(invoice.id)
     return actions_for(invoice.status, actor.role, remaining=remaining, acknowledged=acknowledged)
 
@@ -358,9 +390,11 @@ async def change_status(
     if expected_version is not None and expected_version != invoice.version:
         raise _stale()
     check_transition(invoice.status, actor.role, target)
-    already_paid = await paid_total(invoice.id) if target == "MISE_EN_PAIEMENT" else Decimal(0)
+    already_paid = await paid_total(invoice.id, target) if target in ("MISE_EN_PAIEMENT", "ENCAISSEE") else Decimal(0)
     if target == "MISE_EN_PAIEMENT" and invoice.status == "MISE_EN_PAIEMENT" and already_paid >= Decimal(invoice.amount_due):
         raise TransitionError("fully_paid", "Cette facture est déjà entièrement payée.", 409)
+    if target == "ENCAISSEE" and already_paid >= Decimal(invoice.amount_due):
+        raise TransitionError("fully_collected", "Le montant dû de cette facture est déjà entièrement encaissé.", 409)
     if target == ACKNOWLEDGE and await is_acknowledged(invoice.id):
         raise TransitionError("already_acknowledged", "Vous avez déjà pris connaissance de ce rejet.", 409)
     if routing is not None and target != "DEPOSEE":
@@ -408,7 +442,7 @@ async def change_status(
 async def _write_change(invoice: Invoice, final: str, new_version: int, now, changes: dict, steps, target: str, within) -> list[int]:
     """The change's writes, inside its transaction; returns the tracking event ids."""
     updated = await Invoice.update({
-        Invoice.status: final, Invoice.status_code: STATUSES[final].code_2026,
+        Invoice.status: final, Invoice.status_code: STATUSES[final].code_2026 or invoice.status_code,
         Invoice.version: new_version, Invoice.updated_at: now, **changes,
     }).where((Invoice.id == invoice.id) & (Invoice.version == invoice.version)).returning(Invoice.id)
     if len(updated) != 1:

@@ -1,4 +1,10 @@
-"""Reason codes (motifs) of the 2026 reform (XP Z12-012) for a suspension or a rejection."""
+"""Reason codes (motifs) of the 2026 reform (XP Z12-012 v1.4) for a suspension, a refusal or a recycling.
+
+Every code here is in the closed list of BR-FR-CDV-CL-09 (BR-FR-CDV-Schematron-CDAR.sch, in
+../shared/specs/france-rfe). The same rule allows only some codes per status: REASONS_BY_STATUS
+holds those lists for the statuses a person sets with a reason, and the lifecycle refuses any
+other code, so that every lifecycle message we write passes the schematron.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +36,47 @@ REASONS: dict[str, str] = {
     "JUSTIF_ABS": "Pièce justificative absente ou insuffisante",
     "COORD_BANC_ERR": "Coordonnées bancaires erronées",
     "AUTRE": "Autre motif (voir le commentaire)",
+    # Refusal reasons of public buyers (B2G), added to CL-09 in v1.4; labels written from the codes.
+    "RETRAIT_MAN_SERV": "Retrait manuel par le service",
+    "ST_CT_NON_DECLAR": "Sous-traitant ou cotraitant non déclaré",
+    "SUPPR_COMP_AVOIR": "Facture compensée par un avoir",
+    "TRANSF_PMNT_REGIE": "Transférée pour paiement par une régie",
+    "ROUTAGE_ERR": "Erreur de routage",
 }
+
+# BR-FR-CDV-CL-09_MDT-113_208: the reasons of a suspension (208); a reason is mandatory (BR-FR-CDV-15).
+SUSPENSION_REASONS = ("JUSTIF_ABS", "COORD_BANC_ERR", "CMD_ERR", "SIRET_ERR", "CODE_ROUTAGE_ERR", "REF_CT_ABSENT", "REF_ERR")
+# BR-FR-CDV-CL-09_MDT-113_210B2G: a refusal (210) sent by the B2G platform; mandatory (BR-FR-CDV-15).
+# The rule's message also names CONTACT_ACHTR, but its test does not accept it: the test wins.
+REFUSAL_REASONS = (
+    "RETRAIT_MAN_SERV", "ST_CT_NON_DECLAR", "SUPPR_COMP_AVOIR", "TRANSF_PMNT_REGIE", "AUTRE", "COORD_BANC_ERR",
+    "TX_TVA_ERR", "MONTANTTOTAL_ERR", "CALCUL_ERR", "NON_CONFORME", "DOUBLON", "DEST_ERR", "TRANSAC_INC", "EMMET_INC",
+    "CONTRAT_TERM", "DOUBLE_FACT", "CMD_ERR", "ADR_ERR", "REF_CT_ABSENT", "LIVR_INCOMP",
+)
+# Recycling: the person says what is wrong in our words (optional); the lifecycle message of
+# 221 Erreur de routage carries the only code CL-09_MDT-113_221 allows, ROUTAGE_ERR.
+RECYCLING_REASONS = ("ROUTAGE_ERR", "DEST_ERR", "DEST_INC", "SIRET_ERR", "CODE_ROUTAGE_ERR", "CMD_ERR", "ADR_ERR", "AUTRE")
+REASONS_BY_STATUS: dict[str, tuple[str, ...]] = {
+    "SUSPENDUE": SUSPENSION_REASONS, "REJETEE": REFUSAL_REASONS, "A_RECYCLER": RECYCLING_REASONS,
+}
+# BR-FR-CDV-15: the reform codes whose message must carry a reason.
+REASON_REQUIRED_CODES = frozenset({"206", "207", "208", "210", "213", "501"})
+
+
+def reform_reason(status: str, reason_code: str) -> str:
+    """The reason code a lifecycle message carries for a history row ("" for none)."""
+    if status == "A_RECYCLER":
+        return "ROUTAGE_ERR"
+    allowed = REASONS_BY_STATUS.get(status)
+    if allowed is None or not reason_code:
+        return reason_code if allowed is None else ""
+    # A row written before the lists were enforced: said as AUTRE when the status allows it.
+    return reason_code if reason_code in allowed else ("AUTRE" if "AUTRE" in allowed else allowed[0])
+
+
+def reasons_for(status: str) -> dict[str, str]:
+    """The reasons a person may choose for this status, with their labels."""
+    return {code: REASONS[code] for code in REASONS_BY_STATUS.get(status, ())}
 
 
 def reason_label(code: str) -> str:

@@ -31,7 +31,10 @@ ALLOWED = {
     (RECIPIENT, "SERVICE_FAIT"): {"MANDATEE", "MISE_EN_PAIEMENT"},
     (RECIPIENT, "MANDATEE"): {"MISE_EN_PAIEMENT"},
     (RECIPIENT, "MISE_EN_PAIEMENT"): {"MISE_EN_PAIEMENT"},
+    (RECIPIENT, "ENCAISSEE"): {"MISE_EN_PAIEMENT"},
     (SUPPLIER, "SUSPENDUE"): {"COMPLETEE"},
+    (SUPPLIER, "MISE_EN_PAIEMENT"): {"ENCAISSEE"},
+    (SUPPLIER, "ENCAISSEE"): {"ENCAISSEE"},
     (SUPPLIER, "A_RECYCLER"): {"DEPOSEE"},
     (SUPPLIER, "REJETEE"): {ACKNOWLEDGE},
     (PLATFORM, "DEPOSEE"): {"MISE_A_DISPOSITION"},
@@ -94,7 +97,14 @@ def test_suspension_and_rejection_need_a_listed_reason_and_a_comment(target):
     assert code_of(target=target, comment="x") == (422, "reason_required")
     assert code_of(target=target, reason_code="DOUBLON") == (422, "comment_required")
     assert code_of(target=target, reason_code="PAS_UN_MOTIF", comment="x") == (422, "reason_invalid")
-    assert validate_data(target, reason_code="doublon", comment=" Déjà reçue ") == {}
+    assert validate_data(target, reason_code="cmd_err", comment=" Engagement inconnu ") == {}
+
+
+def test_each_status_takes_only_the_reasons_the_reform_allows_for_it():
+    """BR-FR-CDV-CL-09: a suspension (208) may not say DOUBLON, a refusal (210) may not say JUSTIF_ABS."""
+    assert code_of(target="SUSPENDUE", reason_code="DOUBLON", comment="x") == (422, "reason_not_allowed")
+    assert code_of(target="REJETEE", reason_code="JUSTIF_ABS", comment="x") == (422, "reason_not_allowed")
+    assert validate_data("REJETEE", reason_code="RETRAIT_MAN_SERV", comment="Retiré") == {}
 
 
 def test_recycling_needs_a_comment_and_may_have_a_reason():
