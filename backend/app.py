@@ -37,6 +37,7 @@ from backend.invoices.documents.controllers import router as invoice_documents_r
 from backend.invoices.export_controllers import router as export_router
 from backend.invoices.generation import warm_up as warm_up_generation
 from backend.invoices.validation import warm_up
+from backend.processing import cdar
 from backend.processing import worker as outbox_worker
 from backend.processing.controllers import router as processing_router
 from backend.messages.controllers import router as messages_router
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
         # the first deposit or capture needs them.
         await anyio.to_thread.run_sync(warm_up)
         await anyio.to_thread.run_sync(warm_up_generation)
+        await anyio.to_thread.run_sync(cdar.warm_up)  # the CDAR XSD and BR-FR-CDV schematron
         await anyio.to_thread.run_sync(blob_store, settings)  # the S3 client loads its models once
 
     async def on_shutdown(app: Litestar) -> None:
