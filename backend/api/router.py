@@ -136,6 +136,7 @@ def _patch(document: dict[str, Any]) -> None:
             }},
         }},
     }
+    _patch_cdar(document)
     binary = {"schema": {"type": "string", "format": "binary"}}
     certificate = document["paths"][f"{PREFIX}/invoices/{{invoice_id}}/certificate"]["get"]["responses"]["200"]
     certificate["content"] = {"application/pdf": binary}
@@ -201,6 +202,38 @@ FRANCHISE_EXAMPLE = {
                    "exemption_reason_code": "VATEX-FR-FRANCHISE"}],
     },
 }
+
+def _patch_cdar(document: dict[str, Any]) -> None:
+    """The CDAR routes speak XML: a lifecycle message in (read by hand), one out."""
+    from backend.processing import cdar
+
+    xml = {"schema": {"type": "string"}}
+    document["paths"][f"{PREFIX}/received/{{invoice_id}}/lifecycle"]["post"]["requestBody"] = {
+        "required": True,
+        "description": "Un message de cycle de vie CDAR D22B (XP Z12-012 v1.4) sur cette facture, 512 Ko au plus.",
+        "content": {"application/xml": {**xml, "example": cdar.build(cdar.EXAMPLE).decode()}},
+    }
+    for side in ("invoices", "received"):
+        ok = document["paths"][f"{PREFIX}/{side}/{{invoice_id}}/lifecycle/{{event_id}}/cdar"]["get"]["responses"]["200"]
+        ok["content"] = {"application/xml": xml}
+        listed = document["paths"][f"{PREFIX}/{side}/{{invoice_id}}/lifecycle"]["get"]["responses"]["200"]
+        listed["content"]["application/json"]["example"] = [
+            {**event, "cdar_url": f"{PREFIX}/{side}/42/lifecycle/{event['id']}/cdar" if event["code"] else None}
+            for event in LIFECYCLE_EXAMPLE
+        ]
+
+
+_EVENT = {"actor_kind": "recipient", "reason_code": None, "reason_label": None, "reform_reason_code": None, "comment": "", "payment": None}
+LIFECYCLE_EXAMPLE = [
+    {**_EVENT, "id": 101, "status": "PRISE_EN_CHARGE", "status_label": "Prise en charge", "code": "204", "label": "Prise en charge",
+     "date": "2026-09-14T08:12:00Z"},
+    {**_EVENT, "id": 102, "status": "MANDATEE", "status_label": "Mandatée", "code": None, "label": None, "date": "2026-09-20T10:00:00Z"},
+    {**_EVENT, "id": 103, "status": "MISE_EN_PAIEMENT", "status_label": "Mise en paiement", "code": "211", "label": "Paiement transmis",
+     "date": "2026-09-28T09:30:00Z", "payment": {"date": "2026-09-28", "amount": "720.00"}},
+    {**_EVENT, "id": 104, "status": "ENCAISSEE", "status_label": "Encaissée", "code": "212", "label": "Encaissée",
+     "date": "2026-10-01T16:05:00Z", "actor_kind": "supplier", "payment": {"date": "2026-10-01", "amount": "720.00"}},
+]
+
 
 IDEMPOTENCY_PARAMETER = {
     "name": "Idempotency-Key", "in": "header", "required": False,

@@ -247,7 +247,7 @@ def _executable() -> saxonche.PyXsltExecutable:
 def warm_up() -> None:
     """Load the XSD, compile the schematron and run both once (server start)."""
     _get_schema()
-    validate(build(_PRIMER))
+    validate(build(EXAMPLE))
 
 
 def xsd_problems(root: etree._Element) -> list[Problem]:
@@ -349,8 +349,9 @@ def _day(text: str) -> date | None:
         return None
 
 
-_PRIMER = LifecycleEvent(
-    message_id="WARMUP_204", code="204", set_at=datetime(2026, 9, 1, tzinfo=timezone.utc), invoice_number="F-1",
+# A recipient's "Prise en charge" (204): the warm-up's primer and the OpenAPI example.
+EXAMPLE = LifecycleEvent(
+    message_id="ERP-2026-000123-204", code="204", set_at=datetime(2026, 9, 1, tzinfo=timezone.utc), invoice_number="F2026-0042",
     invoice_type="380", invoice_date=date(2026, 9, 1), received_at=datetime(2026, 9, 1, tzinfo=timezone.utc), currency="EUR",
     issuer=Party("123456789", "Acheteur", "BY"), recipient=Party("987654321", "Vendeur", "SE"), seller_siren="987654321",
 )

@@ -80,3 +80,27 @@ async def test_another_structure_gets_404(client, accounts, invoice):
     response = await client.post(f"/invoices/{invoice.id}/status", data={"target": "REJETEE", "version": "1", "_csrf_token": csrf_from(page.text)})
     assert response.status_code == 404
     assert (await Invoice.objects().get(Invoice.id == invoice.id)).status == "MISE_A_DISPOSITION"
+
+
+async def test_supplier_records_collections_from_the_page_and_the_agent_sees_them(client, accounts, invoice, recipient, supplier):
+    from backend.lib.common import paris_today
+    from backend.processing.lifecycle import Actor, Payment, change_status
+    from tests.integration.processing.conftest import make_user
+
+    agent = Actor("recipient", await make_user(recipient.id, can_process=True))
+    await change_status(invoice.id, agent, "MISE_EN_PAIEMENT", expected_version=1, payment=Payment(paris_today(), invoice.amount_due))
+    page = await client.get(f"/invoices/{invoice.id}")  # the supplier is signed in
+    assert "Enregistrer un encaissement" in page.text and "Montant encaissé" in page.text
+    version = (await Invoice.objects().get(Invoice.id == invoice.id)).version
+    too_much = await _act(client, invoice.id, target="ENCAISSEE", version=str(version), payment_date=paris_today().isoformat(),
+                          payment_amount=str(invoice.amount_due + 1))
+    assert too_much.status_code == 422 and "ne peut pas dépasser le montant dû" in too_much.text
+    done = await _act(client, invoice.id, target="ENCAISSEE", version=str(version), payment_date=paris_today().isoformat(),
+                      payment_amount="10,00")
+    assert done.status_code == 200 and "encaissée" in done.text
+    saved = await Invoice.objects().get(Invoice.id == invoice.id)
+    assert (saved.status, saved.status_code) == ("ENCAISSEE", "212")
+    await accounts.logout()
+    await _agent_logs_in(accounts, recipient)
+    seen = await client.get(f"/invoices/{invoice.id}")
+    assert "Encaissée" in seen.text and "Encaissement de 10,00" in seen.text
