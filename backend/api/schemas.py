@@ -50,6 +50,8 @@ class FileReport(msgspec.Struct, kw_only=True):
     status_code_2026: str
     invoice_id: int | None
     findings: list[Finding]
+    # A refused file (213): the reform's reason (BR-FR-CDV-CL-09), e.g. DOUBLON, REJ_CONT_B2G, REJ_SEMAN.
+    reason_code_2026: str | None = None
 
 
 class InvoiceRef(msgspec.Struct, kw_only=True):

@@ -19,6 +19,7 @@ from backend.directory.tables import Structure
 from backend.lib.common import parse_id
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory
 from backend.processing import late_interest, payment_delays
+from backend.processing.reasons import deposit_refusal_reason
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
@@ -32,19 +33,20 @@ def _money(value) -> str:
     return str(Decimal(str(value)).quantize(Decimal("0.01")))
 
 
+def _file_report(item: dict) -> FileReport:
+    findings = msgspec.convert(_decoded(item["findings"]) or [], list[Finding])
+    refused = not item["accepted"]
+    reason = deposit_refusal_reason([f.rule for f in findings if f.severity == "fatal"]) if refused else None
+    return FileReport(file=item["filename"], format=item["format"], profile=item["profile"], valid=not refused,
+                      status_code_2026=item["status_code"], invoice_id=item["invoice"], findings=findings, reason_code_2026=reason)
+
+
 async def deposit_out(deposit_id: int) -> DepositOut:
     dep = await Deposit.select().where(Deposit.id == deposit_id).first()
     items = await DepositItem.select().where(DepositItem.deposit == deposit_id).order_by(DepositItem.position)
     invoice_ids = [i["invoice"] for i in items if i["invoice"]]
     invoices = await Invoice.select(Invoice.id, Invoice.number, Invoice.status).where(Invoice.id.is_in(invoice_ids)).order_by(Invoice.id) if invoice_ids else []
-    report = [
-        FileReport(
-            file=i["filename"], format=i["format"], profile=i["profile"], valid=bool(i["accepted"]),
-            status_code_2026=i["status_code"], invoice_id=i["invoice"],
-            findings=msgspec.convert(_decoded(i["findings"]) or [], list[Finding]),
-        )
-        for i in items
-    ]
+    report = [_file_report(i) for i in items]
     return DepositOut(id=dep["id"], state=dep["state"], created_at=dep["created_at"], report=report,
                       invoices=[InvoiceRef(id=r["id"], number=r["number"], status=r["status"]) for r in invoices])
 

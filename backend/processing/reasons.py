@@ -81,3 +81,24 @@ def reasons_for(status: str) -> dict[str, str]:
 
 def reason_label(code: str) -> str:
     return REASONS.get(code, code)
+
+
+# A refused deposit (213 Rejetée, no invoice created): the reason BR-FR-CDV-CL-09_MDT-113_213 allows
+# that says it best, from the fatal findings' rules, the most telling first.
+_REFUSAL_BY_RULE: tuple[tuple[str, str], ...] = (
+    ("FCT-PORTAL-10", "DOUBLON"),  # same number already deposited this year
+    ("FCT-PORTAL-01", "DEST_INC"), ("FCT-PORTAL-02", "DEST_INC"), ("FCT-PORTAL-03", "DEST_INC"),
+    ("FCT-PORTAL-11", "MONTANTTOTAL_ERR"),
+    ("FCT-PORTAL-", "REJ_CONT_B2G"),  # service code, engagement, supplier SIRET, number length…: the B2G platform's controls
+    ("BR-CO-", "CALCUL_ERR"),
+)
+DEPOSIT_REFUSAL_REASONS = ("MONTANTTOTAL_ERR", "CALCUL_ERR", "DOUBLON", "DEST_INC", "ADR_ERR", "REJ_SEMAN", "REJ_UNI",
+                           "REJ_COH", "REJ_ADR", "REJ_CONT_B2G", "REJ_REF_PJ", "REJ_ASS_PJ")
+
+
+def deposit_refusal_reason(fatal_rules: list[str]) -> str:
+    """The 213 reason of a refused file; REJ_SEMAN (semantic rejection) for the other rules."""
+    for prefix, reason in _REFUSAL_BY_RULE:
+        if any(rule.startswith(prefix) for rule in fatal_rules):
+            return reason
+    return "REJ_SEMAN"

@@ -76,9 +76,20 @@ def test_the_two_chorus_steps_that_shared_205_are_told_apart():
 def test_reasons_are_in_the_closed_list_and_per_status_lists_match_cl09():
     closed = _function_list("is-valid-status-reason-code")
     assert set(REASONS) <= closed
-    rule = {m.group(1): set(re.findall(r"\(\.\) = '([A-Z_]+)'", m.group(2)))
+    rule = {m.group(1): set(re.findall(r"\(\.\) = '([A-Z0-9_]+)'", m.group(2)))
             for m in re.finditer(r'<assert test="(?:[^"]*?ProcessConditionCode != \'(\d{3})\')([^"]*)"', _schematron())}
     assert set(SUSPENSION_REASONS) == rule["208"]
     b2g = re.search(r'<assert test="([^"]*)"\s*flag="fatal"\s*id="BR-FR-CDV-CL-09_MDT-113_210B2G"', _schematron()).group(1)
-    assert set(REFUSAL_REASONS) == set(re.findall(r"\(\.\) = '([A-Z_]+)'", b2g))
+    assert set(REFUSAL_REASONS) == set(re.findall(r"\(\.\) = '([A-Z0-9_]+)'", b2g))
     assert all(set(codes) <= set(REASONS) for codes in REASONS_BY_STATUS.values())
+
+
+def test_a_refused_deposit_says_why_with_a_213_reason():
+    from backend.processing.reasons import DEPOSIT_REFUSAL_REASONS, deposit_refusal_reason
+
+    rule = re.search(r'<assert test="([^"]*)"\s*flag="fatal"\s*id="BR-FR-CDV-CL-09_MDT-113_213"', _schematron()).group(1)
+    assert set(DEPOSIT_REFUSAL_REASONS) == set(re.findall(r"\(\.\) = '([A-Z0-9_]+)'", rule))
+    cases = {("FCT-PORTAL-10", "BR-CO-10"): "DOUBLON", ("FCT-PORTAL-05",): "REJ_CONT_B2G", ("FCT-PORTAL-02",): "DEST_INC",
+             ("BR-CO-15",): "CALCUL_ERR", ("BR-16",): "REJ_SEMAN", (): "REJ_SEMAN"}
+    for rules, reason in cases.items():
+        assert deposit_refusal_reason(list(rules)) == reason and reason in DEPOSIT_REFUSAL_REASONS
