@@ -113,7 +113,7 @@ async def test_suspension_completion_then_service_done_mandate_and_partial_payme
 
     rows = await history(invoice.id)
     assert [r["status"] for r in rows][2:] == ["SUSPENDUE", "COMPLETEE", "SERVICE_FAIT", "MANDATEE", "MISE_EN_PAIEMENT", "MISE_EN_PAIEMENT"]
-    assert rows[5]["details"] == {"mandate_number": "M-2026-42"} and rows[5]["status_code"] == "205"
+    assert rows[5]["details"] == {"mandate_number": "M-2026-42"} and rows[5]["status_code"] == ""  # no reform status (statuses.py)
     assert rows[-1]["details"]["payment"]["fully_paid"] is True
     assert Decimal(rows[-1]["details"]["payment"]["paid_total"]) == due
     pushes = [p["status"] for c, _, p in await outbox() if c == "push"]
