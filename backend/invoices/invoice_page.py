@@ -11,7 +11,7 @@ import msgspec
 from backend.directory.tables import Structure
 from backend.invoices import access
 from backend.invoices.capture import UNITS
-from backend.invoices.statuses import label
+from backend.invoices.statuses import REFORM_LABELS, label
 from backend.invoices.tables import Attachment, Invoice, InvoiceHistory, StoredFile
 from backend.invoices.workspace import file_name_differs
 from backend.lib.web import CurrentUser
@@ -63,7 +63,7 @@ async def invoice_live_context(current: CurrentUser, invoice: Invoice) -> dict:
     return {"invoice": invoice, "history": history, "attachments": attachments, "recipient": recipient,
             "supplier": supplier, "names_in_file": names_in_file,
             "status_label": label, "actions": actions, "action_labels": ACTION_LABELS, "irreversible": IRREVERSIBLE,
-            "reasons": {status: reasons_for(status) for status in REASONS_BY_STATUS}, "action_error": None, "last_reason": last_reason, "can_reissue": can_reissue,
+            "reasons": {status: reasons_for(status) for status in REASONS_BY_STATUS}, "reform_labels": REFORM_LABELS, "action_error": None, "last_reason": last_reason, "can_reissue": can_reissue,
             "role": actor.role if actor else None, "payment_delay": await _payment_delay(invoice)}
 
 

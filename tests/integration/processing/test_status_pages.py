@@ -41,7 +41,8 @@ async def test_agent_sees_processing_buttons_and_rejects_with_a_reason(client, a
     last = await InvoiceHistory.objects().where(InvoiceHistory.invoice == invoice.id).order_by(InvoiceHistory.id, ascending=False).first()
     assert last.reason_code == "DOUBLON" and last.comment == "Déjà reçue le 3 mars"
     assert await Outbox.count().where(Outbox.invoice == invoice.id) >= 2  # webhook + push rows
-    assert "DOUBLON" in (await client.get(f"/invoices/{invoice.id}")).text
+    rejected = (await client.get(f"/invoices/{invoice.id}")).text
+    assert "DOUBLON" in rejected and "code 210 · Refusée" in rejected  # the reform's name beside Chorus's
 
 
 async def test_a_stale_page_gets_409_and_changes_nothing(client, accounts, invoice, recipient):
@@ -103,4 +104,4 @@ async def test_supplier_records_collections_from_the_page_and_the_agent_sees_the
     await accounts.logout()
     await _agent_logs_in(accounts, recipient)
     seen = await client.get(f"/invoices/{invoice.id}")
-    assert "Encaissée" in seen.text and "Encaissement de 10,00" in seen.text
+    assert "Encaissée" in seen.text and "code 212" in seen.text and "Encaissement de 10,00" in seen.text
