@@ -244,6 +244,9 @@ def _check(ticket: Ticket, roles: set[str], actor: Actor, action: statuses.Actio
     if action.role not in roles:
         who = "à l'auteur du ticket" if action.role == AUTHOR else "à qui reçoit le ticket"
         raise TicketError("forbidden", f"« {action.label} » est réservé {who}.", 403)
+    waiting = ticket.status in statuses.ACTIONS["assign"].sources  # "take it first" says more than "not from this status"
+    if action.needs_assignee and waiting and not _is_assignee(ticket, actor):
+        raise TicketError("not_assigned", "Prenez d'abord ce ticket en charge : seule la personne qui l'a pris en charge y répond.", 409)
     if ticket.status not in action.sources:
         raise TicketError("transition_not_allowed",
                           f"Impossible de faire « {action.label} » : le ticket est « {statuses.label(ticket.status)} ».", 409)
