@@ -20,6 +20,7 @@ from backend.api.controllers import HANDLERS
 from backend.api.export_controllers import HANDLERS as EXPORT_HANDLERS
 from backend.api.bulk_controllers import HANDLERS as BULK_HANDLERS
 from backend.api.lifecycle_controllers import HANDLERS as LIFECYCLE_HANDLERS
+from backend.tickets.api import HANDLERS as TICKET_HANDLERS
 from backend.api.decoding import ApiRequest, finding, french, location, schema_problem
 from backend.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem
 from backend.lib.errors import CODES, MESSAGES
@@ -79,7 +80,7 @@ def _webhooks_router() -> Router | None:
 
 def build_router() -> Router:
     webhooks = _webhooks_router()
-    handlers = [*HANDLERS, *EXPORT_HANDLERS, *BULK_HANDLERS, *LIFECYCLE_HANDLERS]
+    handlers = [*HANDLERS, *EXPORT_HANDLERS, *BULK_HANDLERS, *LIFECYCLE_HANDLERS, *TICKET_HANDLERS]
     for handler in handlers:  # every route documents its problem responses
         handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
     return Router(
@@ -177,6 +178,11 @@ REQUEST_EXAMPLES = {
     },
     ("/invoices/{invoice_id}/recycling", "post"): {"recipient_siret": "21750001600019", "service_code": "SERVICE-COMPTA"},
     ("/invoices/{invoice_id}/collection", "post"): {"date": "2026-05-02", "amount": "720.00", "comment": "Virement reçu"},
+    ("/tickets", "post"): {
+        "category": "factures_emises", "subcategory": "question_entite_publique", "recipient_siret": "21750001600019",
+        "subject": "Quel code service pour les écoles ?", "body": "Bonjour, quel code service indiquer sur nos factures ?",
+    },
+    ("/tickets/{ticket_id}/actions", "post"): {"action": "answer", "body": "Indiquez le code service ECOLES.", "version": 2},
     ("/received/{invoice_id}/status", "post"): {
         "status": "MISE_EN_PAIEMENT", "payment": {"date": "2026-04-15", "amount": "720.00"}, "version": 5,
     },

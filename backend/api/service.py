@@ -56,7 +56,7 @@ SUMMARY_COLUMNS = (
     Invoice.currency, Invoice.total_excl_vat, Invoice.total_vat, Invoice.total_incl_vat, Invoice.amount_due,
     Invoice.seller_siret, Invoice.service_code, Invoice.engagement, Invoice.version, Invoice.deposited_at,
     Invoice.updated_at, Invoice.recipient.siret.as_alias("recipient_siret"), Invoice.supplier.siret.as_alias("supplier_siret"),
-    Invoice.payment_due_by, Invoice.paid_in_full_on,
+    Invoice.payment_due_by, Invoice.paid_in_full_on, Invoice.payment_clock_stopped,
 )
 
 
