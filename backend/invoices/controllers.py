@@ -22,7 +22,14 @@ from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 PAGE_SIZE = 25
 LIVE_PARTS = {"status": "invoices/_live_status.html", "history": "invoices/_live_history.html"}
 STAGES = [("detect", "Lecture du fichier"), ("xsd", "Structure XML (XSD)"), ("en16931", "Règles européennes EN 16931"),
+          ("fr", "Règles françaises de la réforme (BR-FR)"),
           ("profile", "Règles du profil Factur-X"), ("portal", "Règles du portail (acheminement, doublons)")]
+
+
+def shown_stage(found: dict) -> str:
+    """The report's group of a finding: the French reform rules (stage en16931 for
+    programs) are shown apart from the European ones, so that nobody takes them for EN 16931."""
+    return "fr" if found["rule"].startswith("BR-FR") else found["stage"]
 
 
 @get("/deposits")
@@ -68,7 +75,7 @@ async def deposit_report_context(deposit_id: int) -> dict:
     items = [dict(row) for row in await DepositItem.raw(_DEPOSIT_ITEMS_SQL, deposit_id)]
     for item in items:
         findings = msgspec.json.decode(item["findings"]) if isinstance(item["findings"], str) else item["findings"]
-        item["by_stage"] = [(title, [f for f in findings if f["stage"] == stage]) for stage, title in STAGES]
+        item["by_stage"] = [(title, [f for f in findings if shown_stage(f) == stage]) for stage, title in STAGES]
         item["by_stage"] = [(title, fs) for title, fs in item["by_stage"] if fs]
         item["blocking"], item["warning_groups"] = report_findings(findings)
         item["warning_count"] = sum(g["count"] for g in item["warning_groups"])
@@ -80,13 +87,13 @@ def report_findings(findings: list[dict]) -> tuple[list[dict], list[dict]]:
     entry per same rule and message with its count and places, to be folded under them."""
     titles = dict(STAGES)
     order = {stage: position for position, (stage, _) in enumerate(STAGES)}
-    blocking = sorted((dict(f, stage_title=titles.get(f["stage"], f["stage"])) for f in findings if f["severity"] == "fatal"),
-                      key=lambda f: order.get(f["stage"], len(order)))
+    blocking = sorted((dict(f, stage_title=titles.get(shown_stage(f), f["stage"])) for f in findings if f["severity"] == "fatal"),
+                      key=lambda f: order.get(shown_stage(f), len(order)))
     groups: dict[tuple[str, str], dict] = {}
     for f in findings:
         if f["severity"] == "fatal":
             continue
-        group = groups.setdefault((f["rule"], f["message"]), dict(f, stage_title=titles.get(f["stage"], f["stage"]), count=0, locations=[]))
+        group = groups.setdefault((f["rule"], f["message"]), dict(f, stage_title=titles.get(shown_stage(f), f["stage"]), count=0, locations=[]))
         group["count"] += 1
         if f.get("location"):
             group["locations"].append(f["location"])

@@ -119,7 +119,8 @@ def _attachment_findings(attachments: list[Upload], invoice_count: int, max_size
         return [refuse("Les pièces jointes ne peuvent accompagner qu'une seule facture : déposez chaque facture avec ses pièces séparément.")]
     if len(attachments) > MAX_ATTACHMENTS:
         return [refuse(f"Trop de pièces jointes ({len(attachments)}) : {MAX_ATTACHMENTS} au plus par facture.")]
-    findings = []
+    # Names first: Chorus Pro refuses a name longer than 50 characters (FCT-PORTAL-20).
+    findings = portal_rules.attachment_name_findings([a.filename for a in attachments if a.filename])
     for a in attachments:
         if len(a.data) > max_size:
             findings.append(refuse(f"La pièce jointe « {a.filename} » dépasse {max_size // (1024 * 1024)} Mo.", a.filename))

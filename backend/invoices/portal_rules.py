@@ -19,10 +19,19 @@ from backend.invoices.validation.model import Party
 from backend.lib.formats import money
 from backend.processing import frameworks
 
-# Chorus Pro, the portal modelled here, accepts an invoice number of at most 20 characters
-# (its external specifications; see backend/invoices/validation/POLICY.md, section 9).
+# Where Chorus Pro, the portal modelled here, is stricter than EN 16931. Each limit's
+# source is in backend/invoices/validation/POLICY.md, section 9.
+# Invoice number: 20 characters at most (Chorus Pro external specifications)...
 MAX_NUMBER = 20
+# ...made of letters, digits and + - _ / (the reform's BR-FR-02, in force for public
+# buyers since 1 September 2026; the entry forms and the API already ask for it).
+NUMBER_CHARACTERS = re.compile(r"[A-Za-z0-9+\-_/]+")
+# Legal commitment (engagement juridique, BT-13): 50 characters at most.
 MAX_ENGAGEMENT = 50
+# Attachment names: 50 characters at most, extension included ("Pièces jointes dans
+# Chorus Pro : quelques règles à respecter", Chorus Pro community).
+MAX_ATTACHMENT_NAME = 50
+SIRET = re.compile(r"\d{14}")
 MAX_AMOUNT = Decimal(10) ** 13  # numeric(18, 2) holds 16 integer digits; keep a wide margin
 INCOMPLETE_PROFILES = {"minimum", "basicwl"}
 
@@ -42,6 +51,9 @@ MESSAGES = {
     "FCT-PORTAL-13": "La facture n'est pas en euros ({currency}) : les entités publiques françaises sont facturées en EUR.",
     "FCT-PORTAL-15": "Le montant {label} ({value}) dépasse ce que le portail peut enregistrer (moins de 10 000 milliards d'euros).",
     "FCT-PORTAL-17": "{reason}",
+    "FCT-PORTAL-18": "Le numéro de facture « {number} » contient {bad} : le portail n'accepte que des lettres sans accent, des chiffres et les signes + - _ /, sans espace. Corrigez-le dans votre logiciel, puis déposez de nouveau la facture.",
+    "FCT-PORTAL-19": "Le SIRET de l'acheteur « {siret} » est mal formé : un SIRET compte exactement 14 chiffres, sans espace ni lettre (SIREN de 9 chiffres suivi de 5 chiffres).",
+    "FCT-PORTAL-20": "Le nom de la pièce jointe « {name} » a {length} caractères : le portail en accepte {max} au plus, extension comprise. Renommez le fichier.",
     "FCT-PORTAL-16": "Le numéro de facture « {number} » a {length} caractères : le portail en accepte {max} au plus. Raccourcissez-le dans votre logiciel, puis déposez de nouveau la facture.",
 }
 
@@ -81,6 +93,25 @@ def _seller_finding(invoice: NormalizedInvoice, depositor: Structure) -> Finding
     return finding("FCT-PORTAL-09", "BT-30", found=found, depositor=depositor.siret, advice=advice)
 
 
+def _bad_number_characters(number: str) -> str | None:
+    """What Chorus Pro refuses in an invoice number, said in French ("des espaces et le
+    caractère « . »"), or None when the number is acceptable."""
+    if NUMBER_CHARACTERS.fullmatch(number):
+        return None
+    others = sorted({c for c in number if not c.isspace() and not NUMBER_CHARACTERS.fullmatch(c)})
+    parts = ["des espaces"] if any(c.isspace() for c in number) else []
+    if others:
+        label = "le caractère" if len(others) == 1 else "les caractères"
+        parts.append(f"{label} " + ", ".join(f"« {c} »" for c in others))
+    return " et ".join(parts)
+
+
+def attachment_name_findings(names: list[str], location: str | None = None) -> list[Finding]:
+    """FCT-PORTAL-20 for each attachment name longer than Chorus Pro accepts."""
+    return [finding("FCT-PORTAL-20", location or name, name=_shown_number(name), length=len(name), max=MAX_ATTACHMENT_NAME)
+            for name in names if len(name) > MAX_ATTACHMENT_NAME]
+
+
 def _shown_number(number: str) -> str:
     return number if len(number) <= 40 else number[:40] + "…"
 
@@ -108,6 +139,9 @@ async def check(invoice: NormalizedInvoice, depositor: Structure | None) -> tupl
     too_long = len(invoice.number) > MAX_NUMBER
     if too_long:  # refused as written: never cut to fit
         findings.append(finding("FCT-PORTAL-16", "BT-1", number=_shown_number(invoice.number), length=len(invoice.number), max=MAX_NUMBER))
+    if not too_long and (bad := _bad_number_characters(invoice.number)):
+        findings.append(finding("FCT-PORTAL-18", "BT-1", number=_shown_number(invoice.number), bad=bad))
+    findings += attachment_name_findings([d.filename for d in invoice.documents if d.filename], "BT-125")
     if invoice.currency and invoice.currency != "EUR":
         findings.append(finding("FCT-PORTAL-13", "BT-5", currency=invoice.currency))
     if reason := frameworks.refusal(invoice.business_process):
@@ -147,6 +181,8 @@ async def _recipient_findings(invoice: NormalizedInvoice) -> tuple[list[Finding]
     if not siret:
         found = identified_by(invoice.buyer)
         return [finding("FCT-PORTAL-01", "BT-47", found=f"l'acheteur y est identifié par {found}" if found else "aucun identifiant de l'acheteur")], None
+    if not SIRET.fullmatch(siret):
+        return [finding("FCT-PORTAL-19", "BT-47", siret=siret)], None
     recipient = await Structure.objects().get((Structure.siret == siret) & (Structure.is_public == True))  # noqa: E712
     if recipient is None:
         return [finding("FCT-PORTAL-02", "BT-47", siret=siret)], None

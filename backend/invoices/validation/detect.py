@@ -157,7 +157,7 @@ def _root_refusal(kind: str | None, root: etree._Element) -> Finding:
 
 def _detect_pdf(data: bytes, result: Detection) -> None:
     try:
-        name, xml_bytes = facturx.get_xml_from_pdf(data, check_xsd=False, filenames=list(PDF_XML_NAMES))
+        name, xml_bytes = _invoice_attachment(data)
     except Exception as exc:  # pypdf raises many types on damaged files
         logger.debug("unreadable PDF: %r", exc)
         result.refuse(finding("FCT-PDF-01"))
@@ -170,6 +170,10 @@ def _detect_pdf(data: bytes, result: Detection) -> None:
         result.refuse(_embedded(problem, name))
         return
     kind = ROOT_KINDS.get(root.tag)
+    if kind == "zugferd1":
+        # A hybrid PDF may carry a ZUGFeRD 1.0 XML for old readers beside its
+        # Factur-X XML: the Factur-X one is the invoice, whatever the order.
+        name, root, kind = _factur_x_beside_zugferd1(data, name, root)
     if kind == "cii":
         _accept(result, "facturx-pdf", root)
         result.embedded_name = name
@@ -178,6 +182,30 @@ def _detect_pdf(data: bytes, result: Detection) -> None:
     else:
         reason = "ce n'est pas un XML CII (CrossIndustryInvoice) Factur-X."
         result.refuse(finding("FCT-PDF-02", name=name, reason=reason))
+
+
+def _invoice_attachment(data: bytes) -> tuple[str | None, bytes | None]:
+    """factur-x's extraction, asking for factur-x.xml first: factur-x returns the first
+    matching attachment in the PDF's order, which may be a ZUGFeRD 1.0 XML."""
+    name, xml_bytes = facturx.get_xml_from_pdf(data, check_xsd=False, filenames=[PDF_XML_NAMES[0]])
+    if xml_bytes:
+        return name, xml_bytes
+    return facturx.get_xml_from_pdf(data, check_xsd=False, filenames=PDF_XML_NAMES[1:])
+
+
+def _factur_x_beside_zugferd1(
+    data: bytes, name: str | None, root: etree._Element
+) -> tuple[str | None, etree._Element, str]:
+    """Another invoice attachment that is a CII (ZUGFeRD 2 / Factur-X) wins over the
+    ZUGFeRD 1.0 XML; without one the ZUGFeRD 1.0 XML stays (and is refused)."""
+    for attachment in PdfReader(BytesIO(data)).attachment_list:
+        other_name = attachment.name
+        if other_name == name or (other_name or "").lower() not in PDF_XML_NAMES:
+            continue
+        other_root, problem = parse_untrusted(attachment.content or b"")
+        if problem is None and ROOT_KINDS.get(other_root.tag) == "cii":
+            return other_name, other_root, "cii"
+    return name, root, "zugferd1"
 
 
 def _embedded(problem: Finding, name: str | None) -> Finding:

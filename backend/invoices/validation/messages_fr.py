@@ -89,6 +89,13 @@ FR_RULES: dict[str, str] = {
     "BR-CO-21": "Une remise au niveau du document doit avoir un motif (BT-97) ou un code motif (BT-98).",
     "BR-CO-22": "Des frais au niveau du document doivent avoir un motif (BT-104) ou un code motif (BT-105).",
     "BR-CO-25": "Le net à payer est positif : indiquez la date d'échéance (BT-9) ou les conditions de paiement (BT-20).",
+    # CEN CII syntax rules (vendored CEN stylesheet) that producers commonly break
+    "CII-DT-031": (
+        "Un montant porte un attribut de devise (currencyID) : en CII EN 16931, seul le "
+        "total de TVA (BT-110, BT-111) l'indique ; retirez-le des autres montants."
+    ),
+    "CII-DT-097": "Une date au format 102 doit s'écrire AAAAMMJJ (par exemple 20260131).",
+    "CII-DT-037": "Le type de taxe (TypeCode) doit être « VAT ».",
     "BR-CO-26": "Le vendeur doit être identifiable : indiquez son identifiant (BT-29), son SIREN/SIRET (BT-30) ou son numéro de TVA (BT-31).",
     # VAT categories
     "BR-S-01": "Des lignes sont au taux normal (S) mais la ventilation de TVA ne contient pas de catégorie S.",
@@ -132,6 +139,11 @@ FR_RULES: dict[str, str] = {
 # patterns: they are explained from the pattern.
 _PATTERNS = (
     (
+        # CEN CII syntax rules: "[CII-DT-013] - languageID should not be present"
+        re.compile(r"^@?(?P<element>[A-Za-z]+) (?:should not be present|shall not be used)"),
+        "L'élément ou l'attribut « {element} » n'est pas prévu par EN 16931 à cet endroit : retirez-le.",
+    ),
+    (
         re.compile(r"Value of '(?P<x>[^']+)' is not allowed"),
         "La valeur de « {x} » ne fait pas partie de la liste de codes autorisée.",
     ),
@@ -160,9 +172,40 @@ _GENERIC = {
 }
 
 
+# BR-FR texts are French but written for developers: "BR-FR-01/BT-1 : L'identifiant
+# de facture (ram:ID) ne doit pas…". The supplier gets the sentence without the rule
+# prefix and the XML element names, plus, for the rules a supplier meets first, what
+# the reform asks for (from the FNFE explanatory note 1.4.0).
+_BR_FR_PREFIX = re.compile(r"^\s*\[?BR-FR-[A-Z0-9-]+(?:/[^:\]]*)?\]?\s*:\s*")
+_XML_NAMES = re.compile(r"\s*\((?:BT-[0-9]+(?:-[0-9]+)?\s*[:,]\s*)?(?:ram|udt|qdt|rsm|cbc|cac):[A-Za-z]+\)")
+_MARKDOWN = re.compile(r"\*\*")
+BR_FR_HINTS: dict[str, str] = {
+    "BR-FR-05": "Ajoutez à la facture une note portant ce code sujet et la mention légale correspondante.",
+    "BR-FR-08": (
+        "Le cadre de facturation de la réforme (B1 bien, S1 service, M1 mixte…) est "
+        "distinct du cadre Chorus Pro (A1, A2…) : un fichier pour Chorus Pro peut l'omettre."
+    ),
+    "BR-FR-10": "Indiquez le SIREN du vendeur (9 chiffres) avec le schéma 0002.",
+    "BR-FR-12": "Indiquez l'adresse électronique de facturation de l'acheteur (BT-49).",
+    "BR-FR-13": "Indiquez votre adresse électronique de facturation (BT-34).",
+}
+
+
+def french_rule_message(rule: str, official: str) -> str:
+    """A BR-FR finding said plainly: the official French sentence without its prefix
+    and XML names, followed by what the reform asks for when we know it."""
+    text = _MARKDOWN.sub("", _XML_NAMES.sub("", _BR_FR_PREFIX.sub("", official.strip())))
+    text = text[:1].upper() + text[1:]
+    family = re.match(r"BR-FR-[0-9]+", rule)
+    hint = BR_FR_HINTS.get(family.group(0)) if family else None
+    return f"{text} {hint}" if hint else text
+
+
 def french_message(rule: str, official: str, field: str | None = None) -> str:
     """The French sentence of a finding (without the official text, kept apart)."""
     official = official.strip()
+    if rule.startswith("BR-FR"):
+        return french_rule_message(rule, official)
     explanation = FR_RULES.get(rule) or _from_pattern(official, field)
     if explanation is None:
         explanation = next((text for prefix, text in _GENERIC.items() if rule.startswith(prefix)), None)

@@ -15,7 +15,7 @@ from .codes import finding
 from .detect import Detection, detect
 from .extract import extract
 from .model import Finding, NormalizedInvoice, ValidationResult, is_valid
-from .plan import advisory_unless_core, plan_checks
+from .plan import advisory_unless_core, french_rule_advisory, plan_checks
 from .profiles import level_of, profile_from_guideline
 from .schematron import check, compiled
 from .values import with_values
@@ -91,6 +91,9 @@ def _check_document(
         strict_fr,
         in_pdf=detection.format == "facturx-pdf",
         guideline=invoice.guideline_id,
+        # Single-rule fragments are partial documents: the French rules would only
+        # report what the fragment leaves out, so they run there on request only.
+        french_rules=not fragment,
     )
     findings.extend(plan.notes)
     checks: list[str] = []
@@ -101,6 +104,10 @@ def _check_document(
         found = with_values(check(root, key), invoice, root)
         if plan.core_rules_only and key.startswith("facturx-"):
             found = [advisory_unless_core(f) for f in found]
+        if key.startswith("br-fr-") and not plan.french_rules_block:
+            found = [french_rule_advisory(f) for f in found]
+        if key == "cen-cii":
+            found = not_yet_reported(found, findings)
         findings.extend(found)
         checks.append(f"sch:{key}")
     return ValidationResult(
@@ -112,6 +119,14 @@ def _check_document(
         invoice=invoice,
         checks=checks,
     )
+
+
+def not_yet_reported(cen: list[Finding], earlier: list[Finding]) -> list[Finding]:
+    """The CEN CII findings that add something: its CII syntax rules (CII-SR, CII-DT)
+    and any EN 16931 rule the Factur-X stylesheet did not already report. The same
+    BR rule is not reported twice for one mistake."""
+    reported = {f.rule for f in earlier}
+    return [f for f in cen if not (f.rule.startswith("BR-") and f.rule in reported)]
 
 
 def _read_invoice(root: etree._Element, syntax: str) -> tuple[NormalizedInvoice, str | None]:
@@ -141,6 +156,9 @@ WARM_RULESETS = (
     "facturx-extended-ctc-fr",
     "ubl-en16931",
     "ubl-extended-ctc-fr",
+    "cen-cii",
+    "br-fr-cii",
+    "br-fr-ubl",
 )
 WARM_SCHEMAS = (
     "facturx-minimum",
@@ -161,10 +179,11 @@ _PRIMERS = {
 def warm_up(*, strict_fr: bool = False) -> None:
     """Load every schema, compile every stylesheet and run each once on an empty
     document (Saxon finishes preparing a stylesheet on its first run), so that the
-    first deposits do not pay for it. Call at server start; safe to call again."""
+    first deposits do not pay for it. Call at server start; safe to call again.
+    ``strict_fr`` is accepted for older callers: the French rules always run now."""
     for key in WARM_SCHEMAS:
         get_schema(key)
-    keys = list(WARM_RULESETS) + (["br-fr-cii", "br-fr-ubl"] if strict_fr else [])
+    keys = list(WARM_RULESETS)
     primers = {syntax: etree.fromstring(text) for syntax, text in _PRIMERS.items()}
     for key in keys:
         compiled(key)

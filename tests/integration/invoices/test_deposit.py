@@ -184,6 +184,15 @@ async def test_attachment_of_unknown_type_refuses_the_invoice(client, supplier):
     assert await Invoice.count() == 0 and await Attachment.count() == 0
 
 
+async def test_attachment_name_longer_than_chorus_pro_accepts_refuses_the_invoice(client, supplier):
+    photo = b"\xff\xd8\xff\xe0" + b"\x00" * 100
+    name = "photo-du-chantier-avant-travaux-facade-nord-2026.jpg"  # 52 characters
+    response = await post_files(client, [("f.xml", cii_bytes())], [(name, photo)])
+    assert response.status_code == 422 and "FCT-PORTAL-20" in response.text
+    assert "52 caractères" in response.text
+    assert await Invoice.count() == 0 and await Attachment.count() == 0
+
+
 async def test_no_file_is_a_400(client, supplier):
     token = csrf_from((await client.get("/deposits")).text)
     response = await client.post("/deposits", files=[("other", ("x", b"", "text/plain"))], data={"_csrf_token": token})
@@ -198,13 +207,17 @@ async def test_body_over_the_flux_limit_is_a_413(client, supplier, settings):
     assert await Deposit.count() == 0
 
 
-async def test_strict_french_rules_are_optional(client, supplier):
+async def test_french_rules_warn_by_default_and_block_in_strict_mode(client, supplier):
+    # The test invoice lacks the reform's mentions (BR-FR-05): a warning unless strict.
     plain = await post_files(client, [("a.xml", cii_bytes(with_number("FR-1")))])
-    assert plain.status_code == 201 and "BR-FR" not in plain.text
+    assert plain.status_code == 201 and "BR-FR-05_BT-22_PMT" in plain.text
+    assert "Règles françaises de la réforme (BR-FR)" in plain.text
+    assert await Invoice.count() == 1
     token = csrf_from((await client.get("/deposits")).text)
     strict = await client.post("/deposits", files=[("file", ("b.xml", cii_bytes(with_number("FR-2")), "application/xml"))],
                                data={"_csrf_token": token, "strict_fr": "on"})
-    assert "BR-FR" in strict.text
+    assert strict.status_code == 422 and "BR-FR-05_BT-22_PMT" in strict.text
+    assert await Invoice.count() == 1
 
 
 async def test_certificate_shows_the_file_digest_and_recipient(client, supplier):

@@ -8,6 +8,7 @@ import pytest
 from backend.directory.tables import Service, Structure
 from backend.invoices import portal_rules
 from backend.invoices.validation import Amount, validate_bytes
+from backend.invoices.validation.model import DocumentReference
 from tests.unit.validation.invoice_builders import BUYER_SIRET, SELLER_SIRET, cii_bytes
 
 BASE = validate_bytes(cii_bytes(), "f.xml").invoice
@@ -96,3 +97,45 @@ async def test_amounts_beyond_what_can_be_stored(recipient, depositor):
     huge = Amount("99999999999999999999.00", BASE.totals.payable.value * 10**20)
     totals = msgspec.structs.replace(BASE.totals, payable=huge, tax_inclusive=huge)
     assert await rules_of(variant(totals=totals), depositor) == ["FCT-PORTAL-15"]
+
+
+# --- Chorus Pro limits stricter than EN 16931 (POLICY.md, section 9) ---------------
+
+
+@pytest.mark.parametrize(
+    ("number", "said"),
+    [
+        ("FA 2026 01", "contient des espaces :"),
+        ("FA.2026.01", "contient le caractère « . » :"),
+        ("FÉ-2026#1", "contient les caractères « # », « É » :"),
+    ],
+)
+async def test_invoice_number_characters_chorus_pro_refuses(recipient, depositor, number, said):
+    findings, _ = await portal_rules.check(variant(number=number), depositor)
+    assert [f.rule for f in findings] == ["FCT-PORTAL-18"]
+    assert said in findings[0].message and findings[0].term == "BT-1"
+
+
+async def test_invoice_number_of_allowed_characters_passes(recipient, depositor):
+    assert await rules_of(variant(number="FA-2026/01_A+B"), depositor) == []
+
+
+async def test_a_too_long_number_is_said_once_not_also_for_its_characters(recipient, depositor):
+    assert await rules_of(variant(number="FA " * 10), depositor) == ["FCT-PORTAL-16"]
+
+
+@pytest.mark.parametrize("siret", ["2175000160001", "217 500 016 00019", "2175000160001A"])
+async def test_malformed_buyer_siret_is_said_as_such(recipient, depositor, siret):
+    findings, _ = await portal_rules.check(variant(buyer=msgspec.structs.replace(BASE.buyer, siret=siret)), depositor)
+    assert [f.rule for f in findings] == ["FCT-PORTAL-19"]
+    assert f"« {siret} »" in findings[0].message and "14 chiffres" in findings[0].message
+
+
+async def test_embedded_attachment_name_longer_than_50_characters(recipient, depositor):
+    long_name = "bon-de-livraison-" + "x" * 30 + ".pdf"  # 51 characters
+    ok_name = "b" * 46 + ".pdf"  # 50 characters
+    documents = [DocumentReference(id="BL-1", filename=long_name), DocumentReference(id="BL-2", filename=ok_name)]
+    findings, _ = await portal_rules.check(variant(documents=documents), depositor)
+    assert [f.rule for f in findings] == ["FCT-PORTAL-20"]
+    assert "51 caractères" in findings[0].message and "50 au plus" in findings[0].message
+    assert findings[0].location == "BT-125"

@@ -119,15 +119,21 @@ def test_content_wins_over_extension_and_mismatch_is_a_warning() -> None:
     assert "« .pdf »" in warnings[0].message
 
 
+def not_french(result) -> list[str]:
+    """Rules found besides the French reform ones (the test invoice, made for Chorus
+    Pro, lacks the reform's mentions: BR-FR warnings, run on every deposit)."""
+    return [f.rule for f in result.findings if not f.rule.startswith("BR-FR")]
+
+
 def test_pdf_named_xml_gets_the_mismatch_warning() -> None:
     result = validate_bytes(facturx_pdf(), "facture.XML")
     assert result.format == "facturx-pdf"
-    assert [f.rule for f in result.findings] == ["FCT-DETECT-08"]
+    assert not_french(result) == ["FCT-DETECT-08"]
 
 
 @pytest.mark.parametrize("name", ["facture.xml", "FACTURE.XML", "sans-extension", None])
 def test_matching_or_missing_extension_gives_no_warning(name: str | None) -> None:
-    assert validate_bytes(cii_bytes(), name).findings == []
+    assert not_french(validate_bytes(cii_bytes(), name)) == []
 
 
 def test_leading_garbage_before_pdf_header_is_tolerated() -> None:

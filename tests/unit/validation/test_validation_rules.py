@@ -59,7 +59,7 @@ def test_xsd_errors_do_not_stop_the_business_rules() -> None:
     xsd = next(f for f in result.findings if f.stage == "xsd")
     assert xsd.rule == "FCT-XSD-01" and "Unexpected" in xsd.message
     assert "BR-CO-15" in fatal_rules(result)
-    assert result.checks == ["xsd:facturx-en16931", "sch:facturx-en16931"]
+    assert result.checks == ["xsd:facturx-en16931", "sch:facturx-en16931", "sch:cen-cii", "sch:br-fr-cii"]
 
 
 def test_a_warning_does_not_invalidate() -> None:
@@ -81,13 +81,14 @@ def test_missing_mandatory_data_fires_its_rule() -> None:
 
 def test_strict_fr_runs_the_french_rules() -> None:
     long_number = invoice_data(**{"BT-1": "F" * 40})
-    relaxed = validate_bytes(cii_bytes(long_number), "facture.xml")
     strict = validate_bytes(cii_bytes(long_number), "facture.xml", strict_fr=True)
-    assert not any(f.rule.startswith("BR-FR") for f in relaxed.findings)
     assert "BR-FR-01_BT-1" in fatal_rules(strict)
     assert "sch:br-fr-cii" in strict.checks
     french = next(f for f in strict.findings if f.rule == "BR-FR-01_BT-1")
-    assert "35 caractères" in french.message  # BR-FR texts are French already
+    # The official French sentence without its rule prefix and XML names.
+    assert french.message.startswith("L'identifiant de facture ne doit pas dépasser 35 caractères.")
+    assert "ram:ID" not in french.message and "ram:ID" in french.official
+    assert (french.stage, french.term) == ("en16931", "BT-1")
 
 
 def test_strict_fr_on_ubl() -> None:
@@ -146,7 +147,7 @@ def test_rule_fragment_runs_business_rules_only() -> None:
     rules = fatal_rules(result)
     assert "BR-01" not in rules and "BR-02" in rules
     assert not [f for f in result.findings if f.stage == "xsd"]
-    assert result.checks == ["sch:ubl-en16931"]
+    assert result.checks == ["sch:ubl-en16931"]  # no BR-FR on fragments outside the strict mode
     # the full pipeline on the same fragment reports the XSD failure too
     assert any(f.stage == "xsd" for f in validate_bytes(fragment).findings)
 
