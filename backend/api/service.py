@@ -17,6 +17,7 @@ from backend.api.schemas import (
 )
 from backend.directory.tables import Structure
 from backend.lib.common import parse_id
+from backend.invoices.statuses import BEFORE_RECEPTION
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory
 from backend.processing import late_interest, payment_delays
 
@@ -112,6 +113,8 @@ async def invoice_page(side, structure_id: int, *, status: str | None, updated_s
     """Invoices of one side (supplier or recipient column), oldest change first: a poller
     resumes from its last cursor (or updated_since) and sees every later change."""
     query = Invoice.select(*SUMMARY_COLUMNS).where(side == structure_id)
+    if side is Invoice.recipient:  # still with its validator: not received yet
+        query = query.where(Invoice.status.not_in(list(BEFORE_RECEPTION)))
     if status:
         query = query.where(Invoice.status == status)
     if updated_since is not None:
@@ -131,6 +134,8 @@ async def invoice_page(side, structure_id: int, *, status: str | None, updated_s
 async def visible_invoice(structure_id: int, invoice_id: int, *, sides: tuple[str, ...] = ("supplier", "recipient")) -> Invoice:
     """The invoice when this structure is on one of `sides`; 404 otherwise (existence never leaks)."""
     invoice = await Invoice.objects().get(Invoice.id == invoice_id)
+    if invoice is not None and invoice.status in BEFORE_RECEPTION and invoice.supplier != structure_id:
+        sides = tuple(s for s in sides if s != "recipient")  # not received yet
     if invoice is None or not any(getattr(invoice, side) == structure_id for side in sides):
         raise ApiProblem(404, "not_found", "Cette facture n'existe pas ou n'est pas visible avec cette clé.")
     return invoice

@@ -25,7 +25,7 @@ from piccolo.columns.combination import WhereRaw
 from backend.lib.common import fold, paris_today, parse_id
 from backend.lib.db import engine
 from backend.directory.tables import Structure
-from backend.invoices.statuses import STATUSES, label
+from backend.invoices.statuses import BEFORE_RECEPTION, STATUSES, label
 from backend.invoices.tables import Invoice, InvoiceCount
 from backend.processing import payment_delays
 
@@ -222,6 +222,8 @@ def filtered(query, side: str, structure_id: int, filters: Filters, search: Sear
     """
     own, other = _own_other(side)
     query = query.where(own == structure_id)
+    if side == RECIPIENT:  # still with its validator: not received yet
+        query = query.where(Invoice.status.not_in(list(BEFORE_RECEPTION)))
     if filters.party:
         query = query.where(other == filters.party)
     query = _where_status(query, filters.status, side)

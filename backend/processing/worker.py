@@ -64,7 +64,7 @@ class Drop(Exception):
 
 # The modules that register a handler when imported (each domain owns its delivery).
 HANDLER_MODULES: tuple[str, ...] = ("backend.webhooks.delivery", "backend.notifications.delivery",
-                                     "backend.processing.payment_delays")
+                                     "backend.processing.payment_delays", "backend.processing.validation")
 
 
 def payload_of(row: dict[str, Any]) -> dict[str, Any]:
