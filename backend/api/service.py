@@ -55,7 +55,8 @@ SUMMARY_COLUMNS = (
     Invoice.currency, Invoice.total_excl_vat, Invoice.total_vat, Invoice.total_incl_vat, Invoice.amount_due,
     Invoice.seller_siret, Invoice.service_code, Invoice.engagement, Invoice.version, Invoice.deposited_at,
     Invoice.updated_at, Invoice.recipient.siret.as_alias("recipient_siret"), Invoice.supplier.siret.as_alias("supplier_siret"),
-    Invoice.payment_due_by, Invoice.paid_in_full_on,
+    Invoice.payment_due_by, Invoice.paid_in_full_on, Invoice.billing_framework, Invoice.validation_due_at,
+    Invoice.validator_1.siret.as_alias("validator_siret"), Invoice.validator_2.siret.as_alias("validator_2_siret"),
 )
 
 
@@ -83,6 +84,8 @@ def summary(row: dict, view: dict) -> InvoiceSummary:
         supplier_siret=row["supplier_siret"], recipient_siret=row["recipient_siret"], service_code=row["service_code"],
         engagement=row["engagement"], version=row["version"], deposited_at=row["deposited_at"], updated_at=row["updated_at"],
         payment_due_by=view["due_by"], days_late=view["days_late"], late_interest=_interest_out(view.get("interest")),
+        billing_framework=row["billing_framework"], validator_siret=row["validator_siret"],
+        validator_2_siret=row["validator_2_siret"], validation_due_at=row["validation_due_at"],
     )
 
 
