@@ -53,6 +53,12 @@ def days_left(due: datetime | str | None, now: datetime) -> int | None:
     return max((due.astimezone(PARIS).date() - now.astimezone(PARIS).date()).days, 0)
 
 
+def as_paris_date(moment: datetime | str):
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(PARIS).date()
+
+
 async def schedule_deadlines(invoice_id: int, level: int, now: datetime) -> datetime:
     """In the transaction of the change that makes the level wait; returns the due time."""
     due = due_at(now)
@@ -66,6 +72,32 @@ async def cancel_deadlines(invoice_id: int, level: int, *, keep_tacit: bool = Fa
     await deadlines.cancel(reminder_kind(level), invoice_id)
     if not keep_tacit:
         await deadlines.cancel(tacit_kind(level), invoice_id)
+
+
+# --- the validator's list ("Factures à valider") ------------------------------------------------
+
+def _waiting_for(structure_id: int):
+    return (((Invoice.status == "A_VALIDER_1") & (Invoice.validator_1 == structure_id))
+            | ((Invoice.status == "A_VALIDER_2") & (Invoice.validator_2 == structure_id)))
+
+
+async def count_waiting(structure_id: int | None) -> int:
+    return await Invoice.count().where(_waiting_for(structure_id)) if structure_id else 0
+
+
+async def waiting(structure_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    """The invoices waiting for this structure's validation, the nearest deadline first, with the days left."""
+    rows = await Invoice.select(
+        Invoice.id, Invoice.number, Invoice.status, Invoice.version, Invoice.total_incl_vat, Invoice.billing_framework,
+        Invoice.validation_due_at, Invoice.issue_date, Invoice.supplier.name.as_alias("supplier_name"),
+        Invoice.recipient.name.as_alias("recipient_name"),
+    ).where(_waiting_for(structure_id)).order_by(Invoice.validation_due_at).order_by(Invoice.id).limit(limit)
+    now = utcnow()
+    for row in rows:
+        row["days_left"] = days_left(row["validation_due_at"], now)
+        row["due_on"] = as_paris_date(row["validation_due_at"]) if row["validation_due_at"] else None
+        row["level"] = int(row["status"][-1])
+    return rows
 
 
 # --- handlers (run by the worker pass) ---------------------------------------------------------

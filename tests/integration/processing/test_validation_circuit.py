@@ -175,3 +175,27 @@ async def test_a_subcontractor_invoice_without_a_usable_validator_is_refused(cli
 async def test_a_validator_for_a_simple_invoice_is_refused(client, supplier, recipient, titulaire):
     response = await deposit_subcontracted(client, "A1", validator_siret=titulaire[0].siret)
     assert response.status_code == 422 and "FCT-PORTAL-21" in response.text
+
+
+async def test_the_titulaire_validates_from_its_phone_page(client, accounts, supplier, recipient):
+    """The validator's « Factures à valider » page: days left, accept; the invoice page shows the step."""
+    person = accounts.person(company="Bâtiment Général SA")
+    assert (await accounts.signup(person)).status_code == 201 and (await accounts.confirm(person)).status_code in (200, 302)
+    response = await deposit_subcontracted(client, validator_siret=person.siret)  # still signed in as the subcontractor
+    assert response.status_code == 201, response.text
+    invoice = await Invoice.objects().first()
+    assert (await accounts.login(person)).status_code in (200, 302)
+    home = await client.get("/")
+    assert "Une facture attend votre validation" in home.text
+    page = await client.get("/validations")
+    assert page.status_code == 200 and f"Facture n°&nbsp;{invoice.number}" in page.text
+    assert "Encore 15 jours" in page.text and "Menuiserie Dupont SARL" in page.text
+    token = csrf_from(page.text)
+    done = await client.post(f"/invoices/{invoice.id}/status",
+                             data={"_csrf_token": token, "target": "VALIDEE_1", "version": str(invoice.version)})
+    assert done.status_code in (200, 302, 303), done.text
+    assert (await Invoice.objects().get(Invoice.id == invoice.id)).status == "MISE_A_DISPOSITION"
+    shown = await client.get(f"/invoices/{invoice.id}")  # read-only for the titulaire afterwards
+    assert shown.status_code == 200 and "Validée par le titulaire" in shown.text and "Bâtiment Général SA" in shown.text
+    assert 'name="target"' not in shown.text
+    assert "Aucune facture n'attend votre validation" in (await client.get("/validations")).text
