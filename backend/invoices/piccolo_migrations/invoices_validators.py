@@ -26,7 +26,14 @@ FORWARDS = [
     "CREATE INDEX invoice_validator_1 ON invoice (validator_1) WHERE validator_1 IS NOT NULL",
     "CREATE INDEX invoice_validator_2 ON invoice (validator_2) WHERE validator_2 IS NOT NULL",
 ]
-POSTGRES_ONLY = ["ALTER TABLE invoice_history ALTER COLUMN status TYPE VARCHAR(40)"]
+# PostgreSQL refuses to retype a column that a trigger's WHEN clause reads: that trigger
+# (migration invoices_search_references) is dropped and created again, as it was, around it.
+POSTGRES_ONLY = [
+    "DROP TRIGGER invoice_search_references ON invoice_history",
+    "ALTER TABLE invoice_history ALTER COLUMN status TYPE VARCHAR(40)",
+    """CREATE TRIGGER invoice_search_references AFTER INSERT ON invoice_history
+FOR EACH ROW WHEN (NEW.status IN ('MANDATEE', 'MISE_EN_PAIEMENT')) EXECUTE FUNCTION invoice_search_references()""",
+]
 BACKWARDS = [
     "DROP INDEX invoice_validator_2", "DROP INDEX invoice_validator_1",
     "ALTER TABLE invoice DROP COLUMN validation_due_at", "ALTER TABLE invoice DROP COLUMN validator_2",
