@@ -68,7 +68,8 @@ class Group:
 # take note of a rejection). "En cours": with the recipient. "Payées": payment sent.
 SUPPLIER_GROUPS = (
     Group("a_traiter", "À traiter", ("SUSPENDUE", "A_RECYCLER", "REJETEE"), unacknowledged_rejections=True),
-    Group("en_cours", "En cours", ("DEPOSEE", "MISE_A_DISPOSITION", "PRISE_EN_CHARGE", "COMPLETEE", "SERVICE_FAIT", "MANDATEE")),
+    Group("en_cours", "En cours", ("DEPOSEE", "MISE_A_DISPOSITION", "PRISE_EN_CHARGE", "COMPLETEE", "SERVICE_FAIT", "MANDATEE",
+                                   "A_VALIDER_1", "A_VALIDER_2")),  # A9/A12: with the titulaire or mandataire first
     Group("payees", "Payées", ("MISE_EN_PAIEMENT",)),
 )
 # Recipient side. "À traiter" (waiting for the agent's structure): every status from which
