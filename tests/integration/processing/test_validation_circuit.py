@@ -14,6 +14,7 @@ from backend.lib.common import fold
 from backend.processing import deadlines, worker
 from backend.processing.lifecycle import Actor, TransitionError, allowed_actions, change_status
 from backend.processing.tables import Deadline, Outbox
+from backend.tracking.tables import Event
 from tests.integration.processing.conftest import make_user
 from tests.support.accounts import valid_siret
 from tests.support.web import csrf_from
@@ -71,6 +72,9 @@ async def test_a_subcontractor_invoice_waits_for_its_validator_not_the_recipient
     assert await outbox_rows("webhook", "invoice.received") == []
     [webhook] = await outbox_rows("webhook", "invoice.status_changed")
     assert webhook["validator_id"] == titulaire[0].id  # heard by the validator's webhooks, not the recipient's
+    # Live pages: the event goes to the supplier's and the validator's streams, not the recipient's.
+    events = await Event.select(Event.supplier, Event.recipient).where(Event.invoice == pending.id)
+    assert events and all(e["recipient"] == titulaire[0].id for e in events)
     # The recipient cannot act on it, nor even see it.
     agent = await make_user(recipient.id, can_process=True)
     with pytest.raises(TransitionError) as hidden:
