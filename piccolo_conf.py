@@ -17,6 +17,7 @@ APP_REGISTRY = AppRegistry(
         "backend.tracking.piccolo_app",
         "backend.api.piccolo_app",
         "backend.messages.piccolo_app",
+        "backend.tickets.piccolo_app",
         "backend.webhooks.piccolo_app",
         "backend.notifications.piccolo_app",
     ]

@@ -40,6 +40,7 @@ from backend.invoices.validation import warm_up
 from backend.processing import worker as outbox_worker
 from backend.processing.controllers import router as processing_router
 from backend.messages.controllers import router as messages_router
+from backend.tickets.controllers import router as tickets_router
 from backend.notifications.controllers import router as push_router
 from backend.pwa import router as pwa_router
 from backend.webhooks.controllers import router as webhooks_router
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
             webhooks_router,
             tracking_router,
             messages_router,
+            tickets_router,
             push_router,
             pwa_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),

@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     from backend.api.cli import add_parser as add_apikey_parser
 
     add_apikey_parser(sub)
+    from backend.tickets.cli import add_parser as add_support_parser
+
+    add_support_parser(sub)
     return parser
 
 

@@ -19,6 +19,7 @@ from backend.api.auth import api_principal
 from backend.api.controllers import HANDLERS
 from backend.api.export_controllers import HANDLERS as EXPORT_HANDLERS
 from backend.api.bulk_controllers import HANDLERS as BULK_HANDLERS
+from backend.tickets.api import HANDLERS as TICKET_HANDLERS
 from backend.api.decoding import ApiRequest, finding, french, location, schema_problem
 from backend.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem
 from backend.lib.errors import CODES, MESSAGES
@@ -78,7 +79,7 @@ def _webhooks_router() -> Router | None:
 
 def build_router() -> Router:
     webhooks = _webhooks_router()
-    handlers = [*HANDLERS, *EXPORT_HANDLERS, *BULK_HANDLERS]
+    handlers = [*HANDLERS, *EXPORT_HANDLERS, *BULK_HANDLERS, *TICKET_HANDLERS]
     for handler in handlers:  # every route documents its problem responses
         handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
     return Router(
@@ -179,6 +180,11 @@ REQUEST_EXAMPLES = {
         "attachments": [{"filename": "bon-livraison.pdf", "content": "JVBERi0xLjcK..."}],
     },
     ("/invoices/{invoice_id}/recycling", "post"): {"recipient_siret": "21750001600019", "service_code": "SERVICE-COMPTA"},
+    ("/tickets", "post"): {
+        "category": "factures_emises", "subcategory": "question_entite_publique", "recipient_siret": "21750001600019",
+        "subject": "Quel code service pour les écoles ?", "body": "Bonjour, quel code service indiquer sur nos factures ?",
+    },
+    ("/tickets/{ticket_id}/actions", "post"): {"action": "answer", "body": "Indiquez le code service ECOLES.", "version": 2},
     ("/received/{invoice_id}/status", "post"): {
         "status": "MISE_EN_PAIEMENT", "payment": {"date": "2026-04-15", "amount": "720.00"}, "version": 5,
     },

@@ -55,7 +55,8 @@ SUMMARY_COLUMNS = (
     Invoice.currency, Invoice.total_excl_vat, Invoice.total_vat, Invoice.total_incl_vat, Invoice.amount_due,
     Invoice.seller_siret, Invoice.service_code, Invoice.engagement, Invoice.version, Invoice.deposited_at,
     Invoice.updated_at, Invoice.recipient.siret.as_alias("recipient_siret"), Invoice.supplier.siret.as_alias("supplier_siret"),
-    Invoice.payment_due_by, Invoice.paid_in_full_on, Invoice.billing_framework, Invoice.validation_due_at,
+    Invoice.payment_due_by, Invoice.paid_in_full_on, Invoice.payment_clock_stopped, Invoice.billing_framework,
+    Invoice.validation_due_at,
     Invoice.validator_1.siret.as_alias("validator_siret"), Invoice.validator_2.siret.as_alias("validator_2_siret"),
 )
 

@@ -38,6 +38,8 @@ PUBLIC = [
         "agent": {"email": "agent.eaux@demo.facteur.fr", "password": "demo-agent-eaux-2026", "first_name": "Inès", "last_name": "Roux"},
     },
 ]
+# The platform's support team: an operator with no structure of their own (tickets go to the team).
+SUPPORT = {"email": "support@demo.facteur.fr", "password": "demo-support-2026", "first_name": "Sacha", "last_name": "Lemoine"}
 STRUCTURE_FIELDS = ("name", "address_line1", "postal_code", "city", "vat_number", "iban", "bic")
 
 
@@ -89,6 +91,13 @@ async def _ensure_services(structure_id: int, services: list[tuple[str, str]]) -
             await Service.insert(Service(structure=structure_id, code=code, name=name, active=True))
 
 
+async def _ensure_operator(user_id: int) -> None:
+    from backend.tickets.tables import SupportOperator
+
+    if not await SupportOperator.exists().where(SupportOperator.user == user_id):
+        await SupportOperator.insert(SupportOperator(user=user_id))
+
+
 async def load_demo(*, invoices: bool = True) -> dict:
     agents: dict[str, int] = {}
     async with transaction():
@@ -100,6 +109,7 @@ async def load_demo(*, invoices: bool = True) -> dict:
             await _ensure_services(structure_id, spec["services"])
             agents[spec["siret"]] = await _upsert_user(spec["agent"])
             await _ensure_manager(agents[spec["siret"]], structure_id)
+        await _ensure_operator(await _upsert_user(SUPPORT))
     if invoices:
         # Outside the transaction above: each invoice is a deposit and status changes of its own.
         from backend.demo.invoices import load_demo_invoices
@@ -123,6 +133,7 @@ def demo_description() -> dict:
             }
             for s in PUBLIC
         ],
+        "support": {"email": SUPPORT["email"], "password": SUPPORT["password"]},
     }
 
 
@@ -136,3 +147,4 @@ def print_demo(data: dict) -> None:
         print(f"Entité publique : {p['name']} (SIRET {p['siret']}){' — ' + ', '.join(flags) if flags else ''}")
         print(f"  services : {', '.join(sv['code'] for sv in p['services'])}")
         print(f"  agent : {p['agent']['email']} / {p['agent']['password']}")
+    print(f"\nSupport de la plateforme (file des tickets : /support/tickets)\n  opérateur : {data['support']['email']} / {data['support']['password']}")

@@ -70,10 +70,12 @@ class Invoice(Table):
     mandate_number = Varchar(length=50, default="")
     deposited_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow(), index=True)
-    # Délai global de paiement: set by the lifecycle at reception, pushed back by the days
-    # spent suspended; paid_in_full_on is the date of the payment that settled the invoice.
+    # Délai global de paiement: set by the lifecycle at reception, reopened after the one
+    # interruption (payment_delays); paid_in_full_on is the date of the payment that settled the
+    # invoice; payment_clock_stopped is true during that interruption.
     payment_due_by = Date(null=True, default=None)
     paid_in_full_on = Date(null=True, default=None)
+    payment_clock_stopped = Boolean(default=False)
     # Validation circuit (A9, A12): the structures that validate the invoice before the recipient
     # receives it (level 2: the mandataire, for a co-contractor's subcontractor), and the end of
     # the 15 days of the level waited for (migration invoices_validators).

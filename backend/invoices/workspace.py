@@ -39,15 +39,15 @@ MAX_Q = 100
 COLUMNS = (Invoice.id, Invoice.number, Invoice.type_code, Invoice.status, Invoice.status_code, Invoice.seller_name,
            Invoice.seller_siret, Invoice.buyer_name, Invoice.service_code, Invoice.total_incl_vat, Invoice.currency,
            Invoice.issue_date, Invoice.supplier, Invoice.recipient, Invoice.version, Invoice.payment_due_by,
-           Invoice.paid_in_full_on)
+           Invoice.paid_in_full_on, Invoice.payment_clock_stopped)
 
 # "En retard": a chip and a synthèse count on both sides. Not paid in full, the last day to pay
-# gone, the clock running (not suspended, not rejected): a range of the (side, payment_due_by)
+# gone, the clock running (not interrupted, not rejected): a range of the (side, payment_due_by)
 # indexes of migration invoices_payment_due_indexes, among the unpaid invoices only.
 LATE = "en_retard"
 LATE_TITLE = "En retard"
 LATE_SQL = ("invoice.paid_in_full_on IS NULL AND invoice.payment_due_by IS NOT NULL AND invoice.payment_due_by < {} "
-            "AND invoice.status NOT IN ('SUSPENDUE', 'REJETEE')")
+            "AND NOT invoice.payment_clock_stopped AND invoice.status <> 'REJETEE'")
 
 # A rejection the supplier has not acknowledged yet: no supplier row at REJETEE in the history.
 UNACKNOWLEDGED = ("NOT EXISTS (SELECT 1 FROM invoice_history h WHERE h.invoice = invoice.id "

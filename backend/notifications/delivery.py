@@ -57,7 +57,8 @@ USER_AGENT = "Facteur-Push/1"
 
 def event_key(row: dict[str, Any], payload: dict[str, Any]) -> str:
     """What preferences are about: the new status, or "message.created"."""
-    if (payload.get("event") or row["event_type"]) in (service.MESSAGE_EVENT, service.OVERDUE_EVENT, service.VALIDATION_EVENT):
+    if (payload.get("event") or row["event_type"]) in (service.MESSAGE_EVENT, service.OVERDUE_EVENT, service.TICKET_EVENT,
+                                                         service.VALIDATION_EVENT):
         return payload.get("event") or row["event_type"]
     return str(payload.get("status") or "")
 
@@ -65,8 +66,12 @@ def event_key(row: dict[str, Any], payload: dict[str, Any]) -> str:
 async def on_event(row: dict[str, Any]) -> None:
     payload = worker.payload_of(row)
     key = event_key(row, payload)
-    structure_id = (payload.get("audience") or {}).get("structure_id")
-    subscriptions = await service.subscriptions_for(key, structure_id, exclude_user=payload.get("actor_user_id")) if structure_id else []
+    audience = payload.get("audience") or {}
+    structure_id = audience.get("structure_id")
+    if audience.get("user_ids"):  # a ticket's step names the people it waits for
+        subscriptions = await service.subscriptions_of_people(audience["user_ids"], exclude_user=payload.get("actor_user_id"))
+    else:
+        subscriptions = await service.subscriptions_for(key, structure_id, exclude_user=payload.get("actor_user_id")) if structure_id else []
     if not subscriptions:
         await worker.fan_out(row, [])
         return
@@ -94,7 +99,7 @@ async def build_notification(key: str, payload: dict[str, Any], invoice_id: int 
     number = payload.get("number") or (invoice or {}).get("number") or ""
     url = payload.get("url") or (f"/invoices/{invoice_id}" if invoice_id else "/")
     message = {"url": url, "tag": payload.get("tag") or (f"invoice-{invoice_id}" if invoice_id else "facteur")}
-    if key == service.MESSAGE_EVENT:
+    if key in (service.MESSAGE_EVENT, service.TICKET_EVENT):
         message.update(title=payload.get("title") or f"Nouveau message sur la facture n°\u00a0{number}", body=payload.get("body") or "")
         return {"message": message, "urgency": "normal"}
     message.update(title=payload.get("title") or status_sentence(key, number, (invoice or {}).get("type_code")),

@@ -22,6 +22,7 @@ from backend.notifications.tables import PushPreference, PushSubscription
 from backend.notifications.vapid import b64url_decode
 
 MESSAGE_EVENT = "message.created"
+TICKET_EVENT = "ticket.updated"  # a ticket's step that waits for someone: sent to them, whatever their preferences
 OVERDUE_EVENT = "payment.overdue"  # the payment deadline passed, the invoice still unpaid
 VALIDATION_EVENT = "validation.requested"  # a subcontractor's invoice waits for this structure's validation (or its reminder)
 DEFAULT_EVENTS = frozenset({"REJETEE", "SUSPENDUE", "A_RECYCLER", "MISE_EN_PAIEMENT", OVERDUE_EVENT,
@@ -204,6 +205,15 @@ async def subscriptions_for(event: str, structure_id: int, *, exclude_user: int 
     """The subscriptions of the structure's members who want this event."""
     users = [u for u in await members(structure_id) if u != exclude_user]
     wanted = [u for u, events in (await preferences_of(users)).items() if event in events]
+    if not wanted:
+        return []
+    rows = await PushSubscription.select(PushSubscription.id).where(PushSubscription.user.is_in(wanted)).order_by(PushSubscription.id)
+    return [r["id"] for r in rows]
+
+
+async def subscriptions_of_people(user_ids: list[int], *, exclude_user: int | None = None) -> list[int]:
+    """The subscriptions of these people (a ticket waits for them: no preference turns it off)."""
+    wanted = sorted({int(u) for u in user_ids if u != exclude_user})
     if not wanted:
         return []
     rows = await PushSubscription.select(PushSubscription.id).where(PushSubscription.user.is_in(wanted)).order_by(PushSubscription.id)

@@ -582,8 +582,8 @@ async def received(invoice_id: int, due: date) -> None:
 
 
 async def _payment_clock(invoice: Invoice, final: str, steps, now) -> None:
-    """The payment deadline follows the change: stopped while suspended or rejected, pushed back
-    by the days spent suspended, done once paid in full."""
+    """The payment deadline follows the change: ended by a rejection, interrupted by the first
+    suspension, reopened when the supplier completes it, done once paid in full."""
     if invoice.payment_due_by is None:
         if final == "MISE_A_DISPOSITION":  # an invoice received before payment delays were tracked
             recipient = await Structure.objects().get(Structure.id == invoice.recipient)
@@ -593,19 +593,28 @@ async def _payment_clock(invoice: Invoice, final: str, steps, now) -> None:
         return
     payment = next((extra.get("payment") for status, _, _, _, extra in steps if status == "MISE_EN_PAIEMENT"), None)
     if payment and payment.get("fully_paid"):
-        await Invoice.update({Invoice.paid_in_full_on: date.fromisoformat(payment["date"])}).where(Invoice.id == invoice.id)
+        await Invoice.update({Invoice.paid_in_full_on: date.fromisoformat(payment["date"]),
+                              Invoice.payment_clock_stopped: False}).where(Invoice.id == invoice.id)
         await payment_delays.cancel_overdue(invoice.id)
-    elif final in payment_delays.CLOCK_STOPPED:
+    elif final in payment_delays.CLOCK_ENDED:
         await payment_delays.cancel_overdue(invoice.id)
-    elif invoice.status == "SUSPENDUE":
-        suspended = await InvoiceHistory.select(InvoiceHistory.created_at).where(
+    elif final == "SUSPENDUE" and not await _suspended_before(invoice.id):
+        # The one interruption the law allows (R.2192-27); a later suspension leaves the clock running.
+        await Invoice.update({Invoice.payment_clock_stopped: True}).where(Invoice.id == invoice.id)
+        await payment_delays.cancel_overdue(invoice.id)
+    elif invoice.status == "SUSPENDUE" and invoice.payment_clock_stopped:
+        interrupted = await InvoiceHistory.select(InvoiceHistory.created_at).where(
             (InvoiceHistory.invoice == invoice.id) & (InvoiceHistory.status == "SUSPENDUE")
-        ).order_by(InvoiceHistory.id, ascending=False).first()
-        due = invoice.payment_due_by
-        if suspended is not None:
-            due = payment_delays.after_suspension(due, payment_delays.paris_day(suspended["created_at"]), payment_delays.paris_day(now))
-        await Invoice.update({Invoice.payment_due_by: due}).where(Invoice.id == invoice.id)
+        ).order_by(InvoiceHistory.id).first()
+        due = payment_delays.after_interruption(
+            invoice.payment_due_by, payment_delays.paris_day(interrupted["created_at"]), payment_delays.paris_day(now))
+        await Invoice.update({Invoice.payment_due_by: due, Invoice.payment_clock_stopped: False}).where(Invoice.id == invoice.id)
         await payment_delays.schedule_overdue(invoice.id, due)
+
+
+async def _suspended_before(invoice_id: int) -> bool:
+    return await InvoiceHistory.exists().where(
+        (InvoiceHistory.invoice == invoice_id) & (InvoiceHistory.status == "SUSPENDUE"))
 
 
 def _with_key(details: dict, who: Actor) -> dict:

@@ -32,7 +32,9 @@ from backend.tracking.tables import Event
 
 log = logging.getLogger(__name__)
 
-KINDS = frozenset({"invoice.status_changed", "invoice.received", "message.created"})
+KINDS = frozenset({"invoice.status_changed", "invoice.received", "message.created", "ticket.updated"})
+# The "structure" whose channel the platform's support operators hear (tickets sent to support).
+SUPPORT_CHANNEL_ID = 0
 STREAM_RESET = b"reset"  # not an SSE event: the stream that reads it ends
 PUBLISH_TIMEOUT = 2.0  # seconds; the caller's response must not wait on a sick Redis
 
@@ -158,9 +160,11 @@ def sse_bytes(message: dict[str, Any]) -> bytes:
 
 
 def live_name(message: dict[str, Any]) -> str:
-    """`invoice-<id>`, or `question-<id>` for a message of a question (no invoice: 0)."""
+    """`invoice-<id>`, `question-<id>` for a message of a question, `ticket-<id>` for a ticket (no invoice: 0)."""
     if not message["invoice"] and (message.get("payload") or {}).get("question_id"):
         return f"question-{message['payload']['question_id']}"
+    if not message["invoice"] and (message.get("payload") or {}).get("ticket_id"):
+        return f"ticket-{message['payload']['ticket_id']}"
     return f"invoice-{message['invoice']}"
 
 

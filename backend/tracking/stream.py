@@ -29,7 +29,8 @@ from litestar.response import Response, Stream
 
 from backend.settings import Settings
 from backend.tracking.events import (
-    STREAM_RESET, as_message, channel_for, channels_of, events_after, id_of, latest_event_id, sse_bytes, user_channel,
+    STREAM_RESET, SUPPORT_CHANNEL_ID, as_message, channel_for, channels_of, events_after, id_of, latest_event_id, sse_bytes,
+    user_channel,
 )
 from backend.tracking.tables import Event
 from backend.lib.common import parse_id
@@ -332,6 +333,10 @@ async def events(request: Request) -> Response | Stream:
         return Response("Connectez-vous pour suivre vos factures en direct.", status_code=401, media_type="text/plain")
     plugin = request.app.plugins.get(LiveChannels)
     structure_ids = [m["structure"]["id"] for m in current.memberships]
+    from backend.tickets.service import is_operator  # the support team hears the tickets sent to it
+
+    if await is_operator(current.id):
+        structure_ids.append(SUPPORT_CHANNEL_ID)
     return Stream(
         event_stream(plugin, current.id, structure_ids, _last_event_id(request)),
         media_type="text/event-stream",

@@ -24,7 +24,8 @@ async def test_demo_is_idempotent_and_prints_json(clean_db):
     first = _run_demo("--json")
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)  # stdout holds the JSON object alone
-    assert set(data) == {"supplier", "public_structures"}
+    assert set(data) == {"supplier", "public_structures", "support"}
+    assert {"email", "password"} <= set(data["support"])
     assert {"siret", "name", "email", "password"} <= set(data["supplier"])
     counts = (await Structure.count(), await Service.count(), await User.count(), await Membership.count())
     second = _run_demo()
@@ -47,7 +48,9 @@ async def test_demo_invoices_show_every_situation_once(clean_db):
 
 async def test_demo_logins_work(client):
     data = json.loads(_run_demo("--json").stdout)
-    for login in [data["supplier"], *[s["agent"] for s in data["public_structures"]]]:
+    for login in [data["supplier"], *[s["agent"] for s in data["public_structures"]], data["support"]]:
         response = await post_form(client, "/login", "/login", {"email": login["email"], "password": login["password"]})
         assert response.status_code == 200, login["email"]
+        if login is data["support"]:  # the operator reaches the support team's queue
+            assert (await client.get("/support/tickets")).status_code == 200
         await post_form(client, "/account", "/logout", {})

@@ -14,7 +14,7 @@ from piccolo.table import Table
 
 from backend.lib.db import engine
 
-ID = "2026-12-07T01:40:00:000000"
+ID = "2026-12-07T02:10:00:000000"  # after main's payment-interruption migrations
 VERSION = "1.38.0"
 DESCRIPTION = "invoice validators and validation deadline"
 

@@ -1,4 +1,4 @@
-"""The payment deadline through the lifecycle: set at reception, stopped while suspended, done
+"""The payment deadline through the lifecycle: set at reception, interrupted once by a suspension, done
 once paid; the "payment_overdue" deadline then runs (or not) the morning after. Controlled clock."""
 
 from __future__ import annotations
@@ -41,19 +41,35 @@ async def test_the_recipients_own_delay_applies(client, supplier, recipient, clo
     assert invoice.payment_due_by == clock.today() + timedelta(days=50)
 
 
-async def test_days_suspended_push_the_deadline_back(invoice, agent_id, supplier_id, clock):
-    due = invoice.payment_due_by
+async def test_a_suspension_interrupts_the_delay_and_completion_opens_thirty_days(invoice, agent_id, supplier_id, clock):
     clock.advance(days=10)
     await change_status(invoice.id, Actor("recipient", agent_id), "SUSPENDUE", expected_version=1,
                         reason_code="JUSTIF_ABS", comment="Bon de livraison ?")
+    assert (await saved(invoice.id)).payment_clock_stopped
     assert (await overdue_row(invoice.id))["outcome"] == "cancelled"  # the clock is stopped
-    clock.advance(days=25)  # past the first due date: not late, it is suspended
+    clock.advance(days=25)  # past the first due date: not late, it is interrupted
     assert await deadlines.run_due() == 0
     await change_status(invoice.id, Actor("supplier", supplier_id), "COMPLETEE", expected_version=2, comment="Le voici")
-    moved = (await saved(invoice.id)).payment_due_by
-    assert moved == due + timedelta(days=25)
+    reopened = await saved(invoice.id)
+    assert reopened.payment_due_by == clock.today() + timedelta(days=30)  # R.2192-29: a new delay
+    assert not reopened.payment_clock_stopped
     row = await overdue_row(invoice.id)
-    assert row["done_at"] is None and row["due_at"] == payment_delays.overdue_at(moved)
+    assert row["done_at"] is None and row["due_at"] == payment_delays.overdue_at(reopened.payment_due_by)
+
+
+async def test_a_second_suspension_does_not_interrupt_the_delay_again(invoice, agent_id, supplier_id, clock):
+    agent, supplier = Actor("recipient", agent_id), Actor("supplier", supplier_id)
+    await change_status(invoice.id, agent, "SUSPENDUE", expected_version=1, reason_code="JUSTIF_ABS", comment="Bon ?")
+    await change_status(invoice.id, supplier, "COMPLETEE", expected_version=2, comment="Le voici")
+    due = (await saved(invoice.id)).payment_due_by
+    await change_status(invoice.id, agent, "SUSPENDUE", expected_version=3, reason_code="JUSTIF_ABS", comment="Encore ?")
+    suspended_again = await saved(invoice.id)
+    assert not suspended_again.payment_clock_stopped and suspended_again.payment_due_by == due
+    clock.set_today(due + timedelta(days=1))
+    assert await deadlines.run_due() == 1  # late while suspended: the supplier hears of it
+    assert await overdue_pushes(invoice.id) == 1
+    await change_status(invoice.id, supplier, "COMPLETEE", expected_version=4, comment="Voilà")
+    assert (await saved(invoice.id)).payment_due_by == due  # no new delay either
 
 
 async def test_an_unpaid_invoice_past_its_deadline_notifies_the_supplier_once(invoice, clock):

@@ -48,12 +48,12 @@ async def test_the_agent_sees_the_same_deadline_and_filter(client, accounts, inv
     assert "1 facture en retard de paiement" in home.text
 
 
-async def test_a_suspended_invoice_is_not_late(client, invoice, agent_id, clock):
+async def test_an_interrupted_invoice_is_not_late(client, invoice, agent_id, clock):
     await change_status(invoice.id, Actor("recipient", agent_id), "SUSPENDUE", expected_version=1,
                         reason_code="JUSTIF_ABS", comment="Bon de livraison ?")
     clock.advance(days=40)
     page = await client.get(f"/invoices/{invoice.id}")
-    assert "Délai de paiement suspendu" in page.text and "En retard" not in page.text
+    assert "Délai de paiement interrompu" in page.text and "En retard" not in page.text
     assert f"invoice-row-{invoice.id}\"" not in (await client.get("/invoices?status=en_retard")).text
 
 
