@@ -17,6 +17,7 @@ from backend.accounts import profile
 from backend.accounts.tables import Membership
 from backend.directory.tables import Service
 from backend.invoices import access, workspace
+from backend.processing import validation
 from backend.invoices.statuses import STATUSES, label
 from backend.messages.notifications import notifications_context
 from backend.lib.web import CurrentUser, page, require_user
@@ -62,7 +63,9 @@ async def home(request: Request, current: NamedDependency[CurrentUser]) -> Templ
     context = await summary_context(*found) if found else {"side": None}
     # A supplier's first run: what its profile still lacks to invoice, in order.
     first_steps = await profile.unfinished_steps(current.structure_id) if current.active else []
-    return page(request, "home.html", pending_requests=await _pending_requests(current), first_steps=first_steps, **context)
+    to_validate = await validation.count_waiting(current.structure_id) if current.active else 0
+    return page(request, "home.html", pending_requests=await _pending_requests(current), first_steps=first_steps,
+                to_validate=to_validate, **context)
 
 
 @get("/home/summary")

@@ -33,8 +33,9 @@ from backend.lib.db import transaction
 from backend.lib.effects import note_committed
 from backend.api.schemas import (
     AcknowledgementIn, AttachmentIn, AttachmentSent, CompletionIn, DepositOut, InvoiceDetail, InvoiceIn, InvoicePage, RecyclingIn,
-    ServiceOut, StatusIn, StructureDetail, StructureOut,
+    InvoiceSummary, ServiceOut, StatusIn, StructureDetail, StructureOut, ValidationIn,
 )
+from backend.invoices.portal_rules import Validators
 from backend.directory.search import active_services, public_structure, search_structures
 from backend.invoices import storage
 from backend.invoices.deposit import DepositRefused, Upload, attachment_type, deposit
@@ -169,12 +170,18 @@ async def create_deposit(request: Request, principal: NamedDependency[ApiPrincip
         depositor = await service.structure_by_id(principal.structure_id)
         try:
             deposit_id = await deposit(request.app.state.settings, depositor, None, files, attachments, channel="api",
-                                         caller=f"key:{principal.key_id}")
+                                         caller=f"key:{principal.key_id}", validators=await _form_validators(request))
         except DepositRefused as exc:
             raise ApiProblem(422, exc.code, exc.message) from None
         return await _deposit_report(deposit_id)
 
     return await idempotent(request, principal, work, body=body, effect="deposit", replay=_deposit_report)
+
+
+async def _form_validators(request: Request) -> Validators:
+    """A9/A12 files name their validator in the form fields `validator_siret` (and `validator_2_siret`)."""
+    form = await request.form()
+    return Validators(str(form.get("validator_siret") or "")[:20], str(form.get("validator_2_siret") or "")[:20])
 
 
 async def _deposit_report(deposit_id: int) -> Response:
@@ -212,7 +219,7 @@ async def _captured(data: InvoiceIn, principal: NamedDependency[ApiPrincipal]):
     check_numbers({f"lines[{i}].{name}": getattr(line, name) for i, line in enumerate(data.lines)
                    for name in ("quantity", "unit_price", "vat_rate")})
     raw = msgspec.structs.asdict(data)
-    raw.pop("recipient_siret"), raw.pop("attachments")
+    raw.pop("recipient_siret"), raw.pop("attachments"), raw.pop("validator_siret"), raw.pop("validator_2_siret")
     raw["lines"] = [_line_terms(line, supplier.vat_franchise) for line in data.lines]
     raw = {k: v for k, v in raw.items() if v is not None}
     raw["seller"] = {"name": supplier.name, "siret": supplier.siret, "address": _address(supplier),
@@ -261,7 +268,8 @@ async def create_invoice(request: Request, principal: NamedDependency[ApiPrincip
         except AttachmentError as exc:  # e.g. an image the PDF renderer cannot read
             raise ApiProblem(422, "attachment_invalid", str(exc)) from None
         deposit_id = await deposit(settings, supplier, None, [Upload(f"{invoice.number}.pdf", pdf)], attachments, channel="api",
-                                 caller=f"key:{principal.key_id}")
+                                 caller=f"key:{principal.key_id}",
+                                 validators=Validators(data.validator_siret or "", data.validator_2_siret or ""))
         return await created(deposit_id)
 
     async def created(deposit_id: int) -> Response:
@@ -307,6 +315,8 @@ def _actor(principal: NamedDependency[ApiPrincipal], invoice: Invoice) -> Actor 
         return principal.actor(lifecycle.RECIPIENT)
     if invoice.supplier == principal.structure_id and "deposit" in principal.scopes:
         return principal.actor(lifecycle.SUPPLIER)
+    if principal.structure_id in (invoice.validator_1, invoice.validator_2) and "deposit" in principal.scopes:
+        return principal.actor(lifecycle.VALIDATOR)
     return None
 
 
@@ -449,6 +459,49 @@ async def change_received_status(request: Request, principal: NamedDependency[Ap
     return await idempotent(request, principal, work, effect="invoice", replay=lambda i: _invoice_answer(principal, i))
 
 
+# --- validations (the titulaire's or mandataire's side of the A9/A12 circuit) ---------------------
+
+@get("/validations", summary="Factures à valider (sous-traitants, cotraitants)", tags=["Validations"])
+async def list_validations(principal: NamedDependency[ApiPrincipal]) -> list[InvoiceSummary]:
+    """Les factures de sous-traitants et de cotraitants qui attendent la validation de la structure de la clé,
+    la plus proche de sa fin de délai d'abord (`validation_due_at` ; sans réponse, validation tacite)."""
+    require_scope(principal, "read")
+    rows = await Invoice.select(*service.SUMMARY_COLUMNS).where(
+        ((Invoice.status == "A_VALIDER_1") & (Invoice.validator_1 == principal.structure_id))
+        | ((Invoice.status == "A_VALIDER_2") & (Invoice.validator_2 == principal.structure_id))
+    ).order_by(Invoice.validation_due_at).order_by(Invoice.id).limit(service.MAX_LIMIT)
+    return await service.summaries(rows)
+
+
+@get("/validations/{invoice_id:int}", summary="Une facture à valider ou validée", tags=["Validations"])
+async def get_validation(principal: NamedDependency[ApiPrincipal], invoice_id: Annotated[int, ID]) -> InvoiceDetail:
+    """La facture d'un sous-traitant ou d'un cotraitant dont la structure de la clé est valideur ; en lecture seule
+    une fois validée (le titulaire voit ce que l'entité publique en fait)."""
+    require_scope(principal, "read")
+    return await _detail(principal, await service.visible_invoice(principal.structure_id, invoice_id, sides=("validator_1", "validator_2")))
+
+
+@post("/validations/{invoice_id:int}", status_code=200, summary="Valider ou refuser une facture", tags=["Validations"])
+async def decide_validation(request: Request, principal: NamedDependency[ApiPrincipal], invoice_id: Annotated[int, ID],
+                            data: JSONBody[ValidationIn]) -> Response[InvoiceDetail]:
+    """VALIDEE : la facture passe au niveau suivant (le mandataire) ou à l'entité publique (MISE_A_DISPOSITION) ;
+    REFUSEE : motif obligatoire (`comment`), le circuit s'arrête. 409 quand la facture n'attend plus la
+    structure de la clé ou que `version` n'est plus la version courante."""
+    require_scope(principal, "deposit")
+
+    async def work() -> Response:
+        invoice = await service.visible_invoice(principal.structure_id, invoice_id, sides=("validator_1", "validator_2"))
+        level = lifecycle.WAITING.get(invoice.status)
+        if level is None or lifecycle.validator_of(invoice, level) != principal.structure_id:
+            raise ApiProblem(409, "transition_refused", "Cette facture n'attend pas (ou plus) la validation de votre structure.")
+        saved = await lifecycle.change_status(
+            invoice.id, principal.actor(lifecycle.VALIDATOR), f"{data.decision}_{level}",
+            expected_version=data.version, reason_code=data.reason_code, comment=data.comment)
+        return _json(await _detail(principal, saved))
+
+    return await idempotent(request, principal, work, effect="invoice", replay=lambda i: _invoice_answer(principal, i))
+
+
 # --- directory --------------------------------------------------------------------------------
 
 @get("/structures", summary="Chercher une entité publique", tags=["Annuaire"])
@@ -487,5 +540,6 @@ HANDLERS = [
     create_deposit, get_deposit, send_attachment, create_invoice, list_invoices, get_invoice, get_invoice_file, get_attachment,
     get_certificate,
     complete, recycle, acknowledge, list_received, get_received, change_received_status,
+    list_validations, get_validation, decide_validation,
     search_directory, get_structure, get_services,
 ]

@@ -126,6 +126,11 @@ def _patch(document: dict[str, Any]) -> None:
                          "description": "Factur-X (PDF), CII ou UBL (XML), ou ZIP de factures"},
                 "attachment": {"type": "array", "items": {"type": "string", "format": "binary"},
                                "description": "Pièces jointes (PDF, JPEG, PNG) d'une facture unique"},
+                "validator_siret": {"type": "string", "pattern": "^[0-9]{14}$", "examples": ["73282932000074"],
+                                    "description": "Factures A9 (sous-traitant) et A12 (cotraitant) : SIRET du titulaire ou "
+                                                   "du mandataire qui les valide (15 jours, tacite ensuite)"},
+                "validator_2_siret": {"type": "string", "pattern": "^[0-9]{14}$",
+                                      "description": "Sous-traitant d'un cotraitant : SIRET du mandataire (second niveau)"},
             }},
         }},
     }

@@ -112,6 +112,16 @@ class InvoiceSummary(msgspec.Struct, kw_only=True):
                     "ou délai suspendu.", examples=[0, 12])]
     late_interest: Annotated[LateInterestOut | None, msgspec.Meta(
         description="En cas de retard : intérêts moratoires et indemnité forfaitaire calculés ; null sinon.")]
+    billing_framework: Annotated[str, msgspec.Meta(description="Cadre de facturation Chorus Pro (BT-23).", examples=["A1", "A9"])] = "A1"
+    validator_siret: Annotated[str | None, msgspec.Meta(
+        description="Facture de sous-traitant (A9) ou de cotraitant (A12) : SIRET du valideur (titulaire ou mandataire, "
+                    "ou le cotraitant pour son sous-traitant) ; null sinon.", examples=["73282932000074"])] = None
+    validator_2_siret: Annotated[str | None, msgspec.Meta(
+        description="Second niveau de validation (le mandataire, après le cotraitant) ; null sinon.")] = None
+    validation_due_at: Annotated[datetime | None, msgspec.Meta(
+        description="Fin du délai de validation (15 jours) du niveau attendu ; passé ce délai la facture est validée "
+                    "tacitement (ABSENCE_VALIDATION_n_HORS_DELAI). null hors validation.",
+        examples=["2026-03-16T09:00:00Z"])] = None
 
 
 class HistoryEntry(msgspec.Struct, kw_only=True):
@@ -211,7 +221,15 @@ class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         max_length=10, examples=["A1"],
         description="Cadre de facturation Chorus Pro (BT-23) : A1 facture, A2 facture déjà payée. Les autres cadres "
                     "(travaux, sous-traitance, frais de justice) sont refusés (422 `framework_not_supported`) tant que "
-                    "Facteur n'en traite pas le circuit.")] = "A1"
+                    "Facteur n'en traite pas le circuit. A9 (sous-traitant) et A12 (cotraitant) demandent "
+                    "`validator_siret` : la facture passe d'abord par ce valideur (15 jours, tacite ensuite).")] = "A1"
+    validator_siret: Annotated[str, msgspec.Meta(
+        pattern=r"^[0-9]{14}$", examples=["73282932000074"],
+        description="A9/A12 : SIRET du titulaire ou du mandataire qui valide la facture (une entreprise inscrite sur "
+                    "Facteur). Le CII n'a pas de champ pour lui : il se donne ici, ou au dépôt.")] | None = None
+    validator_2_siret: Annotated[str, msgspec.Meta(
+        pattern=r"^[0-9]{14}$",
+        description="Sous-traitant d'un cotraitant : SIRET du mandataire, qui valide après le cotraitant (`validator_siret`).")] | None = None
     service_code: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     engagement: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     due_date: date | None = None
@@ -241,6 +259,15 @@ class AcknowledgementIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 class PaymentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     date: date
     amount: PaidAmount
+
+
+class ValidationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    decision: Annotated[Literal["VALIDEE", "REFUSEE"], msgspec.Meta(
+        description="VALIDEE : la facture part vers le niveau suivant ou l'entité publique ; REFUSEE : motif (`comment`) obligatoire.",
+        examples=["VALIDEE"])]
+    comment: Annotated[str, msgspec.Meta(max_length=2000, examples=["Travaux du lot 3 non réalisés."])] = ""
+    reason_code: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    version: int | None = None  # optimistic check: the version the caller saw
 
 
 class StatusIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

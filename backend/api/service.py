@@ -17,6 +17,7 @@ from backend.api.schemas import (
 )
 from backend.directory.tables import Structure
 from backend.lib.common import parse_id
+from backend.invoices.statuses import BEFORE_RECEPTION
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory
 from backend.processing import late_interest, payment_delays
 from backend.processing.reasons import deposit_refusal_reason
@@ -56,7 +57,9 @@ SUMMARY_COLUMNS = (
     Invoice.currency, Invoice.total_excl_vat, Invoice.total_vat, Invoice.total_incl_vat, Invoice.amount_due,
     Invoice.seller_siret, Invoice.service_code, Invoice.engagement, Invoice.version, Invoice.deposited_at,
     Invoice.updated_at, Invoice.recipient.siret.as_alias("recipient_siret"), Invoice.supplier.siret.as_alias("supplier_siret"),
-    Invoice.payment_due_by, Invoice.paid_in_full_on, Invoice.payment_clock_stopped,
+    Invoice.payment_due_by, Invoice.paid_in_full_on, Invoice.payment_clock_stopped, Invoice.billing_framework,
+    Invoice.validation_due_at,
+    Invoice.validator_1.siret.as_alias("validator_siret"), Invoice.validator_2.siret.as_alias("validator_2_siret"),
 )
 
 
@@ -84,6 +87,8 @@ def summary(row: dict, view: dict) -> InvoiceSummary:
         supplier_siret=row["supplier_siret"], recipient_siret=row["recipient_siret"], service_code=row["service_code"],
         engagement=row["engagement"], version=row["version"], deposited_at=row["deposited_at"], updated_at=row["updated_at"],
         payment_due_by=view["due_by"], days_late=view["days_late"], late_interest=_interest_out(view.get("interest")),
+        billing_framework=row["billing_framework"], validator_siret=row["validator_siret"],
+        validator_2_siret=row["validator_2_siret"], validation_due_at=row["validation_due_at"],
     )
 
 
@@ -114,6 +119,8 @@ async def invoice_page(side, structure_id: int, *, status: str | None, updated_s
     """Invoices of one side (supplier or recipient column), oldest change first: a poller
     resumes from its last cursor (or updated_since) and sees every later change."""
     query = Invoice.select(*SUMMARY_COLUMNS).where(side == structure_id)
+    if side is Invoice.recipient:  # still with its validator: not received yet
+        query = query.where(Invoice.status.not_in(list(BEFORE_RECEPTION)))
     if status:
         query = query.where(Invoice.status == status)
     if updated_since is not None:
@@ -133,6 +140,8 @@ async def invoice_page(side, structure_id: int, *, status: str | None, updated_s
 async def visible_invoice(structure_id: int, invoice_id: int, *, sides: tuple[str, ...] = ("supplier", "recipient")) -> Invoice:
     """The invoice when this structure is on one of `sides`; 404 otherwise (existence never leaks)."""
     invoice = await Invoice.objects().get(Invoice.id == invoice_id)
+    if invoice is not None and invoice.status in BEFORE_RECEPTION and invoice.supplier != structure_id:
+        sides = tuple(s for s in sides if s != "recipient")  # not received yet
     if invoice is None or not any(getattr(invoice, side) == structure_id for side in sides):
         raise ApiProblem(404, "not_found", "Cette facture n'existe pas ou n'est pas visible avec cette clé.")
     return invoice

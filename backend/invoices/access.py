@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar.exceptions import NotFoundException
 
 from backend.accounts.tables import Membership
+from backend.invoices.statuses import BEFORE_RECEPTION
 from backend.invoices.tables import Deposit, Invoice
 from backend.lib.web import CurrentUser
 
@@ -24,9 +25,18 @@ async def _member_of(user_id: int, structure_ids: list[int]) -> bool:
     )
 
 
+def parties(invoice: Invoice) -> list[int]:
+    """Who sees the invoice: its supplier, its validators (titulaire, mandataire: read-only once
+    validated), and its recipient once the invoice is put at its disposal."""
+    found = [invoice.supplier, invoice.validator_1, invoice.validator_2]
+    if invoice.status not in BEFORE_RECEPTION:
+        found.append(invoice.recipient)
+    return [s for s in found if s]
+
+
 async def visible_invoice(current: CurrentUser, invoice_id: int) -> Invoice:
     invoice = await Invoice.objects().get(Invoice.id == invoice_id)
-    if invoice is None or not await _member_of(current.id, [invoice.supplier, invoice.recipient]):
+    if invoice is None or not await _member_of(current.id, parties(invoice)):
         raise NotFoundException(NOT_FOUND)
     return invoice
 

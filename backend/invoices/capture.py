@@ -23,7 +23,8 @@ from backend.invoices.tables import Invoice, InvoiceDraft
 # forms made before the list (drafts and pages kept on a device), read when no code is given.
 LINE_FIELDS = ("description", "quantity", "unit_code", "unit_price", "vat_rate", "exemption_code", "exemption_reason")
 TOP_FIELDS = ("recipient_siret", "recipient_name", "service_code", "engagement", "billing_framework", "type_code",
-              "preceding_invoice_number", "number", "issue_date", "due_date", "note")
+              "preceding_invoice_number", "number", "issue_date", "due_date", "note",
+              "validator_siret", "validator_2_siret")  # A9/A12: who validates (not in the CII; given to the deposit)
 MAX_LINES = 200
 VAT_RATES = ("20", "10", "5.5", "2.1", "0")
 UNITS = {"C62": "unité", "HUR": "heure", "DAY": "jour", "KGM": "kg", "MTR": "mètre", "MTK": "m²", "LTR": "litre", "E48": "forfait"}

@@ -19,6 +19,7 @@ from backend.invoices.controllers import deposit_report_context
 from backend.lib import heavy
 from backend.lib.uploads import read_uploads
 from backend.invoices.deposit import Upload, attachment_type, deposit
+from backend.invoices.portal_rules import Validators
 from backend.invoices.generation import Problem
 from backend.processing import frameworks
 from backend.invoices.tables import Deposit, DepositItem, InvoiceDraft
@@ -150,8 +151,10 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
         return response
     # The photos travel inside the Factur-X and also as separate attachments, easy to open.
     try:
+        validators = Validators(form.get("validator_siret") or "", form.get("validator_2_siret") or "") \
+            if frameworks.needs_validator(form.get("billing_framework")) else None
         deposit_id = await deposit(settings, supplier, current.id, [Upload(f"{invoice.number}.pdf", pdf)], attachments,
-                                   channel="capture", idempotency_key=key, caller=f"user:{current.id}")
+                                   channel="capture", idempotency_key=key, caller=f"user:{current.id}", validators=validators)
     except Exception:
         # Two copies of one queued send racing: the loser answers with the winner's result.
         if key and (replay := await _replay(request, current, key, draft_id)):

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Response, Template
 from backend.directory.tables import Structure
 from backend.invoices import access, storage
 from backend.invoices.deposit import DepositRefused, deposit
+from backend.invoices.portal_rules import Validators
 from backend.invoices.invoice_page import invoice_live_context, invoice_page_context
 from backend.invoices.tables import Attachment, Deposit, DepositItem, InvoiceDraft, StoredFile
 from backend.lib.uploads import read_uploads
@@ -50,9 +51,11 @@ async def deposit_submit(request: Request, current: NamedDependency[CurrentUser]
     depositor = await Structure.objects().get(Structure.id == structure_id)
     files, attachments = await read_uploads(request, "file"), await read_uploads(request, "attachment")
     try:
-        strict_fr = (await form_data(request)).get("strict_fr") == "on"
+        form = await form_data(request)
+        strict_fr = form.get("strict_fr") == "on"
+        validators = Validators(str(form.get("validator_siret") or "")[:20], str(form.get("validator_2_siret") or "")[:20])
         deposit_id = await deposit(request.app.state.settings, depositor, current.id, files, attachments,
-                                   channel="web", strict_fr=strict_fr, caller=f"user:{current.id}")
+                                   channel="web", strict_fr=strict_fr, caller=f"user:{current.id}", validators=validators)
     except DepositRefused as exc:
         return page(request, "invoices/deposits.html", status_code=400, deposits=[], next_before=None, can_deposit=True, error=exc.message)
     report = await deposit_report_context(deposit_id)

@@ -91,7 +91,7 @@ async def _validate(item: Item, settings: Settings, strict_fr: bool, caller: str
     item.findings += item.result.findings
 
 
-async def _apply_portal_rules(items: list[Item], depositor: Structure) -> None:
+async def _apply_portal_rules(items: list[Item], depositor: Structure, validators: portal_rules.Validators | None = None) -> None:
     seen: set[tuple[str, int]] = set()
     for item in items:
         if item.result is not None and item.result.profile in portal_rules.INCOMPLETE_PROFILES:
@@ -100,7 +100,7 @@ async def _apply_portal_rules(items: list[Item], depositor: Structure) -> None:
             continue
         if not item.accepted or item.result is None or item.result.invoice is None:
             continue
-        findings, routing = await portal_rules.check(item.result.invoice, depositor)
+        findings, routing = await portal_rules.check(item.result.invoice, depositor, validators)
         key = (item.result.invoice.number or "", routing.year or 0)
         if not findings and key in seen:  # the same number twice in one flux
             findings = [portal_rules.finding("FCT-PORTAL-10", "BT-1", number=key[0], year=key[1])]
@@ -150,6 +150,7 @@ async def deposit(
     strict_fr: bool = False,
     idempotency_key: str | None = None,
     caller: str | None = None,
+    validators: portal_rules.Validators | None = None,
 ) -> int:
     """Validate and record a flux; returns the deposit id (its report is in DepositItem rows).
     `caller` (an API key, a user) is whom the bounds on heavy work count large files against."""
@@ -159,7 +160,7 @@ async def deposit(
     items = _expand(uploads, settings)
     for item in items:
         await _validate(item, settings, strict_fr, caller)
-    await _apply_portal_rules(items, depositor)
+    await _apply_portal_rules(items, depositor, validators)
     if attachment_findings := _attachment_findings(attachments, len(items), settings.max_file_size):
         items[0].findings += attachment_findings
     for attempt in (1, 2):
@@ -170,7 +171,7 @@ async def deposit(
                 raise
             for item in items:
                 item.findings = [f for f in item.findings if f.stage != "portal"]
-            await _apply_portal_rules(items, depositor)
+            await _apply_portal_rules(items, depositor, validators)
     raise AssertionError("unreachable")
 
 
@@ -182,6 +183,7 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
     stored_attachments = [(a, await storage.write_blob(settings, a.data)) for a in attachments] if any(i.accepted for i in items) else []
     accepted = sum(1 for i in items if i.accepted)
     received: list[tuple[int, Item]] = []
+    to_validate: list[int] = []
     async with transaction():
         dep = Deposit(
             structure=depositor.id, user=user_id, channel=channel, state=deposit_state(accepted, len(items)),
@@ -196,8 +198,11 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
             if item.accepted:
                 file_id = await storage.file_row(digests[item.position], len(item.data), MEDIA_TYPES[item.result.format])
                 invoice_id = await _create_invoice(dep.id, depositor, user_id, item, file_id)
-                received.append((invoice_id, item))
-                await Outbox.insert(_received_webhook(invoice_id, depositor.id, item))
+                if item.routing.validators[0] is not None:  # the validator first; the recipient after
+                    to_validate.append(invoice_id)
+                else:
+                    received.append((invoice_id, item))
+                    await Outbox.insert(_received_webhook(invoice_id, depositor.id, item))
                 for upload, digest in stored_attachments:
                     await _attach(invoice_id, upload, digest)
             await DepositItem.insert(DepositItem(
@@ -211,8 +216,10 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
             ))
         # Last, as record_event asks: from here to the commit, event writers go one at a time.
         event_ids = [await _received_event(invoice_id, depositor.id, item) for invoice_id, item in received]
+        for invoice_id in to_validate:
+            event_ids += await lifecycle.deposited_for_validation(invoice_id)
     await publish(event_ids)  # after the commit: both sides' live lists show the new invoice
-    if event_ids:
+    if event_ids or to_validate:
         outbox_worker.wake()  # the recipient's webhooks hear of it now
     return dep.id
 
@@ -252,6 +259,10 @@ def _certificate_number() -> str:
 async def _create_invoice(deposit_id: int, depositor: Structure, user_id: int | None, item: Item, file_id: int) -> int:
     inv = item.result.invoice
     totals = inv.totals
+    validator_1, validator_2 = item.routing.validators
+    # A subcontractor's or co-contractor's invoice waits for its validator (the lifecycle's
+    # validation circuit): the recipient receives it, and its payment delay runs, only after.
+    status = "A_VALIDER_1" if validator_1 is not None else "MISE_A_DISPOSITION"
     invoice = Invoice(
         supplier=depositor.id, recipient=item.routing.recipient.id, deposit=deposit_id, original_file=file_id,
         original_name=item.filename[:255], format=item.result.format, profile=item.result.profile,
@@ -263,16 +274,18 @@ async def _create_invoice(deposit_id: int, depositor: Structure, user_id: int | 
         seller_name=(inv.seller.name or "")[:255], buyer_name=(inv.buyer.name or "")[:255],
         total_excl_vat=_value(totals.tax_exclusive), total_vat=_value(totals.tax),
         total_incl_vat=_value(totals.tax_inclusive), amount_due=_value(totals.payable),
-        data=msgspec.json.encode(inv).decode(), status="MISE_A_DISPOSITION",
-        status_code=STATUSES["MISE_A_DISPOSITION"].code_2026, certificate_number=_certificate_number(),
-        payment_due_by=lifecycle.reception_due_by(item.routing.recipient, utcnow()),
+        data=msgspec.json.encode(inv).decode(), status=status,
+        status_code=STATUSES[status].code_2026, certificate_number=_certificate_number(),
+        payment_due_by=lifecycle.reception_due_by(item.routing.recipient, utcnow()) if validator_1 is None else None,
+        validator_1=validator_1, validator_2=validator_2,
     )
     await invoice.save()
     await InvoiceHistory.insert(*(  # one statement for both rows
         InvoiceHistory(invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=actor_kind, actor=actor)
-        for status, actor_kind, actor in (("DEPOSEE", "supplier", user_id), ("MISE_A_DISPOSITION", "platform", None))
+        for status, actor_kind, actor in (("DEPOSEE", "supplier", user_id), (status, "platform", None))
     ))
-    await lifecycle.received(invoice.id, invoice.payment_due_by)  # the payment delay runs from now
+    if validator_1 is None:
+        await lifecycle.received(invoice.id, invoice.payment_due_by)  # the payment delay runs from now
     return invoice.id
 
 

@@ -16,11 +16,21 @@ from backend.invoices.tables import Attachment, Invoice, InvoiceHistory, StoredF
 from backend.invoices.workspace import file_name_differs
 from backend.lib.web import CurrentUser
 from backend.messages.service import thread_context
-from backend.processing import late_interest, lifecycle, payment_delays
+from backend.lib.common import utcnow
+from backend.lib.formats import date_fr, plural
+from backend.processing import late_interest, lifecycle, payment_delays, validation
 from backend.processing.actions import ACTION_LABELS, IRREVERSIBLE
 from backend.processing.reasons import REASONS_BY_STATUS, reason_label, reasons_for
 
 ACTOR_KINDS = {"platform": "Plateforme Facteur"}
+
+
+async def _validator_names(invoice: Invoice) -> dict[str, str]:
+    """The validators' registered names by level suffix ("_1", "_2"), for the timeline."""
+    ids = {f"_{n}": lifecycle.validator_of(invoice, n) for n in lifecycle.VALIDATION_LEVELS}
+    rows = await Structure.select(Structure.id, Structure.name).where(Structure.id.is_in([i for i in ids.values() if i] or [0]))
+    names = {r["id"]: r["name"] for r in rows}
+    return {suffix: names.get(sid, "Valideur") for suffix, sid in ids.items()}
 
 
 async def timeline(invoice: Invoice, supplier_name: str, recipient_name: str) -> list[dict]:
@@ -29,9 +39,12 @@ async def timeline(invoice: Invoice, supplier_name: str, recipient_name: str) ->
         InvoiceHistory.all_columns(), InvoiceHistory.actor.first_name, InvoiceHistory.actor.last_name,
     ).where(InvoiceHistory.invoice == invoice.id).order_by(InvoiceHistory.id).output(load_json=True)
     sides = {"supplier": supplier_name, "recipient": recipient_name}
+    validators = await _validator_names(invoice) if invoice.validator_1 else {}
     for row in rows:
         person = f"{row.get('actor.first_name') or ''} {row.get('actor.last_name') or ''}".strip()
         side = sides.get(row["actor_kind"], ACTOR_KINDS.get(row["actor_kind"], row["actor_kind"]))
+        if row["actor_kind"] == lifecycle.VALIDATOR:
+            side = validators.get(row["status"][-2:], "Valideur")
         row["reason_label"] = reason_label(row["reason_code"]) if row["reason_code"] else ""
         details = row["details"]
         row["details"] = msgspec.json.decode(details) if isinstance(details, str) and details else (details or {})
@@ -64,7 +77,20 @@ async def invoice_live_context(current: CurrentUser, invoice: Invoice) -> dict:
             "supplier": supplier, "names_in_file": names_in_file,
             "status_label": label, "actions": actions, "action_labels": ACTION_LABELS, "irreversible": IRREVERSIBLE,
             "reasons": {status: reasons_for(status) for status in REASONS_BY_STATUS}, "reform_labels": REFORM_LABELS, "action_error": None, "last_reason": last_reason, "can_reissue": can_reissue,
-            "role": actor.role if actor else None, "payment_delay": await _payment_delay(invoice)}
+            "role": actor.role if actor else None, "payment_delay": await _payment_delay(invoice),
+            "validation": _validation(invoice)}
+
+
+def _validation(invoice: Invoice) -> dict | None:
+    """While a validator is waited for: until when, in one French line."""
+    level = lifecycle.WAITING.get(invoice.status)
+    if level is None or invoice.validation_due_at is None:
+        return None
+    left = validation.days_left(invoice.validation_due_at, utcnow())
+    due = date_fr(validation.as_paris_date(invoice.validation_due_at))
+    when = "aujourd'hui" if left == 0 else f"dans {plural(left, 'jour')}"
+    return {"days_left": left, "sentence": f"À valider au plus tard le {due} ({when}) ; sans réponse, "
+                                           "la facture sera validée tacitement et transmise à l'entité publique."}
 
 
 async def _payment_delay(invoice: Invoice) -> dict:

@@ -54,6 +54,10 @@ MESSAGES = {
     "FCT-PORTAL-18": "Le numéro de facture « {number} » contient {bad} : le portail n'accepte que des lettres sans accent, des chiffres et les signes + - _ /, sans espace. Corrigez-le dans votre logiciel, puis déposez de nouveau la facture.",
     "FCT-PORTAL-19": "Le SIRET de l'acheteur « {siret} » est mal formé : un SIRET compte exactement 14 chiffres, sans espace ni lettre (SIREN de 9 chiffres suivi de 5 chiffres).",
     "FCT-PORTAL-20": "Le nom de la pièce jointe « {name} » a {length} caractères : le portail en accepte {max} au plus, extension comprise. Renommez le fichier.",
+    "FCT-PORTAL-21": "Une facture de sous-traitant ou de cotraitant ({framework}) est d'abord validée par le titulaire ou le mandataire du marché : indiquez son SIRET (champ « SIRET du valideur » du dépôt, de la saisie ou de l'API).",
+    "FCT-PORTAL-22": "Le valideur (SIRET {siret}) n'est pas une entreprise inscrite sur Facteur : le titulaire ou le mandataire doit avoir un compte pour valider la facture.",
+    "FCT-PORTAL-23": "Le valideur (SIRET {siret}) ne peut pas être {who}.",
+    "FCT-PORTAL-24": "Un valideur n'est demandé que pour une facture de sous-traitant (A9) ou de cotraitant (A12) ; ce fichier porte le cadre {framework}.",
     "FCT-PORTAL-16": "Le numéro de facture « {number} » a {length} caractères : le portail en accepte {max} au plus. Raccourcissez-le dans votre logiciel, puis déposez de nouveau la facture.",
 }
 
@@ -122,13 +126,29 @@ class Routing:
 
     recipient: Structure | None = None
     year: int | None = None
+    validators: tuple[int | None, int | None] = (None, None)  # validation circuit: levels 1 and 2
+
+
+@dataclass(frozen=True)
+class Validators:
+    """Who validates a subcontractor's or co-contractor's invoice, given with the deposit (capture
+    form, deposit form, API): CII and UBL have no standard slot for it. `first` is the titulaire or
+    mandataire (or, for a co-contractor's subcontractor, the co-contractor); `second` the mandataire
+    who validates after that co-contractor."""
+
+    first: str = ""
+    second: str = ""
+
+    def given(self) -> bool:
+        return bool(self.first.strip() or self.second.strip())
 
 
 def _amount(value) -> Decimal | None:
     return value.value if value is not None else None
 
 
-async def check(invoice: NormalizedInvoice, depositor: Structure | None) -> tuple[list[Finding], Routing]:
+async def check(invoice: NormalizedInvoice, depositor: Structure | None,
+                validators: Validators | None = None) -> tuple[list[Finding], Routing]:
     """All portal findings; without a depositor (command line), the seller's own structure stands in."""
     findings: list[Finding] = []
     routing = Routing()
@@ -148,6 +168,9 @@ async def check(invoice: NormalizedInvoice, depositor: Structure | None) -> tupl
         findings.append(finding("FCT-PORTAL-17", "BT-23", reason=reason))
     if depositor is not None and invoice.seller.siret != depositor.siret:
         findings.append(_seller_finding(invoice, depositor))
+    if not any(f.rule == "FCT-PORTAL-17" for f in findings):
+        validator_findings, routing.validators = await _validator_findings(invoice, validators or Validators(), depositor)
+        findings += validator_findings
     supplier = depositor or await Structure.objects().get(Structure.siret == (invoice.seller.siret or ""))
     findings += _amount_findings(invoice)
     recipient_findings, routing.recipient = await _recipient_findings(invoice)
@@ -155,6 +178,31 @@ async def check(invoice: NormalizedInvoice, depositor: Structure | None) -> tupl
     if not too_long and supplier is not None and await _is_duplicate(supplier.id, invoice.number, routing.year):
         findings.append(finding("FCT-PORTAL-10", "BT-1", number=invoice.number, year=routing.year))
     return findings, routing
+
+
+async def _validator_findings(invoice: NormalizedInvoice, validators: Validators,
+                              depositor: Structure | None) -> tuple[list[Finding], tuple[int | None, int | None]]:
+    """A9/A12 name their validator, a registered company other than the depositor and the buyer."""
+    code = frameworks.code_of(invoice.business_process) or frameworks.DEFAULT
+    if not frameworks.needs_validator(code):
+        return ([finding("FCT-PORTAL-24", "BT-23", framework=code)] if validators.given() else []), (None, None)
+    first, second = validators.first.strip(), validators.second.strip()
+    if not first:
+        return [finding("FCT-PORTAL-21", "BT-23", framework=frameworks.label(code))], (None, None)
+    ids: list[int | None] = []
+    for siret in (first, second):
+        if not siret:
+            ids.append(None)
+            continue
+        structure = await Structure.objects().get((Structure.siret == siret) & (Structure.is_public == False))  # noqa: E712
+        if structure is None:
+            return [finding("FCT-PORTAL-22", siret=siret[:20])], (None, None)
+        if depositor is not None and structure.id == depositor.id:
+            return [finding("FCT-PORTAL-23", siret=siret, who="votre propre structure")], (None, None)
+        if structure.id in ids:
+            return [finding("FCT-PORTAL-23", siret=siret, who="à la fois le premier et le second valideur")], (None, None)
+        ids.append(structure.id)
+    return [], (ids[0], ids[1])
 
 
 def _amount_findings(invoice: NormalizedInvoice) -> list[Finding]:

@@ -57,7 +57,20 @@ STATUSES: dict[str, Status] = {
     "MISE_EN_PAIEMENT": Status("211", "Mise en paiement"),
     # The supplier records that the money arrived [B, UC1_07]: set by the seller, not the buyer.
     "ENCAISSEE": Status("212", "Encaissée"),
+    # Validation circuit (A9 sous-traitant, A12 cotraitant): Chorus Pro's names; the 2026 reform
+    # has no code for these steps, which happen before the public recipient receives the invoice.
+    "A_VALIDER_1": Status("", "À valider par le titulaire"),
+    "VALIDEE_1": Status("", "Validée par le titulaire"),
+    "REFUSEE_1": Status("", "Refusée par le titulaire"),
+    "ABSENCE_VALIDATION_1_HORS_DELAI": Status("", "Validée tacitement (15 jours sans réponse)"),
+    "A_VALIDER_2": Status("", "À valider par le mandataire"),
+    "VALIDEE_2": Status("", "Validée par le mandataire"),
+    "REFUSEE_2": Status("", "Refusée par le mandataire"),
+    "ABSENCE_VALIDATION_2_HORS_DELAI": Status("", "Validée tacitement par le mandataire (15 jours sans réponse)"),
 }
+# A subcontractor's or co-contractor's invoice before (or instead of) its reception by the public
+# recipient: it is between the supplier and its validator, and the recipient does not see it.
+BEFORE_RECEPTION = frozenset({"A_VALIDER_1", "A_VALIDER_2", "REFUSEE_1", "REFUSEE_2"})
 DEPOSIT_REFUSED_CODE = "213"  # a file that failed validation: no invoice is created
 
 
@@ -83,6 +96,14 @@ HAPPENED: dict[str, tuple[str, str]] = {
     "MANDATEE": ("mandatée", "mandaté"),
     "MISE_EN_PAIEMENT": ("mise en paiement", "mis en paiement"),
     "ENCAISSEE": ("encaissée", "encaissé"),
+    "A_VALIDER_1": ("à valider", "à valider"),
+    "A_VALIDER_2": ("à valider", "à valider"),
+    "VALIDEE_1": ("validée", "validé"),
+    "VALIDEE_2": ("validée", "validé"),
+    "REFUSEE_1": ("refusée par le valideur", "refusé par le valideur"),
+    "REFUSEE_2": ("refusée par le valideur", "refusé par le valideur"),
+    "ABSENCE_VALIDATION_1_HORS_DELAI": ("validée tacitement", "validé tacitement"),
+    "ABSENCE_VALIDATION_2_HORS_DELAI": ("validée tacitement", "validé tacitement"),
 }
 CREDIT_NOTE = "381"
 

@@ -76,15 +76,21 @@ class Invoice(Table):
     payment_due_by = Date(null=True, default=None)
     paid_in_full_on = Date(null=True, default=None)
     payment_clock_stopped = Boolean(default=False)
+    # Validation circuit (A9, A12): the structures that validate the invoice before the recipient
+    # receives it (level 2: the mandataire, for a co-contractor's subcontractor), and the end of
+    # the 15 days of the level waited for (migration invoices_validators).
+    validator_1 = ForeignKey(references=Structure, null=True, default=None)
+    validator_2 = ForeignKey(references=Structure, null=True, default=None)
+    validation_due_at = Timestamptz(null=True, default=None)
 
 
 class InvoiceHistory(Table):
     """Append-only: every status an invoice went through, who set it and why."""
 
     invoice = ForeignKey(references=Invoice, index=True)
-    status = Varchar(length=24)
+    status = Varchar(length=40)  # ABSENCE_VALIDATION_1_HORS_DELAI (migration invoices_validators)
     status_code = Varchar(length=3)
-    actor_kind = Varchar(length=16)  # platform | supplier | recipient
+    actor_kind = Varchar(length=16)  # platform | supplier | recipient | validator
     actor = ForeignKey(references=User, null=True)
     reason_code = Varchar(length=32, default="")
     comment = Text(default="")

@@ -25,7 +25,7 @@ from piccolo.columns.combination import WhereRaw
 from backend.lib.common import fold, paris_today, parse_id
 from backend.lib.db import engine
 from backend.directory.tables import Structure
-from backend.invoices.statuses import STATUSES, label
+from backend.invoices.statuses import BEFORE_RECEPTION, STATUSES, label
 from backend.invoices.tables import Invoice, InvoiceCount
 from backend.processing import payment_delays
 
@@ -68,7 +68,8 @@ class Group:
 # take note of a rejection). "En cours": with the recipient. "Payées": payment sent.
 SUPPLIER_GROUPS = (
     Group("a_traiter", "À traiter", ("SUSPENDUE", "A_RECYCLER", "REJETEE"), unacknowledged_rejections=True),
-    Group("en_cours", "En cours", ("DEPOSEE", "MISE_A_DISPOSITION", "PRISE_EN_CHARGE", "COMPLETEE", "SERVICE_FAIT", "MANDATEE")),
+    Group("en_cours", "En cours", ("DEPOSEE", "MISE_A_DISPOSITION", "PRISE_EN_CHARGE", "COMPLETEE", "SERVICE_FAIT", "MANDATEE",
+                                   "A_VALIDER_1", "A_VALIDER_2")),  # A9/A12: with the titulaire or mandataire first
     Group("payees", "Payées", ("MISE_EN_PAIEMENT", "ENCAISSEE")),
 )
 # Recipient side. "À traiter" (waiting for the agent's structure): every status from which
@@ -222,6 +223,8 @@ def filtered(query, side: str, structure_id: int, filters: Filters, search: Sear
     """
     own, other = _own_other(side)
     query = query.where(own == structure_id)
+    if side == RECIPIENT:  # still with its validator: not received yet
+        query = query.where(Invoice.status.not_in(list(BEFORE_RECEPTION)))
     if filters.party:
         query = query.where(other == filters.party)
     query = _where_status(query, filters.status, side)

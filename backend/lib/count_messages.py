@@ -169,4 +169,9 @@ COUNT_MESSAGES: list[CountMessage] = [
                  '{{ summary.late | plural("facture en retard de paiement", "factures en retard de paiement") }}',
                  lambda n: {"summary": {"late": n}},
                  ("0 facture en retard de paiement", "1 facture en retard de paiement", "2 factures en retard de paiement")),
+    # Validation circuit: the days a titulaire or mandataire has left to validate.
+    CountMessage("backend/invoices/invoice_page.py", "plural(left, 'jour')",
+                 lambda n: {"left": n}, ("0 jour", "1 jour", "2 jours")),
+    CountMessage(T + "invoices/validations.html", '{{ row.days_left | plural("jour", "jours") }}',
+                 lambda n: {"row": {"days_left": n}}, ("0 jour", "1 jour", "2 jours")),
 ]

@@ -10,6 +10,9 @@ ACTION_LABELS = {
     "MISE_EN_PAIEMENT": "Mettre en paiement", "COMPLETEE": "Compléter", "DEPOSEE": "Recycler (corriger l'acheminement)",
     "ENCAISSEE": "Enregistrer un encaissement",
     lifecycle.ACKNOWLEDGE: "Prendre acte du rejet",
+    **{f"VALIDEE_{n}": "Valider" for n in lifecycle.VALIDATION_LEVELS},
+    **{f"REFUSEE_{n}": "Refuser" for n in lifecycle.VALIDATION_LEVELS},
 }
 # Steps that cannot be undone: the page asks for a confirmation before posting them.
-IRREVERSIBLE = frozenset({"REJETEE", "SERVICE_FAIT", "MANDATEE", "MISE_EN_PAIEMENT", lifecycle.ACKNOWLEDGE})
+IRREVERSIBLE = frozenset({"REJETEE", "SERVICE_FAIT", "MANDATEE", "MISE_EN_PAIEMENT", lifecycle.ACKNOWLEDGE,
+                          *lifecycle.PASSED, *lifecycle.REFUSED})

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl, urlencode
 
-from litestar import Request, Router, post
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -17,7 +17,7 @@ from backend.invoices.deposit import attachment_type
 from backend.invoices.invoice_page import invoice_page_context
 from backend.invoices.statuses import CREDIT_NOTE, status_sentence
 from backend.invoices.tables import Invoice
-from backend.processing import bulk, lifecycle
+from backend.processing import bulk, lifecycle, validation
 from backend.processing.actions import ACTION_LABELS
 from backend.processing.lifecycle import Payment, Routing, TransitionError
 from backend.lib.common import parse_id
@@ -70,6 +70,15 @@ async def _answer_attachments(request: Request, invoice_id: int):
         if attachment_type(upload.data) is None:
             raise TransitionError("attachments_invalid", f"La pièce jointe « {upload.filename} » n'est ni un PDF, ni une image JPEG ou PNG.", 422)
     return await storage.supporting_attachments(request.app.state.settings, invoice_id, uploads)
+
+
+@get("/validations")
+async def validations_page(request: Request, current: NamedDependency[CurrentUser]) -> Template:
+    """« Factures à valider » : the subcontractors' and co-contractors' invoices waiting for the active
+    structure (titulaire, mandataire), nearest deadline first; accept or refuse from the phone."""
+    structure_id = access.require_active_right(current, "can_deposit")
+    return page(request, "invoices/validations.html", rows=await validation.waiting(structure_id),
+                action_labels=ACTION_LABELS)
 
 
 @post("/invoices/{invoice_id:int}/status")
@@ -146,4 +155,4 @@ async def bulk_change_status(request: Request, current: NamedDependency[CurrentU
     return Redirect(back)
 
 
-router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[change_status, bulk_change_status])
+router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[change_status, bulk_change_status, validations_page])

@@ -45,9 +45,9 @@ FRAMEWORKS: dict[str, Framework] = {f.code: f for f in (
     Framework("A6", "Pièce de facturation de travaux transmise au service financier", "plateforme", PLATFORM),
     Framework("A7", "Dépôt par un fournisseur d'un projet de décompte final", "titulaire", WORKS_FINAL),
     Framework("A8", "Dépôt par un fournisseur d'un décompte général et définitif", "titulaire", WORKS_FINAL),
-    Framework("A9", "Dépôt par un sous-traitant d'une facture", "sous-traitant", VALIDATION),
+    Framework("A9", "Dépôt par un sous-traitant d'une facture", "sous-traitant", VALIDATION, enabled=True),
     Framework("A10", "Dépôt par un sous-traitant d'un projet de décompte mensuel", "sous-traitant", VALIDATION),
-    Framework("A12", "Dépôt par un cotraitant d'une facture", "cotraitant", VALIDATION),
+    Framework("A12", "Dépôt par un cotraitant d'une facture", "cotraitant", VALIDATION, enabled=True),
     Framework("A13", "Dépôt par un cotraitant d'un projet de décompte mensuel", "cotraitant", VALIDATION),
     Framework("A14", "Dépôt par un cotraitant d'un projet de décompte final", "cotraitant", VALIDATION),
     Framework("A15", "Dépôt par une MOE d'un état d'acompte", "maître d'œuvre (MOE)", WORKS_MONTHLY),
@@ -75,7 +75,7 @@ _NOT_YET = {
     WORKS_MONTHLY: "les pièces de travaux (décomptes mensuels et états d'acompte, avec leur maître d'œuvre et leur maître d'ouvrage)",
     WORKS_FINAL: "les décomptes finaux et généraux des marchés de travaux",
     WORKS_TACIT: "la procédure tacite des marchés de travaux",
-    VALIDATION: "les factures de sous-traitants et de cotraitants, qui passent d'abord par la validation du titulaire ou du mandataire",
+    VALIDATION: "les projets de décompte des sous-traitants et des cotraitants (seules leurs factures, A9 et A12, le sont)",
     TIC: "les demandes de remboursement de la TIC",
     PLATFORM: "cette pièce, que la plateforme produit elle-même",
 }
@@ -108,6 +108,12 @@ def refusal(business_process: str | None) -> str | None:
 def label(code: str) -> str:
     framework = FRAMEWORKS.get(code)
     return f"{code} — {framework.label}" if framework else code
+
+
+def needs_validator(code: str | None) -> bool:
+    """A piece of this framework names the structure that validates it (titulaire or mandataire)."""
+    framework = FRAMEWORKS.get(code or DEFAULT)
+    return framework is not None and framework.circuit == VALIDATION
 
 
 def offered() -> list[Framework]:

@@ -9,7 +9,13 @@ cannot both win), an append-only history row, and the outbox rows of the notific
 (webhooks and push for every change; the push handler applies each user's preferences).
 
 Roles: "supplier" (a member with can_deposit of the invoice's supplier structure),
-"recipient" (an agent with can_process of the recipient structure), "platform".
+"recipient" (an agent with can_process of the recipient structure), "platform", and
+"validator" (a member with can_deposit of the structure that must validate a subcontractor's
+or co-contractor's invoice before the recipient receives it: the titulaire or mandataire).
+
+Circuits are data: CIRCUITS maps each circuit of frameworks.py to its transition table (role →
+status → possible targets); an invoice follows the circuit of its billing framework. A later
+circuit (works: MOE, MOA) is one more table and its roles, not a second machine.
 """
 
 from __future__ import annotations
@@ -27,17 +33,20 @@ from backend.lib.common import paris_today, utcnow
 from backend.lib.db import retrying, transaction
 from backend.lib.effects import note_committed
 from backend.directory.tables import Structure
-from backend.invoices.statuses import STATUSES, label, status_sentence
+from backend.invoices.statuses import BEFORE_RECEPTION, STATUSES, label, status_sentence
 from backend.invoices.tables import Invoice, InvoiceHistory
 from backend.processing.reasons import REASONS, REASONS_BY_STATUS, reason_label
+from backend.processing import frameworks, validation
 from backend.processing import payment_delays
 from backend.processing import worker as outbox_worker
 from backend.processing.tables import Outbox
 from backend.tracking.events import publish, record_event
 
-SUPPLIER, RECIPIENT, PLATFORM = "supplier", "recipient", "platform"
-ROLES = (SUPPLIER, RECIPIENT, PLATFORM)
-RIGHTS = {SUPPLIER: "can_deposit", RECIPIENT: "can_process"}
+SUPPLIER, RECIPIENT, PLATFORM, VALIDATOR = "supplier", "recipient", "platform", "validator"
+ROLES = (SUPPLIER, RECIPIENT, PLATFORM, VALIDATOR)
+# A validator is a company (titulaire, mandataire, co-contractor): its people who deposit its own
+# invoices are the ones who vouch for a subcontractor's.
+RIGHTS = {SUPPLIER: "can_deposit", RECIPIENT: "can_process", VALIDATOR: "can_deposit"}
 
 # Not a status: the supplier acknowledges a rejection; the status stays REJETEE.
 ACKNOWLEDGE = "ACCUSE_REJET"
@@ -70,7 +79,71 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         "DEPOSEE": frozenset({"MISE_A_DISPOSITION"}),
     },
 }
-TERMINAL = frozenset({"REJETEE"})
+
+# --- the validation circuit (A9 sous-traitant, A12 cotraitant) -------------------------------
+# The invoice waits for its validator at each level (1: titulaire, mandataire or the
+# co-contractor of a co-contractor's subcontractor; 2: the mandataire), who accepts or refuses
+# with a reason; 15 days of silence is a tacit validation, applied by the platform (a deadline).
+# After the last level the platform puts the invoice at the recipient's disposal, and the
+# simple circuit's processing follows.
+VALIDATION_DAYS = validation.DAYS
+VALIDATION_LEVELS = validation.LEVELS
+WAITING = {f"A_VALIDER_{n}": n for n in VALIDATION_LEVELS}  # status → level waited for
+REFUSED = {f"REFUSEE_{n}": n for n in VALIDATION_LEVELS}
+# A level passed, explicitly or tacitly: the platform takes the next step in the same change.
+PASSED = {**{f"VALIDEE_{n}": n for n in VALIDATION_LEVELS}, **{f"ABSENCE_VALIDATION_{n}_HORS_DELAI": n for n in VALIDATION_LEVELS}}
+
+
+def _validation_steps() -> dict[str, dict[str, frozenset[str]]]:
+    validator: dict[str, frozenset[str]] = {}
+    platform: dict[str, frozenset[str]] = {}
+    for n in VALIDATION_LEVELS:
+        validator[f"A_VALIDER_{n}"] = frozenset({f"VALIDEE_{n}", f"REFUSEE_{n}"})
+        platform[f"A_VALIDER_{n}"] = frozenset({f"ABSENCE_VALIDATION_{n}_HORS_DELAI"})
+        following = frozenset({f"A_VALIDER_{n + 1}", "MISE_A_DISPOSITION"} if n + 1 in VALIDATION_LEVELS else {"MISE_A_DISPOSITION"})
+        platform[f"VALIDEE_{n}"] = platform[f"ABSENCE_VALIDATION_{n}_HORS_DELAI"] = following
+    return {VALIDATOR: validator, PLATFORM: platform}
+
+
+def _merged(*tables: dict[str, dict[str, frozenset[str]]]) -> dict[str, dict[str, frozenset[str]]]:
+    merged: dict[str, dict[str, frozenset[str]]] = {}
+    for table in tables:
+        for role, steps in table.items():
+            for status, targets in steps.items():
+                merged.setdefault(role, {})[status] = merged.get(role, {}).get(status, frozenset()) | targets
+    return merged
+
+
+# Circuit → transition table. TRANSITIONS (above) is the simple circuit; the validation
+# circuit is the validation steps, then the simple circuit from MISE_A_DISPOSITION.
+CIRCUITS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
+    frameworks.SIMPLE: TRANSITIONS,
+    frameworks.VALIDATION: _merged(TRANSITIONS, _validation_steps()),
+}
+
+
+def circuit_of(invoice: Invoice | dict) -> str:
+    """The circuit an invoice follows: its framework's (simple when unknown or not run here)."""
+    code = invoice["billing_framework"] if isinstance(invoice, dict) else invoice.billing_framework
+    framework = frameworks.FRAMEWORKS.get(code or frameworks.DEFAULT)
+    return framework.circuit if framework is not None and framework.circuit in CIRCUITS else frameworks.SIMPLE
+
+
+def next_after_validation(passed: str, levels: int) -> str:
+    """After level n is passed: the next level waits when the invoice has one, else the recipient receives it."""
+    level = PASSED[passed]
+    return f"A_VALIDER_{level + 1}" if level < levels else "MISE_A_DISPOSITION"
+
+
+def validator_of(invoice: Invoice, level: int) -> int | None:
+    return invoice.validator_1 if level == 1 else invoice.validator_2 if level == 2 else None
+
+
+def validation_levels(invoice: Invoice) -> int:
+    return 2 if invoice.validator_2 else 1 if invoice.validator_1 else 0
+
+
+TERMINAL = frozenset({"REJETEE", *REFUSED})
 PUSH_STATUSES = frozenset({"REJETEE", "SUSPENDUE", "A_RECYCLER", "MISE_EN_PAIEMENT"})
 MAX_MANDATE = 50
 MAX_COMMENT = 2000
@@ -113,6 +186,8 @@ def actor_for(user_id: int, structure_id: int | None, invoice: Invoice) -> Actor
         return Actor(RECIPIENT, user_id)
     if structure_id is not None and structure_id == invoice.supplier:
         return Actor(SUPPLIER, user_id)
+    if structure_id is not None and structure_id in (invoice.validator_1, invoice.validator_2):
+        return Actor(VALIDATOR, user_id)
     return None
 
 
@@ -133,40 +208,45 @@ class Routing:
 
 # --- pure rules (no database) ---------------------------------------------------------------
 
-def targets_from(status: str, role: str) -> frozenset[str]:
-    return TRANSITIONS.get(role, {}).get(status, frozenset())
+def targets_from(status: str, role: str, circuit: str = frameworks.SIMPLE) -> frozenset[str]:
+    return CIRCUITS[circuit].get(role, {}).get(status, frozenset())
 
 
-def role_may_ever(role: str, target: str) -> bool:
-    return any(target in targets for targets in TRANSITIONS.get(role, {}).values())
+def role_may_ever(role: str, target: str, circuit: str = frameworks.SIMPLE) -> bool:
+    return any(target in targets for targets in CIRCUITS[circuit].get(role, {}).values())
 
 
-def actions_for(status: str, role: str, *, remaining: Decimal | None = None, acknowledged: bool = False) -> list[str]:
+def actions_for(status: str, role: str, *, remaining: Decimal | None = None, acknowledged: bool = False,
+                circuit: str = frameworks.SIMPLE) -> list[str]:
     """The steps this role may take from this status (the UI buttons), in the usual order."""
-    targets = set(targets_from(status, role))
+    targets = set(targets_from(status, role, circuit))
     if status == "MISE_EN_PAIEMENT" and remaining is not None and remaining <= 0:
         targets.discard("MISE_EN_PAIEMENT")
     if acknowledged:
         targets.discard(ACKNOWLEDGE)
     if status in ("MISE_EN_PAIEMENT", "ENCAISSEE") and role == SUPPLIER and remaining is not None and remaining <= 0:
         targets.discard("ENCAISSEE")
-    order = [*PROCESSING, "ENCAISSEE", "COMPLETEE", "DEPOSEE", "MISE_A_DISPOSITION", ACKNOWLEDGE]
+    order = [*PROCESSING, "ENCAISSEE", "COMPLETEE", "DEPOSEE", "MISE_A_DISPOSITION", ACKNOWLEDGE,
+             *(f"{step}_{n}" for n in VALIDATION_LEVELS for step in ("VALIDEE", "REFUSEE", "A_VALIDER")),
+             *(f"ABSENCE_VALIDATION_{n}_HORS_DELAI" for n in VALIDATION_LEVELS)]
     return [t for t in order if t in targets]
 
 
-def check_role(role: str, target: str) -> None:
+def check_role(role: str, target: str, circuit: str = frameworks.SIMPLE) -> None:
     """422 for an unknown status, 403 when the role never takes this step."""
     if target not in STATUSES and target != ACKNOWLEDGE:
         raise TransitionError("unknown_status", f"Le statut « {target} » n'existe pas.", 422)
-    if not role_may_ever(role, target):
+    if not role_may_ever(role, target, circuit):
         raise TransitionError("forbidden", "Vous n'avez pas le droit d'effectuer cette action sur cette facture.", 403)
 
 
-def check_transition(status: str, role: str, target: str) -> None:
+def check_transition(status: str, role: str, target: str, circuit: str = frameworks.SIMPLE) -> None:
     """check_role, then 409 when the step is not possible from this status."""
-    check_role(role, target)
-    if target not in targets_from(status, role):
-        if status in TERMINAL and target != ACKNOWLEDGE:
+    check_role(role, target, circuit)
+    if target not in targets_from(status, role, circuit):
+        if status in REFUSED:
+            message = "Cette facture a été refusée par son valideur : son circuit est terminé."
+        elif status in TERMINAL and target != ACKNOWLEDGE:
             message = "Cette facture a été rejetée : son traitement est terminé."
         else:
             message = f"Une facture au statut « {label(status)} » ne peut pas passer au statut « {_target_label(target)} »."
@@ -197,7 +277,10 @@ def validate_data(
     if len(comment) > MAX_COMMENT:
         raise _invalid("comment_too_long", f"Le commentaire dépasse {MAX_COMMENT} caractères.")
     details: dict[str, Any] = {}
-    if target in ("SUSPENDUE", "REJETEE"):
+    if target in REFUSED:
+        if not comment:
+            raise _invalid("comment_required", "Indiquez le motif du refus : le sous-traitant ou le cotraitant le lira.")
+    elif target in ("SUSPENDUE", "REJETEE"):
         if reason_code is None:
             raise _invalid("reason_required", "Choisissez un motif : il est obligatoire pour suspendre ou rejeter une facture.")
         if not comment:
@@ -205,7 +288,7 @@ def validate_data(
     elif target == "A_RECYCLER":
         if not comment:
             raise _invalid("comment_required", "Indiquez au fournisseur ce qu'il doit corriger (destinataire, code service ou engagement).")
-    elif reason_code is not None:
+    if reason_code is not None and target not in ("SUSPENDUE", "REJETEE", "A_RECYCLER", *REFUSED):
         raise _invalid("reason_unexpected", "Un motif n'est demandé que pour une suspension, un rejet ou une facture à recycler.")
     if reason_code is not None and reason_code not in REASONS:
         raise _invalid("reason_invalid", f"Le motif « {reason_code} » ne fait pas partie de la liste des motifs.")
@@ -291,21 +374,32 @@ async def _authorize(invoice: Invoice, actor: Actor) -> None:
     """404 for an invoice the actor's user cannot see; 403 without the right on its side."""
     if actor.role == PLATFORM:
         return
+    if actor.role == RECIPIENT and invoice.status in BEFORE_RECEPTION:
+        raise NOT_FOUND  # still with its validator: the recipient has not received it
+    side = _side(invoice, actor.role)
     if actor.user_id is None:
-        side = invoice.supplier if actor.role == SUPPLIER else invoice.recipient
         if actor.api_structure_id != side:
             raise NOT_FOUND
         return
+    parties = [s for s in (invoice.supplier, invoice.recipient, invoice.validator_1, invoice.validator_2) if s]
     rows = await Membership.select(Membership.structure, Membership.can_deposit, Membership.can_process).where(
         (Membership.user == actor.user_id)
-        & (Membership.structure.is_in([invoice.supplier, invoice.recipient]))
+        & (Membership.structure.is_in(parties))
         & (Membership.status == "active")
     )
     if not rows:
         raise NOT_FOUND
-    side = invoice.supplier if actor.role == SUPPLIER else invoice.recipient
     if not any(r["structure"] == side and r[RIGHTS[actor.role]] for r in rows):
         raise TransitionError("forbidden", "Vous n'avez pas le droit d'effectuer cette action sur cette facture.", 403)
+
+
+def _side(invoice: Invoice, role: str) -> int | None:
+    """The structure a role acts for on this invoice; a validator, for the level waited for (else the first)."""
+    if role == SUPPLIER:
+        return invoice.supplier
+    if role == RECIPIENT:
+        return invoice.recipient
+    return validator_of(invoice, WAITING.get(invoice.status, 1))
 
 
 async def paid_total(invoice_id: int, status: str = "MISE_EN_PAIEMENT") -> Decimal:
@@ -339,7 +433,7 @@ async def allowed_actions(invoice: Invoice, actor: Actor) -> list[str]:
     elif invoice.status in ("MISE_EN_PAIEMENT", "ENCAISSEE") and actor.role == SUPPLIER:
         remaining = Decimal(invoice.amount_due) - await paid_total(invoice.id, "ENCAISSEE")
     acknowledged = invoice.status == "REJETEE" and actor.role == SUPPLIER and await is_acknowledged(invoice.id)
-    return actions_for(invoice.status, actor.role, remaining=remaining, acknowledged=acknowledged)
+    return actions_for(invoice.status, actor.role, remaining=remaining, acknowledged=acknowledged, circuit=circuit_of(invoice))
 
 
 async def _check_routing(routing: Routing | None, invoice: Invoice) -> tuple[int, str, str]:
@@ -386,10 +480,11 @@ async def change_status(
     if invoice is None:
         raise NOT_FOUND
     await _authorize(invoice, actor)
-    check_role(actor.role, target)
+    circuit = circuit_of(invoice)
+    check_role(actor.role, target, circuit)
     if expected_version is not None and expected_version != invoice.version:
         raise _stale()
-    check_transition(invoice.status, actor.role, target)
+    check_transition(invoice.status, actor.role, target, circuit)
     already_paid = await paid_total(invoice.id, target) if target in ("MISE_EN_PAIEMENT", "ENCAISSEE") else Decimal(0)
     if target == "MISE_EN_PAIEMENT" and invoice.status == "MISE_EN_PAIEMENT" and already_paid >= Decimal(invoice.amount_due):
         raise TransitionError("fully_paid", "Cette facture est déjà entièrement payée.", 409)
@@ -421,6 +516,9 @@ async def change_status(
     elif target == "DEPOSEE":
         steps = [("DEPOSEE", actor, "", comment, details), ("MISE_A_DISPOSITION", Actor.platform(), "", "", {})]
         final = "MISE_A_DISPOSITION"
+    elif target in PASSED:  # a level validated: the next level waits, or the recipient receives it
+        final = next_after_validation(target, validation_levels(invoice))
+        steps = [(target, actor, reason_code, comment, details), (final, Actor.platform(), "", "", {})]
     else:
         steps = [(target, actor, reason_code, comment, details)]
         final = target
@@ -448,6 +546,7 @@ async def _write_change(invoice: Invoice, final: str, new_version: int, now, cha
     if len(updated) != 1:
         raise _stale()
     await note_committed("invoice", invoice.id)
+    await _validation_clock(invoice, final, steps, now)
     await _payment_clock(invoice, final, steps, now)
     await InvoiceHistory.insert(*(
         InvoiceHistory(
@@ -460,6 +559,50 @@ async def _write_change(invoice: Invoice, final: str, new_version: int, now, cha
     if within is not None:
         await within()
     return await _record_events(invoice, steps, new_version, changes)
+
+
+async def _validation_clock(invoice: Invoice, final: str, steps, now) -> None:
+    """The 15-day validation deadline (and its reminder) follows the level waited for."""
+    if invoice.status in WAITING:
+        tacit = steps[0][0].startswith("ABSENCE_VALIDATION_")  # run by that very deadline row: keep it
+        await validation.cancel_deadlines(invoice.id, WAITING[invoice.status], keep_tacit=tacit)
+    if final in WAITING:
+        due = await validation.schedule_deadlines(invoice.id, WAITING[final], now)
+        await Invoice.update({Invoice.validation_due_at: due}).where(Invoice.id == invoice.id)
+    elif invoice.status in WAITING:
+        await Invoice.update({Invoice.validation_due_at: None}).where(Invoice.id == invoice.id)
+
+
+async def deposited_for_validation(invoice_id: int) -> list[int]:
+    """A deposited A9/A12 invoice now waits for its first validator (the deposit wrote its history
+    and status): the deadlines, the validator's push and webhooks, the live events. Called in the
+    deposit's transaction, last (it records events); returns the event ids."""
+    invoice = await Invoice.objects().get(Invoice.id == invoice_id)
+    assert invoice is not None and invoice.status == "A_VALIDER_1"
+    now = utcnow()
+    due = await validation.schedule_deadlines(invoice.id, 1, now)
+    await Invoice.update({Invoice.validation_due_at: due}).where(Invoice.id == invoice.id)
+    steps = [("A_VALIDER_1", Actor.platform(), "", "", {})]
+    before = SimpleNamespace(**{name: getattr(invoice, name) for name in (
+        "id", "number", "supplier", "recipient", "validator_1", "validator_2", "type_code")}, status="DEPOSEE")
+    await Outbox.insert(*_outbox_rows(before, steps, "A_VALIDER_1", invoice.version, {}, now))
+    return await _record_events(before, steps, invoice.version, {})
+
+
+async def tacit_validation(invoice_id: int, level: int) -> None:
+    """15 days of silence: the platform validates the level (ABSENCE_VALIDATION_n_HORS_DELAI) and the
+    invoice goes on. Runs inside the deadline row's transaction (its handler), so the step and the
+    row's "done" mark commit together; nothing happens when the level was answered meanwhile."""
+    invoice = await Invoice.objects().get(Invoice.id == invoice_id)
+    if invoice is None or invoice.status != f"A_VALIDER_{level}":
+        return
+    target = f"ABSENCE_VALIDATION_{level}_HORS_DELAI"
+    check_transition(invoice.status, PLATFORM, target, circuit_of(invoice))
+    final = next_after_validation(target, validation_levels(invoice))
+    platform = Actor.platform()
+    steps = [(target, platform, "", "", {"days": VALIDATION_DAYS}), (final, platform, "", "", {})]
+    await _write_change(invoice, final, invoice.version + 1, utcnow(), {}, steps, target, None)
+    outbox_worker.wake()  # live pages read the events on their next poll of the table
 
 
 def reception_due_by(recipient: Structure, now) -> date:
@@ -514,18 +657,36 @@ def _with_key(details: dict, who: Actor) -> dict:
     return {**details, "api_key": {"id": who.api_key_id, "name": who.api_key_name}}
 
 
+def _audience(invoice: Invoice, status: str, previous: str, recipient: int) -> int:
+    """Who, beside the supplier, hears of a step: the validator while validation runs (the
+    recipient does not see the invoice before it is put at its disposal), else the recipient."""
+    level = WAITING.get(status) or REFUSED.get(status) or PASSED.get(status) or WAITING.get(previous)
+    if level and status != "MISE_A_DISPOSITION":
+        return validator_of(invoice, level) or recipient
+    return recipient
+
+
 async def _record_events(invoice: Invoice, steps, version: int, changes: dict) -> list[int]:
     """One tracking event per history row, for the live pages of both sides."""
     recipient = changes.get(Invoice.recipient, invoice.recipient)
-    return [
-        await record_event(
-            "invoice.status_changed", invoice_id=invoice.id, supplier_id=invoice.supplier, recipient_id=recipient,
+    ids = []
+    previous = invoice.status
+    for status, who, reason, _text, extra in steps:
+        ids.append(await record_event(
+            "invoice.status_changed", invoice_id=invoice.id, supplier_id=invoice.supplier,
+            recipient_id=_audience(invoice, status, previous, recipient),
             payload={"status": status, "status_code": STATUSES[status].code_2026, "label": label(status),
                      "reason": reason or "", "version": version, "actor_kind": who.role,
                      "acknowledged": bool(extra.get("acknowledged"))},
-        )
-        for status, who, reason, _text, extra in steps
-    ]
+        ))
+        if status == "MISE_A_DISPOSITION" and previous in PASSED:  # the recipient receives it now
+            ids.append(await record_event(
+                "invoice.received", invoice_id=invoice.id, supplier_id=invoice.supplier, recipient_id=recipient,
+                payload={"number": invoice.number, "status": status, "status_code": STATUSES[status].code_2026,
+                         "label": label(status), "version": version},
+            ))
+        previous = status
+    return ids
 
 
 def _stale() -> TransitionError:
@@ -536,6 +697,26 @@ def _stale() -> TransitionError:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _validation_rows(invoice: Invoice, status: str, previous: str, payload: dict, recipient: int, now) -> list[Outbox]:
+    """A level waits: the validator's people get a push. Validation over: the recipient receives the invoice."""
+    from backend.notifications.service import VALIDATION_EVENT
+
+    if status in WAITING:
+        push = {**payload, "event": VALIDATION_EVENT, "audience": {"structure_id": payload["validator_id"]},
+                "title": f"Facture n°\u00a0{invoice.number} à valider", "url": f"/invoices/{invoice.id}",
+                "comment": f"Vous avez {VALIDATION_DAYS} jours pour l'accepter ou la refuser ; sans réponse, elle sera validée tacitement."}
+        return [Outbox(event_type=VALIDATION_EVENT, channel="push", invoice=invoice.id, payload=_json(push),
+                       created_at=now, next_attempt_at=now)]
+    if status == "MISE_A_DISPOSITION" and previous in PASSED:
+        received = {"event": "invoice.received", "invoice_id": invoice.id, "number": invoice.number,
+                    "supplier_id": invoice.supplier, "recipient_id": recipient, "audience": {"structure_id": recipient},
+                    "status": status, "status_code": STATUSES[status].code_2026, "version": payload["version"],
+                    "occurred_at": now.isoformat()}
+        return [Outbox(event_type="invoice.received", channel="webhook", invoice=invoice.id, payload=_json(received),
+                       created_at=now, next_attempt_at=now)]
+    return []
 
 
 def _outbox_rows(invoice: Invoice, steps, target: str, version: int, changes: dict, now) -> list[Outbox]:
@@ -558,8 +739,12 @@ def _outbox_rows(invoice: Invoice, steps, target: str, version: int, changes: di
             "reason_code": reason, "reason_label": reason_label(reason) if reason else "", "comment": comment,
             "details": details,
         }
+        audience = _audience(invoice, status, previous, recipient)
+        if audience != recipient:  # a validation step: the validator's webhooks hear it, not the recipient's
+            payload["validator_id"] = audience
         rows.append(Outbox(event_type="invoice.status_changed", channel="webhook", invoice=invoice.id,
                            payload=_json(payload), created_at=now, next_attempt_at=now))
+        rows += _validation_rows(invoice, status, previous, payload, recipient, now)
         # Every change the supplier sees may be pushed: the push handler picks the members who
         # want it (PUSH_STATUSES by default, the others on request), never the author.
         push = {**payload, "audience": {"structure_id": invoice.supplier}, "actor_user_id": who.user_id}

@@ -67,6 +67,8 @@ def concerned_structures(event: str, payload: dict[str, Any]) -> set[int]:
     if event == "invoice.received":
         audience = (payload.get("audience") or {}).get("structure_id") or payload.get("recipient_id")
         return {audience} if audience else set()
+    if payload.get("validator_id"):  # a validation step: the recipient does not have the invoice yet
+        return {s for s in (payload.get("supplier_id"), payload["validator_id"]) if s}
     found = {payload.get("supplier_id"), payload.get("recipient_id")}
     recycled = ((payload.get("details") or {}).get("recycled") or {}).get("before") or {}
     found.add(recycled.get("recipient"))

@@ -249,7 +249,7 @@ async def test_a_completion_names_a_document_sent_ahead(invoice, supplier_api, r
 
 
 async def test_a_framework_whose_circuit_is_not_run_is_422_in_french(supplier_api):
-    response = await supplier_api.post("/api/v1/invoices", json=structured(billing_framework="A9"))
+    response = await supplier_api.post("/api/v1/invoices", json=structured(billing_framework="A10"))
     assert response.status_code == 422 and response.json()["code"] == "framework_not_supported"
     assert "sous-traitants" in response.json()["detail"]
     unknown = await supplier_api.post("/api/v1/invoices", json=structured(billing_framework="A11"))

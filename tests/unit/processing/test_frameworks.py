@@ -18,9 +18,9 @@ def test_bt23_names_its_framework(bt23, code):
     assert frameworks.code_of(bt23) == code
 
 
-def test_the_chorus_pro_list_is_whole_and_only_the_simple_circuit_is_taken_yet():
+def test_the_chorus_pro_list_is_whole_and_only_the_simple_and_validation_circuits_are_taken_yet():
     assert [f.code for f in frameworks.FRAMEWORKS.values()] == [f"A{n}" for n in range(1, 26) if n != 11]
-    assert [f.code for f in frameworks.offered()] == ["A1", "A2"]
+    assert [f.code for f in frameworks.offered()] == ["A1", "A2", "A9", "A12"]
     assert frameworks.refusal("A1") is None and frameworks.refusal("S1") is None
 
 
@@ -30,8 +30,9 @@ def test_a_works_statement_is_refused_with_where_to_send_it():
     assert "maître d'œuvre" in reason and "indiquez le cadre A1" in reason
 
 
-def test_a_subcontractor_invoice_is_refused_until_its_validation_circuit_exists():
-    assert "validation du titulaire" in frameworks.refusal("A9")
+def test_a_subcontractor_statement_is_refused_until_the_works_circuit_exists():
+    assert frameworks.refusal("A9") is None and frameworks.refusal("A12") is None
+    assert "projets de décompte des sous-traitants" in frameworks.refusal("A10")
 
 
 def test_an_unknown_code_is_said_as_found():

@@ -86,3 +86,6 @@ def test_who_hears_of_an_event():
     assert concerned_structures("message.created", payload) == {1, 2}
     recycled = {"supplier_id": 1, "recipient_id": 3, "details": {"recycled": {"before": {"recipient": 2}, "after": {"recipient": 3}}}}
     assert concerned_structures("invoice.status_changed", recycled) == {1, 2, 3}
+    # A validation step (A9/A12) is between the subcontractor and its validator: the recipient has not received it.
+    validating = {"supplier_id": 1, "recipient_id": 2, "validator_id": 4}
+    assert concerned_structures("invoice.status_changed", validating) == {1, 4}
