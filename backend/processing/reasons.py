@@ -58,6 +58,9 @@ REFUSAL_REASONS = (
 RECYCLING_REASONS = ("ROUTAGE_ERR", "DEST_ERR", "DEST_INC", "SIRET_ERR", "CODE_ROUTAGE_ERR", "CMD_ERR", "ADR_ERR", "AUTRE")
 REASONS_BY_STATUS: dict[str, tuple[str, ...]] = {
     "SUSPENDUE": SUSPENSION_REASONS, "REJETEE": REFUSAL_REASONS, "A_RECYCLER": RECYCLING_REASONS,
+    # A titulaire or mandataire refusing a subcontractor's invoice (no reform status, no lifecycle
+    # message): the reasons of a buyer's refusal fit it as well.
+    "REFUSEE_1": REFUSAL_REASONS, "REFUSEE_2": REFUSAL_REASONS,
 }
 # BR-FR-CDV-15: the reform codes whose message must carry a reason.
 REASON_REQUIRED_CODES = frozenset({"206", "207", "208", "210", "213", "501"})
