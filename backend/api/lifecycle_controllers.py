@@ -25,6 +25,7 @@ from backend.api.idempotency import idempotent
 from backend.api.problems import ApiProblem
 from backend.api.schemas import InvoiceDetail, PaidAmount
 from backend.invoices.tables import Invoice
+from backend.lib.formats import plural
 from backend.processing import cdar, lifecycle, lifecycle_messages
 from backend.processing.lifecycle import Payment
 
@@ -143,7 +144,8 @@ async def collect(request: Request, principal: NamedDependency[ApiPrincipal], in
 
 def _refused(problems: list[cdar.Problem]) -> ApiProblem:
     findings = [{"rule": p.rule, "severity": p.severity, "message": p.message, "location": p.location or None} for p in problems]
-    return ApiProblem(422, "cdar_invalid", f"Le message de cycle de vie est refusé : {len(problems)} erreur(s) bloquante(s).",
+    errors = plural(len(problems), "erreur bloquante", "erreurs bloquantes")
+    return ApiProblem(422, "cdar_invalid", f"Le message de cycle de vie est refusé : {errors}.",
                       findings=findings)
 
 
