@@ -19,5 +19,6 @@ APP_REGISTRY = AppRegistry(
         "backend.messages.piccolo_app",
         "backend.webhooks.piccolo_app",
         "backend.notifications.piccolo_app",
+        "backend.works.piccolo_app",
     ]
 )
