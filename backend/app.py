@@ -43,6 +43,7 @@ from backend.messages.controllers import router as messages_router
 from backend.notifications.controllers import router as push_router
 from backend.pwa import router as pwa_router
 from backend.webhooks.controllers import router as webhooks_router
+from backend.works.controllers import router as works_router
 from backend.lib.security import add_security_headers, redact_access_log
 from backend.lib.sessions import RotatingSessionConfig
 from backend.lib.stores import DatabaseStore
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
             webhooks_router,
             tracking_router,
             messages_router,
+            works_router,
             push_router,
             pwa_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
