@@ -16,7 +16,7 @@ from __future__ import annotations
 from litestar import Request, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
@@ -49,7 +49,7 @@ def market_in(data: dict[str, str]) -> MarketIn:
 
 
 @get("/works")
-async def workspace(request: Request, current: NamedDependency[CurrentUser], cursor: str | None = None) -> Template:
+async def workspace(request: Request, current: NamedDependency[CurrentUser], cursor: FromQuery[str | None] = None) -> Template:
     if current.structure_id is None:
         return page(request, "works/workspace.html", markets=[], next_cursor=None, to_confirm=[])
     try:

@@ -16,6 +16,7 @@ Amounts are the pieces' totals as deposited (HT and TTC, Decimal, 2 decimals).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -139,9 +140,7 @@ async def _payments(invoice_ids: list[int]) -> list[dict]:
     found = []
     for row in rows:
         details = row["details"]
-        if isinstance(details, str):
-            import json
-
+        if isinstance(details, str):  # SQLite hands JSON back as text
             details = json.loads(details or "{}")
         payment = (details or {}).get("payment") or {}
         found.append({"invoice": row["invoice"], "amount": payment.get("amount"), "date": payment.get("date"),
