@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -230,9 +231,23 @@ def _distinct_companies(checked: _Checked, errors: dict[str, str]) -> None:
         errors.setdefault("sous_traitants", "Le titulaire ne peut pas être aussi son propre sous-traitant.")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _control_characters(data: MarketIn, errors: dict[str, str]) -> None:
+    """Tabs, line breaks or NUL in a one-line field: refused (PostgreSQL refuses NUL in text)."""
+    for name, value in vars(data).items():
+        values = value if isinstance(value, list) else [value]
+        if any(_CONTROL.search(v or "") for v in values):
+            errors[name] = "Ce champ contient un caractère de contrôle (tabulation, saut de ligne…) : retapez-le."
+
+
 async def check_declaration(data: MarketIn) -> _Checked:
     """Every field checked against the directory; WorksError("invalid") with each field's error."""
     errors: dict[str, str] = {}
+    _control_characters(data, errors)
+    if errors:  # nothing goes to the database with such a value
+        raise WorksError("invalid", "Le marché ne peut pas être déclaré : " + next(iter(errors.values())).lower(), errors=errors)
     checked = _Checked()
     _text(data, errors)
     for role, label in ((MOA, "Maître d'ouvrage"), (MOE, "Maître d'œuvre"), (PAYER, "Payeur")):

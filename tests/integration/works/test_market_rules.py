@@ -162,3 +162,8 @@ async def test_dossier_groups_pieces_into_a_timeline(cast):
         await dossiers.attach_piece(asked, other, cast.titulaire.id)
     assert moved.value.code == "already_attached"
     assert await BillingFile.count() == 2
+
+
+async def test_control_characters_never_reach_the_database(cast):
+    error = await refused(cast, moa_service="TRA\x00VAUX", cotraitants=["1234\n"])
+    assert set(error.errors) == {"moa_service", "cotraitants"} and "caractère de contrôle" in error.errors["moa_service"]
