@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +22,8 @@ from backend.directory.identifiers import clean_siret, siret_error
 from backend.directory.tables import Service, Structure
 from backend.lib.common import parse_id, utcnow
 from backend.lib.db import is_unique_violation, transaction
+from backend.processing import worker as outbox_worker
+from backend.processing.tables import Outbox
 from backend.works.tables import (
     ACTIVE, COTRAITANT, MOA, MOE, PAYER, PENDING, SOUS_TRAITANT, TITULAIRE, BillingFile, Market, MarketActor,
 )
@@ -320,11 +323,14 @@ async def declare(data: MarketIn, declarer: Declarer) -> int:
     try:
         async with transaction():
             await market.save()
-            await MarketActor.insert(*_actor_rows(market.id, checked))
+            actors = _actor_rows(market.id, checked)
+            await MarketActor.insert(*actors)
+            await Outbox.insert(_webhook_row("market.created", market, sorted({a.structure for a in actors}), now))
     except Exception as exc:
         if is_unique_violation(exc):  # declared at the same moment by someone else
             raise WorksError("duplicate", DUPLICATE.format(number=number), 409, errors={"number": DUPLICATE.format(number=number)}) from None
         raise
+    outbox_worker.wake()  # the actors' webhooks hear of it now
     return market.id
 
 
@@ -340,8 +346,21 @@ async def confirm(market_id: int, structure_id: int, user_id: int | None, *, may
         changed = await Market.update({Market.status: ACTIVE, Market.confirmed_by: user_id, Market.confirmed_at: now,
                                        Market.updated_at: now}).where(
             (Market.id == market_id) & (Market.status == PENDING)).returning(Market.id)
-    if not changed:
-        raise WorksError("already_active", "Ce marché est déjà actif.", 409)
+        if not changed:
+            raise WorksError("already_active", "Ce marché est déjà actif.", 409)
+        market.status = ACTIVE
+        actors = await MarketActor.select(MarketActor.structure).where(MarketActor.market == market_id)
+        await Outbox.insert(_webhook_row("market.confirmed", market, sorted({a["structure"] for a in actors}), now))
+    outbox_worker.wake()
+
+
+def _webhook_row(event: str, market: Market, structures: list[int], now) -> Outbox:
+    """The webhook of a market's event, for every actor's subscribed webhooks (backend/webhooks/delivery.py),
+    written in the transaction of the change: both, or neither."""
+    payload = {"event": event, "structures": structures, "occurred_at": now.isoformat(),
+               "market": {"id": market.id, "number": market.number, "title": market.title, "status": market.status}}
+    return Outbox(event_type=event, channel="webhook", invoice=None, payload=json.dumps(payload, ensure_ascii=False),
+                  created_at=now, next_attempt_at=now)
 
 
 # --- reading ------------------------------------------------------------------------------------
