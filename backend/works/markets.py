@@ -44,7 +44,8 @@ ROLE_LABELS = {
     COTRAITANT: "Cotraitant",
     SOUS_TRAITANT: "Sous-traitant (paiement direct)",
 }
-STATUS_LABELS = {ACTIVE: "Actif", PENDING: "En attente de confirmation par le maître d'ouvrage"}
+# Short: the market page shows it in a one-line pill, on a phone.
+STATUS_LABELS = {ACTIVE: "Actif", PENDING: "À confirmer par le maître d'ouvrage"}
 
 
 class WorksError(Exception):

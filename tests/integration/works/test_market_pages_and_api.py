@@ -44,7 +44,7 @@ async def test_titulaire_declares_on_the_phone_and_the_moa_confirms(client, acco
     assert declared.status_code == 303
     market_id = int(declared.headers["location"].rsplit("/", 1)[1])
     page = await client.get(f"/works/markets/{market_id}")
-    assert "En attente de confirmation par le maître d&#39;ouvrage" in page.text and "Plomberie Morel" in page.text
+    assert "À confirmer par le maître d&#39;ouvrage" in page.text and "Plomberie Morel" in page.text
     assert "Confirmer le marché" not in page.text and 'href="/works"' in page.text  # now an actor: "Travaux" in the nav
     await accounts.logout()
 
