@@ -20,5 +20,6 @@ APP_REGISTRY = AppRegistry(
         "backend.tickets.piccolo_app",
         "backend.webhooks.piccolo_app",
         "backend.notifications.piccolo_app",
+        "backend.works.piccolo_app",
     ]
 )

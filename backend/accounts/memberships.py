@@ -57,11 +57,13 @@ _MEMBER_COLUMNS = (
 # Membership.select(*_MEMBER_COLUMNS).output(nested=True), ordered by structure name.
 _USER_STRUCTURES_SQL = (
     'SELECT m.id, m.status, m.is_manager, m.can_deposit, m.can_consult, m.can_process, m.created_at, '
-    's.id AS structure_id, s.name AS structure_name, s.siret AS structure_siret, s.is_public AS structure_is_public '
+    's.id AS structure_id, s.name AS structure_name, s.siret AS structure_siret, s.is_public AS structure_is_public, '
+    # Whether the structure acts in a works market: the "Travaux" entry of the navigation.
+    'EXISTS (SELECT 1 FROM market_actor a WHERE a.structure = s.id) AS structure_in_works '
     'FROM membership m JOIN structure s ON s.id = m.structure '
     "WHERE m.\"user\" = {} AND m.status = 'active' ORDER BY s.name, m.id"
 )
-_STRUCTURE_KEYS = ("id", "name", "siret", "is_public")
+_STRUCTURE_KEYS = ("id", "name", "siret", "is_public", "in_works")
 
 
 async def user_structures(user_id: int) -> list[dict]:

@@ -21,6 +21,8 @@ from backend.api.export_controllers import HANDLERS as EXPORT_HANDLERS
 from backend.api.bulk_controllers import HANDLERS as BULK_HANDLERS
 from backend.api.lifecycle_controllers import HANDLERS as LIFECYCLE_HANDLERS
 from backend.tickets.api import HANDLERS as TICKET_HANDLERS
+from backend.works.api import HANDLERS as WORKS_HANDLERS
+from backend.works.api import REQUEST_EXAMPLE as WORKS_EXAMPLE
 from backend.api.decoding import ApiRequest, finding, french, location, schema_problem
 from backend.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem
 from backend.lib.errors import CODES, MESSAGES
@@ -80,7 +82,7 @@ def _webhooks_router() -> Router | None:
 
 def build_router() -> Router:
     webhooks = _webhooks_router()
-    handlers = [*HANDLERS, *EXPORT_HANDLERS, *BULK_HANDLERS, *LIFECYCLE_HANDLERS, *TICKET_HANDLERS]
+    handlers = [*HANDLERS, *EXPORT_HANDLERS, *BULK_HANDLERS, *LIFECYCLE_HANDLERS, *TICKET_HANDLERS, *WORKS_HANDLERS]
     for handler in handlers:  # every route documents its problem responses
         handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
     return Router(
@@ -191,6 +193,7 @@ REQUEST_EXAMPLES = {
     ("/received/{invoice_id}/status", "post"): {
         "status": "MISE_EN_PAIEMENT", "payment": {"date": "2026-04-15", "amount": "720.00"}, "version": 5,
     },
+    ("/works/markets", "post"): WORKS_EXAMPLE,
 }
 
 # Decimal fields that take a JSON number or a string (Litestar would say "string" only).

@@ -10,6 +10,7 @@ from backend.lib.common import fold
 from backend.lib.db import transaction
 from backend.directory.identifiers import siren_of
 from backend.directory.tables import Service, Structure
+from backend.demo.works import WORKS, load_demo_works, works_description
 
 # Fictitious but Luhn-valid SIRETs (checked by tests/unit/test_demo_data.py).
 SUPPLIER = {
@@ -110,6 +111,8 @@ async def load_demo(*, invoices: bool = True) -> dict:
             agents[spec["siret"]] = await _upsert_user(spec["agent"])
             await _ensure_manager(agents[spec["siret"]], structure_id)
         await _ensure_operator(await _upsert_user(SUPPORT))
+        works_structures, works_users = await _works_accounts()
+    await load_demo_works(works_structures, works_users)
     if invoices:
         # Outside the transaction above: each invoice is a deposit and status changes of its own.
         from backend.demo.invoices import load_demo_invoices
@@ -117,6 +120,17 @@ async def load_demo(*, invoices: bool = True) -> dict:
 
         await load_demo_invoices(get_settings(), supplier_user, agents)
     return demo_description()
+
+
+async def _works_accounts() -> tuple[dict[str, int], dict[str, int]]:
+    """The six structures and accounts of the demo works market, by role."""
+    structures, users = {}, {}
+    for spec in WORKS:
+        structures[spec["role"]] = await _upsert_structure(spec, is_public=spec["public"])
+        await _ensure_services(structures[spec["role"]], spec.get("services", []))
+        users[spec["role"]] = await _upsert_user(spec["user"])
+        await _ensure_manager(users[spec["role"]], structures[spec["role"]])
+    return structures, users
 
 
 def demo_description() -> dict:
@@ -134,6 +148,7 @@ def demo_description() -> dict:
             for s in PUBLIC
         ],
         "support": {"email": SUPPORT["email"], "password": SUPPORT["password"]},
+        "works": works_description(),
     }
 
 
@@ -148,3 +163,10 @@ def print_demo(data: dict) -> None:
         print(f"  services : {', '.join(sv['code'] for sv in p['services'])}")
         print(f"  agent : {p['agent']['email']} / {p['agent']['password']}")
     print(f"\nSupport de la plateforme (file des tickets : /support/tickets)\n  opérateur : {data['support']['email']} / {data['support']['password']}")
+    print("\nMarché de travaux n° 2026-TX-014 (et n° 2026-TX-021, à confirmer par le maître d'ouvrage) :")
+    for w in data["works"]:
+        print(f"  {ROLE_NAMES[w['role']]} : {w['name']} (SIRET {w['siret']}) — {w['email']} / {w['password']}")
+
+
+ROLE_NAMES = {"moa": "Maître d'ouvrage", "moe": "Maître d'œuvre", "payer": "Payeur", "titulaire": "Titulaire",
+              "cotraitant": "Cotraitant", "sous_traitant": "Sous-traitant"}

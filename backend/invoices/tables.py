@@ -7,6 +7,7 @@ from piccolo.columns import JSON, BigInt, Boolean, Date, ForeignKey, Integer, Nu
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
+from piccolo.columns.reference import LazyTableReference
 
 from backend.accounts.tables import User
 from backend.directory.tables import Structure
@@ -82,6 +83,10 @@ class Invoice(Table):
     validator_1 = ForeignKey(references=Structure, null=True, default=None)
     validator_2 = ForeignKey(references=Structure, null=True, default=None)
     validation_due_at = Timestamptz(null=True, default=None)
+    # A works piece names its market and its dossier de facturation (columns added by the works
+    # app's migration works_invoice_links; attached by backend/works/dossiers.py).
+    market = ForeignKey(references=LazyTableReference("Market", module_path="backend.works.tables"), null=True, default=None)
+    dossier = ForeignKey(references=LazyTableReference("BillingFile", module_path="backend.works.tables"), null=True, default=None)
 
 
 class InvoiceHistory(Table):

@@ -56,14 +56,16 @@ RETRYABLE = frozenset({408, 425, 429})
 
 # Keys of the outbox payload that the body carries elsewhere (or that are for push only).
 _ENVELOPE = frozenset({"event", "invoice_id", "number", "status", "status_code", "occurred_at", "audience",
-                       "supplier_id", "recipient_id", "url", "title", "body"})
+                       "supplier_id", "recipient_id", "url", "title", "body", "structures"})
 
 
 # --- fan-out ---------------------------------------------------------------------------------
 
 def concerned_structures(event: str, payload: dict[str, Any]) -> set[int]:
-    """invoice.received is for the recipient; the other events for both parties of the invoice
-    (and, for a recycling, the recipient the invoice leaves)."""
+    """invoice.received is for the recipient; market.* for every actor of the market; the other
+    events for both parties of the invoice (and, for a recycling, the recipient the invoice leaves)."""
+    if "structures" in payload:  # a works market's events: every actor of the market
+        return {s for s in payload["structures"] if s}
     if event == "invoice.received":
         audience = (payload.get("audience") or {}).get("structure_id") or payload.get("recipient_id")
         return {audience} if audience else set()

@@ -21,13 +21,16 @@ from backend.processing.tables import Outbox
 from backend.webhooks import signing
 from backend.webhooks.tables import DELIVERED, FAILED, PENDING, Webhook, WebhookAttempt, WebhookDelivery
 
-EVENTS = ("invoice.status_changed", "invoice.received", "invoice.rejection_acknowledged", "message.created", "ticket.updated")
+EVENTS = ("invoice.status_changed", "invoice.received", "invoice.rejection_acknowledged", "message.created",
+          "ticket.updated", "market.created", "market.confirmed")
 EVENT_LABELS = {
     "invoice.status_changed": "Changement de statut d'une facture (émise ou reçue)",
     "invoice.received": "Nouvelle facture reçue (structures publiques)",
     "invoice.rejection_acknowledged": "Rejet pris en compte par le fournisseur",
     "message.created": "Nouveau message sur une facture ou une question à une structure publique",
     "ticket.updated": "Étape d'un ticket (sollicitation) ouvert ou reçu par la structure",
+    "market.created": "Marché de travaux déclaré où la structure est acteur",
+    "market.confirmed": "Marché de travaux confirmé par le maître d'ouvrage",
 }
 DELIVERY_CHANNEL = "webhook_delivery"
 MAX_URL = 1000

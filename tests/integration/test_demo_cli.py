@@ -10,6 +10,7 @@ import sys
 from backend.accounts.tables import Membership, User
 from backend.directory.tables import Service, Structure
 from backend.invoices.tables import Invoice, InvoiceHistory
+from backend.works.tables import BillingFile, Market, MarketActor
 from tests.support.web import post_form
 
 
@@ -24,14 +25,18 @@ async def test_demo_is_idempotent_and_prints_json(clean_db):
     first = _run_demo("--json")
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)  # stdout holds the JSON object alone
-    assert set(data) == {"supplier", "public_structures", "support"}
+    assert set(data) == {"supplier", "public_structures", "support", "works"}
     assert {"email", "password"} <= set(data["support"])
     assert {"siret", "name", "email", "password"} <= set(data["supplier"])
+    # The works market's six accounts, one per role.
+    assert sorted(w["role"] for w in data["works"]) == sorted(["moa", "moe", "payer", "titulaire", "cotraitant", "sous_traitant"])
+    assert all({"email", "password", "siret", "role"} <= set(w) for w in data["works"])
     counts = (await Structure.count(), await Service.count(), await User.count(), await Membership.count())
     second = _run_demo()
     assert second.returncode == 0 and "fournisseur" in second.stdout.lower()
     assert (await Structure.count(), await Service.count(), await User.count(), await Membership.count()) == counts
-    assert counts[0] == 1 + len(data["public_structures"])
+    await _check_works_market(data["works"])
+    assert counts[0] == 1 + len(data["public_structures"]) + len(data["works"])
 
 
 async def test_demo_invoices_show_every_situation_once(clean_db):
@@ -48,9 +53,28 @@ async def test_demo_invoices_show_every_situation_once(clean_db):
 
 async def test_demo_logins_work(client):
     data = json.loads(_run_demo("--json").stdout)
-    for login in [data["supplier"], *[s["agent"] for s in data["public_structures"]], data["support"]]:
+    for login in [data["supplier"], *[s["agent"] for s in data["public_structures"]], data["support"], *data["works"]]:
         response = await post_form(client, "/login", "/login", {"email": login["email"], "password": login["password"]})
         assert response.status_code == 200, login["email"]
         if login is data["support"]:  # the operator reaches the support team's queue
             assert (await client.get("/support/tickets")).status_code == 200
         await post_form(client, "/account", "/logout", {})
+    # The titulaire finds the demo market in "Travaux", with its actors.
+    titulaire = next(w for w in data["works"] if w["role"] == "titulaire")
+    await post_form(client, "/login", "/login", {"email": titulaire["email"], "password": titulaire["password"]})
+    workspace = await client.get("/works")
+    assert workspace.status_code == 200 and "2026-TX-014" in workspace.text and "2026-TX-021" in workspace.text
+    market_id = (await Market.objects().get(Market.number == "2026-TX-014")).id
+    page = await client.get(f"/works/markets/{market_id}")
+    assert page.status_code == 200 and "Jules-Ferry" in page.text and "Plomberie Morel" in page.text
+
+
+async def _check_works_market(works: list[dict]) -> None:
+    """Two markets (one active, one waiting for its MOA) and a dossier, after two runs; the six accounts act in the first."""
+    assert (await Market.count(), await BillingFile.count()) == (2, 1)
+    active = await Market.objects().get(Market.number == "2026-TX-014")
+    assert active.status == "active"
+    assert (await Market.objects().get(Market.number == "2026-TX-021")).status == "pending"
+    rows = await MarketActor.select(MarketActor.structure.siret, MarketActor.role).where(MarketActor.market == active.id)
+    assert {(r["structure.siret"], r["role"]) for r in rows} == {(w["siret"], w["role"]) for w in works}
+

@@ -1,0 +1,70 @@
+"""Demo works market: six structures, one account each, a market declared by its MOA (active)
+and one declared by its titulaire (waiting for the MOA's confirmation), with a dossier.
+
+Declared through backend.works.markets, the way a person does; idempotent (found by number).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from backend.works import dossiers, markets
+from backend.works.tables import BillingFile, Market
+
+# Fictitious but Luhn-valid SIRETs (checked by tests/unit/test_demo_data.py).
+WORKS = [
+    {"role": "moa", "siret": "21690555400012", "name": "Commune de Montrevel", "public": True, "postal_code": "69620",
+     "city": "Montrevel", "services": [("TRAVAUX", "Services techniques"), ("FIN", "Finances")], "requires_service": True,
+     "user": {"email": "moa@demo.facteur.fr", "password": "demo-moa-montrevel-26", "first_name": "Hélène", "last_name": "Garnier"}},
+    {"role": "moe", "siret": "24690777800012", "name": "Agence technique départementale du Rhône", "public": True,
+     "postal_code": "69003", "city": "Lyon", "services": [("MOE", "Maîtrise d'œuvre")], "requires_service": True,
+     "user": {"email": "moe@demo.facteur.fr", "password": "demo-moe-agence-2026", "first_name": "Yanis", "last_name": "Faure"}},
+    {"role": "payer", "siret": "20006911000019", "name": "Communauté de communes des Pierres Dorées", "public": True,
+     "postal_code": "69620", "city": "Val d'Oingt", "services": [("FIN", "Direction des finances")], "requires_service": True,
+     "user": {"email": "payeur@demo.facteur.fr", "password": "demo-payeur-ccpd-2026", "first_name": "Agnès", "last_name": "Colin"}},
+    {"role": "titulaire", "siret": "51234567900017", "name": "Bâtiments Perrin", "public": False, "postal_code": "69400",
+     "city": "Villefranche-sur-Saône",
+     "user": {"email": "titulaire@demo.facteur.fr", "password": "demo-titulaire-perrin", "first_name": "Marc", "last_name": "Perrin"}},
+    {"role": "cotraitant", "siret": "52345678800018", "name": "Charpentes Lambert", "public": False, "postal_code": "69480",
+     "city": "Anse",
+     "user": {"email": "cotraitant@demo.facteur.fr", "password": "demo-cotraitant-lambert", "first_name": "Julie", "last_name": "Lambert"}},
+    {"role": "sous_traitant", "siret": "53456789600012", "name": "Plomberie Morel", "public": False, "postal_code": "69380",
+     "city": "Chazay-d'Azergues",
+     "user": {"email": "soustraitant@demo.facteur.fr", "password": "demo-soustraitant-morel", "first_name": "Théo", "last_name": "Morel"}},
+]
+BY_ROLE = {spec["role"]: spec for spec in WORKS}
+ACTIVE_MARKET = {"number": "2026-TX-014", "title": "Rénovation de l'école Jules-Ferry", "engagement": "EJ-2026-0314",
+                 "amount_excl_vat": "480000.00", "start_date": "2026-09-01"}
+PENDING_MARKET = {"number": "2026-TX-021", "title": "Extension du gymnase municipal", "engagement": "EJ-2026-0421",
+                  "amount_excl_vat": "215000.00", "start_date": "2026-11-02"}
+
+
+def _market_in(spec: dict, *, partners: bool) -> markets.MarketIn:
+    return markets.MarketIn(
+        number=spec["number"], title=spec["title"], engagement=spec["engagement"], amount_excl_vat=spec["amount_excl_vat"],
+        start_date=spec["start_date"], moa_siret=BY_ROLE["moa"]["siret"], moa_service="TRAVAUX",
+        moe_siret=BY_ROLE["moe"]["siret"], moe_service="MOE", payer_siret=BY_ROLE["payer"]["siret"], payer_service="FIN",
+        titulaire_siret=BY_ROLE["titulaire"]["siret"],
+        cotraitants=[BY_ROLE["cotraitant"]["siret"]] if partners else [],
+        sous_traitants=[BY_ROLE["sous_traitant"]["siret"]] if partners else [],
+    )
+
+
+async def load_demo_works(structure_ids: dict[str, int], user_ids: dict[str, int]) -> None:
+    """The two markets and the first dossier of the active one, unless they exist already."""
+    moa = structure_ids["moa"]
+    if not await Market.exists().where((Market.moa == moa) & (Market.number == ACTIVE_MARKET["number"])):
+        await markets.declare(_market_in(ACTIVE_MARKET, partners=True),
+                              markets.Declarer(moa, user_ids["moa"], may_act_as_moa=True, may_act_as_titulaire=False))
+    if not await Market.exists().where((Market.moa == moa) & (Market.number == PENDING_MARKET["number"])):
+        titulaire = structure_ids["titulaire"]
+        await markets.declare(_market_in(PENDING_MARKET, partners=False),
+                              markets.Declarer(titulaire, user_ids["titulaire"], may_act_as_moa=False, may_act_as_titulaire=True))
+    market = await Market.objects().get((Market.moa == moa) & (Market.number == ACTIVE_MARKET["number"]))
+    if not await BillingFile.exists().where(BillingFile.market == market.id):
+        await dossiers.open_dossier(market.id, moa, user_ids["moa"], "SITUATION-01", date(2026, 11, 1), date(2026, 11, 30))
+
+
+def works_description() -> list[dict]:
+    return [{"role": s["role"], "name": s["name"], "siret": s["siret"], "email": s["user"]["email"],
+             "password": s["user"]["password"]} for s in WORKS]
