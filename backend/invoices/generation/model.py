@@ -34,6 +34,7 @@ from stdnum.fr import siret as stdnum_siret
 
 TypeCode = Literal["380", "381"]
 BillingFramework = Literal["A1", "A2", "A9", "A12"]
+SupplyNature = Literal["goods", "services", "mixed"]  # picks B/S/M in the reform's BT-23 code
 VatCategory = Literal["S", "Z", "E", "AE", "K", "G", "O"]
 
 # French VAT rates (CGI art. 278 to 281 nonies, metropolitan France and DOM).
@@ -206,7 +207,8 @@ class CapturedInvoice(msgspec.Struct, kw_only=True):
     buyer: Buyer  # BG-7
     lines: Annotated[list[InvoiceLine], msgspec.Meta(min_length=1, max_length=999)]
     type_code: TypeCode = "380"  # BT-3
-    billing_framework: BillingFramework = "A1"  # BT-23
+    billing_framework: BillingFramework = "A1"  # BT-23, written as the reform's code (cii.billing_mode)
+    supply_nature: SupplyNature = "services"  # biens, services ou les deux (B/S/M of BT-23)
     service_code: ServiceCode | None = None  # BT-10 BuyerReference (code service)
     engagement: Engagement | None = None  # BT-13 purchase order (engagement juridique)
     due_date: dt.date | None = None  # BT-9 (for A2: the date of the payment)
