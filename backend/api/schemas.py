@@ -211,7 +211,12 @@ class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         max_length=10, examples=["A1"],
         description="Cadre de facturation Chorus Pro (BT-23) : A1 facture, A2 facture déjà payée. Les autres cadres "
                     "(travaux, sous-traitance, frais de justice) sont refusés (422 `framework_not_supported`) tant que "
-                    "Facteur n'en traite pas le circuit.")] = "A1"
+                    "Facteur n'en traite pas le circuit. Le fichier généré porte en BT-23 le code de la réforme "
+                    "2026 correspondant (S1/B1/M1 pour A1, S2/B2/M2 pour A2, selon `supply_nature`).")] = "A1"
+    supply_nature: Annotated[Literal["services", "goods", "mixed"], msgspec.Meta(
+        examples=["services"],
+        description="Ce qui est facturé : `services`, `goods` (biens) ou `mixed` (les deux). Donne la lettre S, B ou M "
+                    "du cadre de facturation de la réforme écrit en BT-23 (règle BR-FR-08).")] = "services"
     service_code: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     engagement: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     due_date: date | None = None

@@ -17,6 +17,7 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 from backend.invoices.generation import compute_totals
+from backend.invoices.generation.cii import billing_mode
 from backend.invoices.generation import examples as ex
 from backend.invoices.validation import validate_bytes
 from backend.processing import frameworks
@@ -185,7 +186,9 @@ def test_pdf_text_shows_number_and_french_total(built, name: str) -> None:
     assert french_money(totals.tax_inclusive) in text  # e.g. "4 932,00 €" with French spaces
     assert ("Avoir" if invoice.is_credit_note else "Facture") in text
     assert invoice.service_code in text and invoice.engagement in text
-    assert f"Cadre de facturation {invoice.billing_framework} — " in flat(text)
+    # the reform's code, as in the XML, with the Chorus Pro framework it stands for
+    assert f"Cadre de facturation {billing_mode(invoice)} — " in flat(text)
+    assert f"(Chorus Pro {invoice.billing_framework})" in flat(text)
     if totals.tax_inclusive >= 1000:  # the English form must not appear
         assert f"{totals.tax_inclusive:,.2f}" not in text
 
