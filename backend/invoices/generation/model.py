@@ -9,12 +9,13 @@ generator (``build_facturx`` / ``cii_xml``) refuses an invoice with problems
 
 Conventions (see README.md in this package for the sources):
 
-* ``billing_framework`` (cadre de facturation) is carried in BT-23
-  (``ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID``) with the Chorus
-  Pro code as is: ``A1`` supplier invoice, ``A2`` invoice already paid, ``A9``
-  subcontractor invoice, ``A12`` co-contractor invoice.
-* Seller and buyer are identified by their SIRET with ICD scheme ``0009``, both as
-  global identifier (BT-29 / BT-46) and legal registration (BT-30 / BT-47).
+* ``billing_framework`` (cadre de facturation) is the Chorus Pro code: ``A1`` supplier
+  invoice, ``A2`` invoice already paid, ``A9`` subcontractor invoice, ``A12``
+  co-contractor invoice. BT-23 carries the 2026 reform's code for it (B1/S1/M1,
+  B2/S2/M2, S5, S6), its letter given by ``supply_nature`` (see ``cii.billing_mode``).
+* Seller and buyer are identified by their SIRET with ICD scheme ``0009`` (global
+  identifier BT-29 / BT-46), their SIREN with scheme ``0002`` (legal registration
+  BT-30 / BT-47) and a French directory electronic address, scheme ``0225`` (BT-34 / BT-49).
 * Money is ``Decimal``; quantities and unit prices have at most 4 decimals; amounts
   are computed (``totals.compute_totals``), never captured, except the prepaid amount.
 """

@@ -265,3 +265,10 @@ def test_xml_passes_the_official_rules(name: str) -> None:
     totals = compute_totals(invoice)
     assert result.invoice.totals.payable.value == totals.payable
     assert result.invoice.totals.tax.value == totals.tax_total
+
+
+@pytest.mark.parametrize("bt23, nature", [("B1", "goods"), ("S2", "services"), ("m1", "mixed"), ("A1", "services"), (None, "services")])
+def test_a_reissued_draft_keeps_the_nature_its_rejected_invoice_declared(bt23, nature) -> None:
+    from backend.invoices.reissue import supply_nature
+
+    assert supply_nature(bt23) == nature
