@@ -222,7 +222,9 @@ class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         description="Cadre de facturation Chorus Pro (BT-23) : A1 facture, A2 facture déjà payée. Les autres cadres "
                     "(travaux, sous-traitance, frais de justice) sont refusés (422 `framework_not_supported`) tant que "
                     "Facteur n'en traite pas le circuit. A9 (sous-traitant) et A12 (cotraitant) demandent "
-                    "`validator_siret` : la facture passe d'abord par ce valideur (15 jours, tacite ensuite).")] = "A1"
+                    "`validator_siret` : la facture passe d'abord par ce valideur (15 jours, tacite ensuite). Le fichier "
+                    "généré porte en BT-23 le code de la réforme 2026 correspondant (S1/B1/M1 pour A1, S2/B2/M2 pour A2, "
+                    "selon `supply_nature` ; S5 pour A9, S6 pour A12).")] = "A1"
     validator_siret: Annotated[str, msgspec.Meta(
         pattern=r"^[0-9]{14}$", examples=["73282932000074"],
         description="A9/A12 : SIRET du titulaire ou du mandataire qui valide la facture (une entreprise inscrite sur "
@@ -230,6 +232,10 @@ class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     validator_2_siret: Annotated[str, msgspec.Meta(
         pattern=r"^[0-9]{14}$",
         description="Sous-traitant d'un cotraitant : SIRET du mandataire, qui valide après le cotraitant (`validator_siret`).")] | None = None
+    supply_nature: Annotated[Literal["services", "goods", "mixed"], msgspec.Meta(
+        examples=["services"],
+        description="Ce qui est facturé : `services`, `goods` (biens) ou `mixed` (les deux). Donne la lettre S, B ou M "
+                    "du cadre de facturation de la réforme écrit en BT-23 (règle BR-FR-08).")] = "services"
     service_code: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     engagement: Annotated[str, msgspec.Meta(max_length=50)] | None = None
     due_date: date | None = None

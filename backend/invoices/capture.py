@@ -22,11 +22,13 @@ from backend.invoices.tables import Invoice, InvoiceDraft
 # exemption_code: the VATEX code chosen for a 0 % line; exemption_reason: the free text of
 # forms made before the list (drafts and pages kept on a device), read when no code is given.
 LINE_FIELDS = ("description", "quantity", "unit_code", "unit_price", "vat_rate", "exemption_code", "exemption_reason")
-TOP_FIELDS = ("recipient_siret", "recipient_name", "service_code", "engagement", "billing_framework", "type_code",
+TOP_FIELDS = ("recipient_siret", "recipient_name", "service_code", "engagement", "billing_framework", "supply_nature", "type_code",
               "preceding_invoice_number", "number", "issue_date", "due_date", "note",
               "validator_siret", "validator_2_siret")  # A9/A12: who validates (not in the CII; given to the deposit)
 MAX_LINES = 200
 VAT_RATES = ("20", "10", "5.5", "2.1", "0")
+# What the invoice bills: it picks B (biens), S (services) or M (les deux) in the reform's BT-23 code.
+SUPPLY_NATURES = {"services": "Services", "goods": "Biens", "mixed": "Biens et services"}
 UNITS = {"C62": "unité", "HUR": "heure", "DAY": "jour", "KGM": "kg", "MTR": "mètre", "MTK": "m²", "LTR": "litre", "E48": "forfait"}
 
 
@@ -100,7 +102,7 @@ def _is_zero(rate: str) -> bool:
 
 async def blank_form(structure_id: int) -> dict:
     return {name: "" for name in TOP_FIELDS} | {
-        "billing_framework": "A1", "type_code": "380", "issue_date": paris_today().isoformat(),
+        "billing_framework": "A1", "supply_nature": "services", "type_code": "380", "issue_date": paris_today().isoformat(),
         "number": await suggest_number(structure_id), "lines": [blank_line(await under_franchise(structure_id))],
     }
 
@@ -200,6 +202,7 @@ def to_invoice(form: dict, supplier: Structure, recipient: Structure | None) -> 
     raw = {
         "number": form.get("number") or "", "issue_date": form.get("issue_date") or "",
         "type_code": form.get("type_code") or "380", "billing_framework": form.get("billing_framework") or "A1",
+        "supply_nature": form.get("supply_nature") or "services",
         "service_code": form.get("service_code") or None, "engagement": form.get("engagement") or None,
         "due_date": form.get("due_date") or None, "note": form.get("note") or None,
         "preceding_invoice_number": form.get("preceding_invoice_number") or None if form.get("type_code") == "381" else None,
@@ -256,7 +259,7 @@ def _french(message: str) -> str:
               "engagement": "Le numéro d'engagement", "seller.address.line1": "L'adresse de votre structure (profil)",
               "seller.address.city": "La ville de votre structure (profil)", "seller.address.postal_code": "Le code postal de votre structure (profil)",
               "buyer.address": "L'adresse de l'entité destinataire (annuaire)", "seller.name": "La raison sociale de votre structure (profil)",
-              "lines": "Les lignes"}
+              "lines": "Les lignes", "supply_nature": "La nature de ce qui est facturé (biens, services)"}
     label = next((v for k, v in labels.items() if field.startswith(k)), "Ce champ")
     if "length" in message and ">=" in message:
         return f"{label} est obligatoire."

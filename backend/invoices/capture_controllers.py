@@ -44,7 +44,8 @@ async def _form_page(request: Request, draft_id: int, form: dict, problems: list
                 recipient=recipient, totals=capture.live_totals(form), problems=problems or [],
                 problem_fields={p.field for p in problems or []}, frameworks=frameworks.offered(),
                 profile_incomplete=any(p.field.startswith("seller") for p in problems or []),
-                vat_rates=capture.VAT_RATES, units=capture.UNITS, exemption_reasons=capture.EXEMPTION_REASONS)
+                vat_rates=capture.VAT_RATES, units=capture.UNITS, exemption_reasons=capture.EXEMPTION_REASONS,
+                supply_natures=capture.SUPPLY_NATURES)
 
 
 @get("/capture")

@@ -66,7 +66,7 @@ def draft_form(invoice: Invoice, view: dict, recipient: Structure, number: str, 
     form = {name: "" for name in capture.TOP_FIELDS}
     return form | {
         "recipient_siret": recipient.siret, "recipient_name": recipient.name, "service_code": invoice.service_code or "",
-        "engagement": invoice.engagement or "", "billing_framework": "A1", "type_code": "380", "number": number,
+        "engagement": invoice.engagement or "", "billing_framework": "A1", "supply_nature": "services", "type_code": "380", "number": number,
         "issue_date": today.isoformat(),
         "note": f"Intérêts moratoires et indemnité forfaitaire dus pour le paiement tardif de la facture n°\u00a0{invoice.number} "
                 f"(à payer au plus tard le {date_fr(view['due_by'])}).",

@@ -33,6 +33,18 @@ def _rate(amount: dict | None) -> str:
     return rate if rate in capture.VAT_RATES else "20"
 
 
+_NATURE_OF_LETTER = {"B": "goods", "S": "services", "M": "mixed"}
+
+
+def supply_nature(business_process: str | None) -> str:
+    """The nature the rejected invoice declared in its reform BT-23 code (B1, S2, M1…):
+    first letter B goods, S services, M both; services when it used another code."""
+    code = (business_process or "").strip().upper()
+    if len(code) == 2 and code[1].isdigit():
+        return _NATURE_OF_LETTER.get(code[0], "services")
+    return "services"
+
+
 def draft_form(invoice: Invoice, recipient_siret: str, recipient_name: str, number: str) -> dict:
     data = msgspec.json.decode(invoice.data) if isinstance(invoice.data, str) else dict(invoice.data or {})
     lines = [{
@@ -44,6 +56,7 @@ def draft_form(invoice: Invoice, recipient_siret: str, recipient_name: str, numb
     return form | {
         "recipient_siret": recipient_siret, "recipient_name": recipient_name, "service_code": invoice.service_code or "",
         "engagement": invoice.engagement or "", "billing_framework": invoice.billing_framework or "A1",
+        "supply_nature": supply_nature(data.get("business_process")),
         "type_code": invoice.type_code if invoice.type_code in ("380", "381") else "380",
         "number": number, "issue_date": paris_today().isoformat(),
         "note": f"Remplace la facture n° {invoice.number}, rejetée.", "lines": lines or [capture.blank_line()],

@@ -4,7 +4,9 @@ which circuit it follows, and whether Facteur takes it yet.
 A structured file names its framework in BT-23 (the business process: CII
 BusinessProcessSpecifiedDocumentContextParameter, UBL ProfileID), as Chorus Pro reads it.
 A file without one, or with a value that is not a Chorus Pro code (a Peppol profile, the
-2026 reform's B1/S1/M1 process codes), is a supplier's invoice: A1.
+2026 reform's B1/S1/M1 process codes), is a supplier's invoice: A1. The reform codes that
+name one of the frameworks below are read as it: B2/S2/M2 (invoice already paid) as A2,
+S5 (subcontractor) as A9, S6 (co-contractor) as A12 — what Facteur itself writes for them.
 
 A framework whose circuit Facteur does not run yet is refused at deposit with a sentence
 that says where to send it, never processed as a simple invoice: a works statement routed
@@ -68,6 +70,9 @@ FRAMEWORKS: dict[str, Framework] = {f.code: f for f in (
 
 DEFAULT = "A1"
 _CHORUS_CODE = re.compile(r"A[0-9]{1,3}")
+# The reform's cadre de facturation (BT-23, rule BR-FR-08) → the Chorus Pro framework it names.
+# Other reform codes (B1/S1/M1, final invoice after a down payment B4/S4/M4…) stay A1.
+REFORM_CODES: dict[str, str] = {"B2": "A2", "S2": "A2", "M2": "A2", "S5": "A9", "S6": "A12"}
 
 # Why a known framework is not taken yet, by circuit, said to the person who deposits it.
 _NOT_YET = {
@@ -85,6 +90,8 @@ def code_of(business_process: str | None) -> str | None:
     """The Chorus Pro framework code a BT-23 value names: A1 when it names none, None when it
     looks like a Chorus Pro code that does not exist (A11, A26…)."""
     value = (business_process or "").strip().upper()
+    if value in REFORM_CODES:
+        return REFORM_CODES[value]
     if not _CHORUS_CODE.fullmatch(value):
         return DEFAULT
     return value if value in FRAMEWORKS else None
@@ -100,9 +107,11 @@ def refusal(business_process: str | None) -> str | None:
     framework = FRAMEWORKS[code]
     if framework.enabled:
         return None
-    return (f"Cette pièce porte le cadre de facturation {code} (« {framework.label} ») : Facteur ne traite pas encore "
+    written = (business_process or "").strip().upper()
+    shown, ordinary = (f"{written} (Chorus Pro : {code})", "S1, B1 ou M1") if written in REFORM_CODES else (code, "A1")
+    return (f"Cette pièce porte le cadre de facturation {shown} (« {framework.label} ») : Facteur ne traite pas encore "
             f"{_NOT_YET[framework.circuit]}. Déposez-la sur Chorus Pro, ou, s'il s'agit d'une facture ordinaire, "
-            "indiquez le cadre A1.")
+            f"indiquez le cadre {ordinary}.")
 
 
 def label(code: str) -> str:

@@ -24,7 +24,11 @@ from .totals import CENT, Totals, compute_totals
 
 LEVEL = "en16931"
 GUIDELINE = "urn:cen.eu:en16931:2017"  # BT-24 of the Factur-X EN 16931 profile
-SIRET_SCHEME = "0009"  # ISO 6523 ICD: SIRET (BT-29/30, BT-46/47 scheme identifiers)
+SIRET_SCHEME = "0009"  # ISO 6523 ICD: SIRET (BT-29, BT-46 global identifiers: what Chorus Pro routes on)
+SIREN_SCHEME = "0002"  # ISO 6523 ICD: SIREN (BT-30, BT-47 legal registration: BR-FR-10, BR-FR-09)
+# EAS 0225: the French directory's electronic addresses (BT-34, BT-49), which begin with
+# the SIREN (BR-FR-21/22, BR-FR-23).
+ELECTRONIC_ADDRESS_SCHEME = "0225"
 CREDIT_TRANSFER = "30"  # UNTDID 4461: credit transfer (BT-81)
 QUANTITY_STEP = Decimal("0.0001")
 
@@ -76,6 +80,39 @@ def _address(address) -> dict:
     }
 
 
+# The reform's cadre de facturation (BT-23, BR-FR-08) of each Chorus Pro framework Facteur
+# generates, by nature of the supply (B goods, S services, M both): 1 invoice, 2 invoice
+# already paid; a subcontractor's (S5) or co-contractor's (S6) invoice is a service.
+# backend.processing.frameworks reads each one back as its Chorus Pro code.
+REFORM_BILLING_MODES: dict[str, dict[str, str]] = {
+    "A1": {"goods": "B1", "services": "S1", "mixed": "M1"},
+    "A2": {"goods": "B2", "services": "S2", "mixed": "M2"},
+    "A9": {"goods": "S5", "services": "S5", "mixed": "S5"},
+    "A12": {"goods": "S6", "services": "S6", "mixed": "S6"},
+}
+
+
+def billing_mode(invoice: CapturedInvoice) -> str:
+    """BT-23 as the reform codes it (B1, S2…) for this invoice's Chorus Pro framework."""
+    return REFORM_BILLING_MODES[invoice.billing_framework][invoice.supply_nature]
+
+
+def siren(siret: str) -> str:
+    return siret[:9]
+
+
+def seller_electronic_address(siret: str) -> str:
+    """BT-34: the seller's SIREN, the address every company has in the French directory
+    (an establishment-level address exists only when the company declared one)."""
+    return siren(siret)
+
+
+def buyer_electronic_address(siret: str) -> str:
+    """BT-49: SIREN_SIRET, the directory's establishment-level address: a public buyer is
+    addressed by the SIRET of the structure that receives the invoice, as on Chorus Pro."""
+    return f"{siren(siret)}_{siret}"
+
+
 def default_payment_terms(invoice: CapturedInvoice, totals: Totals) -> str | None:
     """BT-20 written when the supplier gave none (BR-CO-25 needs BT-9 or BT-20 when
     something is due): a credit note is to be deducted from the original invoice."""
@@ -120,8 +157,10 @@ def business_terms(
     seller_party: dict = {
         "name": seller.name,
         "identifiers": {SIRET_SCHEME: seller.siret},  # BT-29
-        "legal_identifier": seller.siret,  # BT-30
-        "legal_identifier_schemeid": SIRET_SCHEME,
+        "legal_identifier": siren(seller.siret),  # BT-30
+        "legal_identifier_schemeid": SIREN_SCHEME,
+        "einvoicing_addr": seller_electronic_address(seller.siret),  # BT-34
+        "einvoicing_addr_schemeid": ELECTRONIC_ADDRESS_SCHEME,
         "vat_identifier": invoice.seller_vat_id,  # BT-31
         "tax_identifier": invoice.seller_tax_id,  # BT-32 (VAT franchise without a VAT number)
         "legal_info": seller.legal_info,  # BT-33
@@ -132,8 +171,10 @@ def business_terms(
     buyer_party: dict = {
         "name": buyer.name,
         "identifiers": {SIRET_SCHEME: buyer.siret},  # BT-46
-        "legal_identifier": buyer.siret,  # BT-47
-        "legal_identifier_schemeid": SIRET_SCHEME,
+        "legal_identifier": siren(buyer.siret),  # BT-47
+        "legal_identifier_schemeid": SIREN_SCHEME,
+        "einvoicing_addr": buyer_electronic_address(buyer.siret),  # BT-49
+        "einvoicing_addr_schemeid": ELECTRONIC_ADDRESS_SCHEME,
         "vat_identifier": invoice.buyer_vat_id,  # BT-48
         **_address(buyer.address),
     }
@@ -142,7 +183,7 @@ def business_terms(
         "BT-2": invoice.issue_date,
         "BT-3": invoice.type_code,
         "BT-5": invoice.currency,
-        "BT-23": invoice.billing_framework,
+        "BT-23": billing_mode(invoice),
         "BT-24": GUIDELINE,
         "BG-4": seller_party,
         "BG-7": buyer_party,

@@ -9,12 +9,13 @@ generator (``build_facturx`` / ``cii_xml``) refuses an invoice with problems
 
 Conventions (see README.md in this package for the sources):
 
-* ``billing_framework`` (cadre de facturation) is carried in BT-23
-  (``ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID``) with the Chorus
-  Pro code as is: ``A1`` supplier invoice, ``A2`` invoice already paid, ``A9``
-  subcontractor invoice, ``A12`` co-contractor invoice.
-* Seller and buyer are identified by their SIRET with ICD scheme ``0009``, both as
-  global identifier (BT-29 / BT-46) and legal registration (BT-30 / BT-47).
+* ``billing_framework`` (cadre de facturation) is the Chorus Pro code: ``A1`` supplier
+  invoice, ``A2`` invoice already paid, ``A9`` subcontractor invoice, ``A12``
+  co-contractor invoice. BT-23 carries the 2026 reform's code for it (B1/S1/M1,
+  B2/S2/M2, S5, S6), its letter given by ``supply_nature`` (see ``cii.billing_mode``).
+* Seller and buyer are identified by their SIRET with ICD scheme ``0009`` (global
+  identifier BT-29 / BT-46), their SIREN with scheme ``0002`` (legal registration
+  BT-30 / BT-47) and a French directory electronic address, scheme ``0225`` (BT-34 / BT-49).
 * Money is ``Decimal``; quantities and unit prices have at most 4 decimals; amounts
   are computed (``totals.compute_totals``), never captured, except the prepaid amount.
 """
@@ -34,6 +35,7 @@ from stdnum.fr import siret as stdnum_siret
 
 TypeCode = Literal["380", "381"]
 BillingFramework = Literal["A1", "A2", "A9", "A12"]
+SupplyNature = Literal["goods", "services", "mixed"]  # picks B/S/M in the reform's BT-23 code
 VatCategory = Literal["S", "Z", "E", "AE", "K", "G", "O"]
 
 # French VAT rates (CGI art. 278 to 281 nonies, metropolitan France and DOM).
@@ -206,7 +208,8 @@ class CapturedInvoice(msgspec.Struct, kw_only=True):
     buyer: Buyer  # BG-7
     lines: Annotated[list[InvoiceLine], msgspec.Meta(min_length=1, max_length=999)]
     type_code: TypeCode = "380"  # BT-3
-    billing_framework: BillingFramework = "A1"  # BT-23
+    billing_framework: BillingFramework = "A1"  # BT-23, written as the reform's code (cii.billing_mode)
+    supply_nature: SupplyNature = "services"  # biens, services ou les deux (B/S/M of BT-23)
     service_code: ServiceCode | None = None  # BT-10 BuyerReference (code service)
     engagement: Engagement | None = None  # BT-13 purchase order (engagement juridique)
     due_date: dt.date | None = None  # BT-9 (for A2: the date of the payment)

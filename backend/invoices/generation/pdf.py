@@ -29,7 +29,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from .cii import _cii_unchecked, default_payment_terms, effective_delivery_date, notes
+from .cii import _cii_unchecked, billing_mode, default_payment_terms, effective_delivery_date, notes
 # The fonts (Debian fonts-dejavu-core, or FACTEUR_PDF_FONT_DIR): glyphs.py also reads them
 # to refuse at entry the characters they cannot print.
 from .glyphs import FONT_DIR, FONT_FILES
@@ -267,6 +267,7 @@ def render_html(invoice: CapturedInvoice, totals: Totals, attachment_names: list
         lines=list(zip(invoice.lines, totals.line_nets)),
         type_label=TYPE_LABELS[invoice.type_code],
         framework_label=BILLING_FRAMEWORK_LABELS[invoice.billing_framework],
+        billing_mode=billing_mode(invoice),  # BT-23 as written in the XML
         category_labels=VAT_CATEGORY_LABELS,
         seller_vat_id=invoice.seller_vat_id,
         buyer_vat_id=invoice.buyer_vat_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import pytest
 from pypdf import PdfReader
 
 from backend.directory.tables import Structure
@@ -150,3 +151,19 @@ async def test_a_number_longer_than_the_portal_takes_is_said_at_entry(client, su
     assert "Le numéro de facture dépasse 20 caractères" in response.text and "FCT-PORTAL-16" not in response.text
     assert await Invoice.count() == 0 and await Deposit.count() == 0
     assert 'maxlength="20"' in (await client.get(f"/capture/{draft_id}")).text
+
+
+@pytest.mark.parametrize("framework, nature, bt23", [("A1", "services", "S1"), ("A2", "goods", "B2")])
+async def test_a_captured_invoice_passes_the_reform_rules_and_keeps_its_framework(client, supplier, recipient, framework, nature, bt23):
+    await _complete_profile()
+    draft_id, token = await _new_draft(client)
+    today = date.today().isoformat()
+    fields = _fields(recipient.siret, billing_framework=framework, supply_nature=nature,
+                     **({"due_date": today} if framework == "A2" else {}))
+    response = await client.post(f"/capture/{draft_id}/send", data={**fields, "_csrf_token": token})
+    assert response.status_code == 200, response.text[response.text.find("ne peut pas"):][:1500]
+    invoice = await Invoice.objects().get(Invoice.number == "F2026-0001")
+    assert invoice.billing_framework == framework and invoice.recipient == recipient.id
+    result = validate_bytes((await client.get(f"/invoices/{invoice.id}/original")).content, "f.pdf")
+    assert [f.rule for f in result.findings] == []  # no BR-FR finding (SIREN, addresses, BT-23), nor any other
+    assert result.invoice.business_process == bt23

@@ -12,6 +12,7 @@ from lxml import etree
 from backend.invoices.generation import cii_xml, compute_totals
 from backend.invoices.generation import examples as ex
 from backend.invoices.validation import validate_bytes
+from backend.processing import frameworks
 
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -32,7 +33,7 @@ def parse(xml: bytes):
     return etree.fromstring(xml)
 
 
-def test_chorus_pro_conventions() -> None:
+def test_chorus_pro_and_reform_conventions() -> None:
     root = parse(cii_xml(ex.invoice()))
     assert xpath(
         root,
@@ -41,13 +42,18 @@ def test_chorus_pro_conventions() -> None:
     assert xpath(
         root,
         "/rsm:CrossIndustryInvoice/rsm:ExchangedDocumentContext/ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID",
-    ) == ["A1"]
+    ) == ["S1"]  # the reform's "invoice of services", read back as Chorus Pro's A1
     seller, buyer = f"{AGREEMENT}/ram:SellerTradeParty", f"{AGREEMENT}/ram:BuyerTradeParty"
     for party, siret in ((seller, ex.SELLER_SIRET), (buyer, ex.BUYER_SIRET)):
-        assert xpath(root, f"{party}/ram:GlobalID[@schemeID='0009']") == [siret]  # BT-29 / BT-46
-        assert xpath(root, f"{party}/ram:SpecifiedLegalOrganization/ram:ID[@schemeID='0009']") == [
-            siret
-        ]  # BT-30 / BT-47
+        assert xpath(root, f"{party}/ram:GlobalID[@schemeID='0009']") == [siret]  # BT-29 / BT-46: Chorus Pro routes on it
+        assert xpath(root, f"{party}/ram:SpecifiedLegalOrganization/ram:ID[@schemeID='0002']") == [
+            siret[:9]
+        ]  # BT-30 / BT-47: the SIREN
+    # BT-34 / BT-49: electronic addresses of the French directory, beginning with the SIREN
+    assert xpath(root, f"{seller}/ram:URIUniversalCommunication/ram:URIID[@schemeID='0225']") == [ex.SELLER_SIRET[:9]]
+    assert xpath(root, f"{buyer}/ram:URIUniversalCommunication/ram:URIID[@schemeID='0225']") == [
+        f"{ex.BUYER_SIRET[:9]}_{ex.BUYER_SIRET}"
+    ]
     assert xpath(root, f"{seller}/ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']") == [ex.SELLER_VAT]
     assert xpath(root, f"{AGREEMENT}/ram:BuyerReference") == ["DASCO-ECOLES"]
     assert xpath(root, f"{AGREEMENT}/ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID") == [
@@ -64,10 +70,20 @@ def test_chorus_pro_conventions() -> None:
     assert not root.xpath("//*[@xsi:nil]", namespaces={"xsi": "http://www.w3.org/2001/XMLSchema-instance"})
 
 
-@pytest.mark.parametrize("framework", ["A1", "A9", "A12"])
-def test_billing_framework_is_bt23(framework: str) -> None:
-    root = parse(cii_xml(ex.invoice(billing_framework=framework)))
-    assert xpath(root, "//ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID") == [framework]
+@pytest.mark.parametrize("framework, nature, bt23", [
+    ("A1", "services", "S1"), ("A1", "goods", "B1"), ("A1", "mixed", "M1"),
+    ("A2", "services", "S2"), ("A2", "goods", "B2"), ("A2", "mixed", "M2"),
+    ("A9", "goods", "S5"), ("A12", "services", "S6"),
+])
+def test_bt23_is_the_reform_code_of_the_chorus_framework(framework: str, nature: str, bt23: str) -> None:
+    extra = {"due_date": dt.date(2026, 2, 28)} if framework == "A2" else {}
+    invoice = ex.invoice(billing_framework=framework, supply_nature=nature, **extra)
+    root = parse(cii_xml(invoice))
+    assert xpath(root, "//ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID") == [bt23]
+    # deposited back, the file is read as the framework it was captured with
+    result = validate_bytes(cii_xml(invoice), "facture.xml")
+    assert frameworks.code_of(result.invoice.business_process) == framework
+    assert [f.rule for f in result.findings] == []
 
 
 def test_amounts_come_from_totals() -> None:
@@ -112,7 +128,8 @@ def test_credit_note_refers_to_the_original_invoice() -> None:
 def test_already_paid_invoice() -> None:
     invoice = ex.invoice(billing_framework="A2", due_date=dt.date(2026, 2, 28))
     root = parse(cii_xml(invoice))
-    assert xpath(root, "//ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID") == ["A2"]
+    # S2: services already paid (BR-FR-CO-07 then accepts a payment date before the invoice date)
+    assert xpath(root, "//ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID") == ["S2"]
     assert xpath(root, f"{SUMMATION}/ram:GrandTotalAmount") == ["4932.00"]
     assert xpath(root, f"{SUMMATION}/ram:TotalPrepaidAmount") == ["4932.00"]  # BT-113 = BT-112
     assert xpath(root, f"{SUMMATION}/ram:DuePayableAmount") == ["0.00"]  # BT-115
@@ -241,12 +258,17 @@ def test_xml_passes_the_official_rules(name: str) -> None:
     result = validate_bytes(cii_xml(invoice), f"{name}.xml")
     assert result.format == "cii-xml"
     assert result.profile == "en16931"
-    # Neither fatal nor warning from EN 16931 / Factur-X. The reform's BR-FR rules, run on
-    # every deposit, only warn: the generated file follows Chorus Pro (BT-23 = A1…), not
-    # yet the reform's SIREN / electronic-address / B1-S1-M1 conventions.
-    assert [f.rule for f in result.findings if not f.rule.startswith("BR-FR")] == []
-    assert all(f.severity == "warning" for f in result.findings)
+    # No finding at all: neither EN 16931 / Factur-X nor the reform's BR-FR rules (SIREN,
+    # electronic addresses, B1/S1/M1 billing mode).
+    assert [f.rule for f in result.findings] == []
     assert result.valid is True
     totals = compute_totals(invoice)
     assert result.invoice.totals.payable.value == totals.payable
     assert result.invoice.totals.tax.value == totals.tax_total
+
+
+@pytest.mark.parametrize("bt23, nature", [("B1", "goods"), ("S2", "services"), ("m1", "mixed"), ("A1", "services"), (None, "services")])
+def test_a_reissued_draft_keeps_the_nature_its_rejected_invoice_declared(bt23, nature) -> None:
+    from backend.invoices.reissue import supply_nature
+
+    assert supply_nature(bt23) == nature

@@ -17,8 +17,10 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 from backend.invoices.generation import compute_totals
+from backend.invoices.generation.cii import billing_mode
 from backend.invoices.generation import examples as ex
 from backend.invoices.validation import validate_bytes
+from backend.processing import frameworks
 from tests.conftest import require_component
 
 try:  # WeasyPrint needs pango (libpango-1.0-0, libpangoft2-1.0-0) from the system
@@ -144,10 +146,9 @@ def test_generated_pdf_passes_validation(built, name: str) -> None:
     assert result.valid is True
     assert [f.rule for f in result.findings if f.severity == "fatal"] == []
     expected_warnings = CASES[name][1] if isinstance(CASES[name][1], list) else []
-    # BR-FR (the reform's rules, warnings on every deposit) aside: the generated file
-    # follows Chorus Pro's conventions, not yet all of the reform's (see test_generation_cii).
+    # The reform's BR-FR rules included: nothing but the expected warnings.
     warnings = [f.rule for f in result.findings if f.severity == "warning"]
-    assert [rule for rule in warnings if not rule.startswith("BR-FR")] == expected_warnings
+    assert warnings == expected_warnings
     assert "sch:facturx-en16931" in result.checks
 
 
@@ -159,7 +160,7 @@ def test_extracted_invoice_matches_the_capture(built, name: str) -> None:
     assert extracted.number == invoice.number
     assert extracted.type_code == invoice.type_code
     assert extracted.issue_date == invoice.issue_date.isoformat()
-    assert extracted.business_process == invoice.billing_framework
+    assert frameworks.code_of(extracted.business_process) == invoice.billing_framework  # S1 → A1, S2 → A2…
     assert extracted.seller.siret == invoice.seller.siret
     assert extracted.buyer.siret == invoice.buyer.siret
     assert extracted.buyer_reference == invoice.service_code
@@ -185,7 +186,9 @@ def test_pdf_text_shows_number_and_french_total(built, name: str) -> None:
     assert french_money(totals.tax_inclusive) in text  # e.g. "4 932,00 €" with French spaces
     assert ("Avoir" if invoice.is_credit_note else "Facture") in text
     assert invoice.service_code in text and invoice.engagement in text
-    assert f"Cadre de facturation {invoice.billing_framework} — " in flat(text)
+    # the reform's code, as in the XML, with the Chorus Pro framework it stands for
+    assert f"Cadre de facturation {billing_mode(invoice)} — " in flat(text)
+    assert f"(Chorus Pro {invoice.billing_framework})" in flat(text)
     if totals.tax_inclusive >= 1000:  # the English form must not appear
         assert f"{totals.tax_inclusive:,.2f}" not in text
 

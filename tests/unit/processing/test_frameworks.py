@@ -10,7 +10,9 @@ from backend.processing import frameworks
 @pytest.mark.parametrize("bt23, code", [
     (None, "A1"), ("", "A1"), ("A1", "A1"), (" a2 ", "A2"), ("A4", "A4"), ("A25", "A25"),
     # Not a Chorus Pro code: a Peppol profile, the 2026 reform's process codes. A supplier's invoice.
-    ("urn:fdc:peppol.eu:2017:poacc:billing:01:1.0", "A1"), ("S1", "A1"), ("B1", "A1"),
+    ("urn:fdc:peppol.eu:2017:poacc:billing:01:1.0", "A1"), ("S1", "A1"), ("B1", "A1"), ("M1", "A1"), ("S4", "A1"),
+    # The reform's codes for a framework Chorus Pro names otherwise: what Facteur writes for A2, A9, A12.
+    ("S2", "A2"), ("b2", "A2"), (" M2 ", "A2"), ("S5", "A9"), ("S6", "A12"),
     # Shaped like a Chorus Pro code but not one of them.
     ("A11", None), ("A26", None), ("A0", None),
 ])
@@ -33,6 +35,13 @@ def test_a_works_statement_is_refused_with_where_to_send_it():
 def test_a_subcontractor_statement_is_refused_until_the_works_circuit_exists():
     assert frameworks.refusal("A9") is None and frameworks.refusal("A12") is None
     assert "projets de décompte des sous-traitants" in frameworks.refusal("A10")
+
+
+def test_a_reform_code_is_taken_or_refused_as_the_framework_it_names():
+    assert frameworks.refusal("S2") is None and frameworks.refusal("B2") is None
+    reason = frameworks.refusal("S5")
+    assert "S5 (Chorus Pro : A9)" in reason and "validation du titulaire" in reason
+    assert "indiquez le cadre S1, B1 ou M1" in reason
 
 
 def test_an_unknown_code_is_said_as_found():
