@@ -37,11 +37,11 @@ def test_a_subcontractor_statement_is_refused_until_the_works_circuit_exists():
     assert "projets de décompte des sous-traitants" in frameworks.refusal("A10")
 
 
-def test_a_reform_code_is_taken_or_refused_as_the_framework_it_names():
+def test_a_reform_code_is_taken_as_the_framework_it_names():
     assert frameworks.refusal("S2") is None and frameworks.refusal("B2") is None
-    reason = frameworks.refusal("S5")
-    assert "S5 (Chorus Pro : A9)" in reason and "validation du titulaire" in reason
-    assert "indiquez le cadre S1, B1 ou M1" in reason
+    # Subcontractor (S5) and co-contractor (S6) invoices follow the validation circuit.
+    assert (frameworks.code_of("S5"), frameworks.code_of("S6")) == ("A9", "A12")
+    assert frameworks.refusal("S5") is None and frameworks.refusal("S6") is None
 
 
 def test_an_unknown_code_is_said_as_found():
