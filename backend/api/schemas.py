@@ -50,7 +50,8 @@ class FileReport(msgspec.Struct, kw_only=True):
     status_code_2026: str
     invoice_id: int | None
     findings: list[Finding]
-    # A refused file (213): the reform's reason (BR-FR-CDV-CL-09), e.g. DOUBLON, REJ_CONT_B2G, REJ_SEMAN.
+    # A refused file (213, or 501 when it is not readable as an invoice): the reform's reason
+    # (BR-FR-CDV-CL-09), e.g. DOUBLON, REJ_CONT_B2G, REJ_SEMAN; IRR_TYPE_F, IRR_SYNTAX, IRR_VIDE_F.
     reason_code_2026: str | None = None
 
 

@@ -20,7 +20,7 @@ from backend.lib.common import parse_id
 from backend.invoices.statuses import BEFORE_RECEPTION
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory
 from backend.processing import late_interest, payment_delays
-from backend.processing.reasons import deposit_refusal_reason
+from backend.processing.reasons import deposit_refusal
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
@@ -37,7 +37,7 @@ def _money(value) -> str:
 def _file_report(item: dict) -> FileReport:
     findings = msgspec.convert(_decoded(item["findings"]) or [], list[Finding])
     refused = not item["accepted"]
-    reason = deposit_refusal_reason([f.rule for f in findings if f.severity == "fatal"]) if refused else None
+    reason = deposit_refusal([f.rule for f in findings if f.severity == "fatal"])[1] if refused else None
     return FileReport(file=item["filename"], format=item["format"], profile=item["profile"], valid=not refused,
                       status_code_2026=item["status_code"], invoice_id=item["invoice"], findings=findings, reason_code_2026=reason)
 

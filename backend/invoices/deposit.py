@@ -23,11 +23,12 @@ from backend.lib import heavy
 from backend.lib.effects import note_committed
 from backend.directory.tables import Structure
 from backend.invoices import portal_rules, storage
-from backend.invoices.statuses import DEPOSIT_REFUSED_CODE, STATUSES
+from backend.invoices.statuses import STATUSES
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory
 from backend.invoices.validation import Finding, ValidationResult, incomplete_profile_finding, validate_bytes
 from backend.invoices.zipflux import is_zip, open_flux
 from backend.lib.uploads import Upload  # noqa: F401 — what deposit() takes, re-exported for its callers
+from backend.processing.reasons import deposit_refusal
 from backend.processing import frameworks, lifecycle
 from backend.processing import worker as outbox_worker
 from backend.processing.tables import Outbox
@@ -209,7 +210,7 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
                 deposit=dep.id, position=item.position, filename=item.filename[:255], file=file_id,
                 format=item.result.format if item.result else "unsupported",
                 profile=item.result.profile if item.result else None,
-                accepted=item.accepted, status_code=STATUSES["DEPOSEE"].code_2026 if item.accepted else DEPOSIT_REFUSED_CODE,
+                accepted=item.accepted, status_code=_status_code(item),
                 invoice=invoice_id,
                 invoice_number=_report_number(item),
                 findings=msgspec.json.encode(item.findings).decode(),
@@ -222,6 +223,13 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
     if event_ids or to_validate:
         outbox_worker.wake()  # the recipient's webhooks hear of it now
     return dep.id
+
+
+def _status_code(item: Item) -> str:
+    """200 Déposée; else 213 Rejetée, or 501 Irrecevable for a file not readable as an invoice."""
+    if item.accepted:
+        return STATUSES["DEPOSEE"].code_2026
+    return deposit_refusal([f.rule for f in item.findings if f.severity == "fatal"])[0]
 
 
 def _report_number(item: Item) -> str:

@@ -45,7 +45,8 @@ STATUSES: dict[str, Status] = {
     # misrouted invoice is 221 Erreur de routage, whose only reason is ROUTAGE_ERR [CL-09].
     "A_RECYCLER": Status("221", "À recycler"),
     # Chorus "rejetée" is the buyer's refusal of the invoice: the reform's 210 Refusée. The reform's
-    # 213 Rejetée is the platform refusing the file, which is our refused deposit (DEPOSIT_REFUSED_CODE).
+    # 213 Rejetée is the platform refusing the file, which is our refused deposit (501 Irrecevable
+    # when the file is not readable as an invoice at all: processing/reasons.deposit_refusal).
     "REJETEE": Status("210", "Rejetée"),
     # Service certified: the buyer approves the invoice, 205 Approuvée [B, UC1_05].
     "SERVICE_FAIT": Status("205", "Service fait"),
@@ -71,7 +72,6 @@ STATUSES: dict[str, Status] = {
 # A subcontractor's or co-contractor's invoice before (or instead of) its reception by the public
 # recipient: it is between the supplier and its validator, and the recipient does not see it.
 BEFORE_RECEPTION = frozenset({"A_VALIDER_1", "A_VALIDER_2", "REFUSEE_1", "REFUSEE_2"})
-DEPOSIT_REFUSED_CODE = "213"  # a file that failed validation: no invoice is created
 
 
 def reform_label(status: str) -> str:

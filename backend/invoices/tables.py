@@ -113,7 +113,7 @@ class Attachment(Table):
 
 
 class DepositItem(Table):
-    """One file of a deposit and its verdict; a refused file (2026 code 213) has no invoice."""
+    """One file of a deposit and its verdict; a refused file (2026 code 213 or 501) has no invoice."""
 
     deposit = ForeignKey(references=Deposit, index=True)
     position = Integer()
@@ -122,7 +122,7 @@ class DepositItem(Table):
     format = Varchar(length=16)
     profile = Varchar(length=16, null=True)
     accepted = Boolean()
-    status_code = Varchar(length=3)  # 200 accepted, 213 refused
+    status_code = Varchar(length=3)  # 200 accepted, 213 refused, 501 not readable as an invoice
     invoice = ForeignKey(references=Invoice, null=True)
     invoice_number = Varchar(length=100, default="")
     findings = JSON(default="[]")

@@ -99,6 +99,37 @@ DEPOSIT_REFUSAL_REASONS = ("MONTANTTOTAL_ERR", "CALCUL_ERR", "DOUBLON", "DEST_IN
                            "REJ_COH", "REJ_ADR", "REJ_CONT_B2G", "REJ_REF_PJ", "REJ_ASS_PJ")
 
 
+# A file the platform cannot read as an invoice at all is not "rejected" (213) but "irrecevable"
+# (501, BR-FR-CDV-CL-09_MDT-113_501), with the IRR_* reason that names what is wrong with the
+# flow; XP Z12-013's flow service maps its errors the same way (EmptyFlow → IRR_VIDE_F,
+# FlowTypeError → IRR_TYPE_F, InvalidSchema → IRR_SYNTAX, FileSizeExceeded → IRR_TAILLE_F).
+DEPOSIT_UNREADABLE_CODE = "501"
+_UNREADABLE_BY_RULE: dict[str, str] = {
+    "FCT-DETECT-03": "IRR_VIDE_F",  # empty file
+    "FCT-SIZE-01": "IRR_TAILLE_F",  # over the size limit
+    "FCT-DETECT-01": "IRR_TYPE_F",  # a PDF without invoice XML
+    "FCT-DETECT-02": "IRR_TYPE_F",  # an XML that is not an invoice
+    "FCT-DETECT-04": "IRR_TYPE_F",  # an image
+    "FCT-DETECT-05": "IRR_TYPE_F",  # an unknown format
+    "FCT-DETECT-06": "IRR_TYPE_F",  # ZUGFeRD 1.0
+    "FCT-DETECT-07": "IRR_TYPE_F",  # an Order-X order
+    "FCT-IO-01": "IRR_SYNTAX", "FCT-PDF-01": "IRR_SYNTAX",  # unreadable, damaged PDF
+    "FCT-XML-01": "IRR_SYNTAX", "FCT-XML-02": "IRR_SYNTAX",  # malformed XML, DTD or entities
+    "FCT-XSD-01": "IRR_SYNTAX",  # not valid against its schema
+}
+DEPOSIT_UNREADABLE_REASONS = ("IRR_VIDE_F", "IRR_TYPE_F", "IRR_SYNTAX", "IRR_TAILLE_PJ", "IRR_NOM_PJ", "IRR_VID_PJ",
+                              "IRR_EXT_DOC", "IRR_TAILLE_F", "IRR_ANTIVIRUS", "IRR_NOM_F")
+
+
+def deposit_refusal(fatal_rules: list[str]) -> tuple[str, str]:
+    """The reform status and reason of a refused file: 501 and its IRR_* reason when the file
+    could not be read as an invoice, else 213 and the reason its rules say best."""
+    for rule in fatal_rules:
+        if rule in _UNREADABLE_BY_RULE:
+            return DEPOSIT_UNREADABLE_CODE, _UNREADABLE_BY_RULE[rule]
+    return "213", deposit_refusal_reason(fatal_rules)
+
+
 def deposit_refusal_reason(fatal_rules: list[str]) -> str:
     """The 213 reason of a refused file; REJ_SEMAN (semantic rejection) for the other rules."""
     for prefix, reason in _REFUSAL_BY_RULE:

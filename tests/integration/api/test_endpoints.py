@@ -22,8 +22,9 @@ async def test_deposit_reports_like_validate_json(supplier_api):
     assert body["state"] == "IN_INTEGRE_PARTIEL"
     accepted, refused = body["report"]
     assert accepted["valid"] and accepted["format"] == "facturx-pdf" and accepted["status_code_2026"] == "200"
-    assert not refused["valid"] and refused["status_code_2026"] == "213" and refused["invoice_id"] is None
-    assert refused["reason_code_2026"] == "REJ_SEMAN" and accepted["reason_code_2026"] is None  # BR-FR-CDV-CL-09, 213
+    # A text file is not an invoice at all: 501 Irrecevable, flow of the wrong type (BR-FR-CDV-CL-09, 501).
+    assert not refused["valid"] and refused["status_code_2026"] == "501" and refused["invoice_id"] is None
+    assert refused["reason_code_2026"] == "IRR_TYPE_F" and accepted["reason_code_2026"] is None
     assert set(refused["findings"][0]) >= {"rule", "severity", "stage", "message", "location"}  # later keys are additions
     assert body["invoices"] == [{"id": accepted["invoice_id"], "number": "F2026-0001", "status": "MISE_A_DISPOSITION"}]
     assert (await Deposit.objects().first()).channel == "api"

@@ -103,7 +103,7 @@ async def test_seller_must_be_the_depositing_structure(client, accounts, recipie
 async def test_plain_pdf_is_refused_with_a_clear_message_and_kept_in_history(client, supplier):
     response = await post_files(client, [("scan.pdf", blank_pdf())])
     assert response.status_code == 422
-    assert "FCT-DETECT-01" in response.text and "Refusée (213)" in response.text
+    assert "FCT-DETECT-01" in response.text and "Irrecevable (501)" in response.text  # a plain PDF is no e-invoice at all
     deposit = await Deposit.objects().first()
     assert deposit.state == "IN_REJETE"
     assert (await client.get(f"/deposits/{deposit.id}")).status_code == 200

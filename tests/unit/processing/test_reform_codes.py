@@ -93,3 +93,16 @@ def test_a_refused_deposit_says_why_with_a_213_reason():
              ("BR-CO-15",): "CALCUL_ERR", ("BR-16",): "REJ_SEMAN", (): "REJ_SEMAN"}
     for rules, reason in cases.items():
         assert deposit_refusal_reason(list(rules)) == reason and reason in DEPOSIT_REFUSAL_REASONS
+
+
+def test_a_file_not_readable_as_an_invoice_is_irrecevable_with_its_reason():
+    from backend.processing.reasons import DEPOSIT_UNREADABLE_REASONS, deposit_refusal
+
+    rule = re.search(r'<assert test="([^"]*)"\s*flag="fatal"\s*id="BR-FR-CDV-CL-09_MDT-113_501"', _schematron()).group(1)
+    assert set(DEPOSIT_UNREADABLE_REASONS) == set(re.findall(r"\(\.\) = '([A-Z0-9_]+)'", rule))
+    cases = {("FCT-DETECT-03",): "IRR_VIDE_F", ("FCT-SIZE-01",): "IRR_TAILLE_F", ("FCT-DETECT-04",): "IRR_TYPE_F",
+             ("FCT-DETECT-05",): "IRR_TYPE_F", ("FCT-XML-01",): "IRR_SYNTAX", ("FCT-XSD-01", "BR-16"): "IRR_SYNTAX"}
+    for rules, reason in cases.items():
+        assert deposit_refusal(list(rules)) == ("501", reason) and reason in DEPOSIT_UNREADABLE_REASONS
+    assert deposit_refusal(["BR-16"]) == ("213", "REJ_SEMAN")  # readable, but wrong: rejected
+    assert deposit_refusal(["FCT-PORTAL-10"]) == ("213", "DOUBLON")
