@@ -23,6 +23,7 @@ from backend.invoices import storage
 from backend.invoices.deposit import Upload
 from backend.lib.common import utcnow
 from backend.lib.db import transaction
+from backend.lib.effects import note_committed
 from backend.messages import questions
 from backend.messages import service as messages
 from backend.messages.service import MessageError as TicketError
@@ -34,6 +35,7 @@ from backend.tickets.tables import SupportOperator, Ticket, TicketAttachment, Ti
 from backend.tracking.events import SUPPORT_CHANNEL_ID, publish, record_event
 
 EVENT = "ticket.updated"
+EFFECT = "ticket"  # effects.note_committed's kind: an API retry after a crash answers from the ticket
 MAIL_CHANNEL = "ticket_mail"
 PAGE_LIMIT = 50
 
@@ -195,6 +197,7 @@ async def save(settings: Settings, actor: Actor, data: TicketInput, files: list[
             ticket_id = draft.id
             await Ticket.update(values).where(Ticket.id == draft.id)
         await _attach(ticket_id, None, files, types, digests, now)
+        await note_committed(EFFECT, ticket_id)
         if not submit:
             return ticket_id
         ticket = await Ticket.objects().get(Ticket.id == ticket_id)
@@ -236,6 +239,7 @@ async def act(settings: Settings, ticket_id: int, actor: Actor, action_code: str
     now = utcnow()
     async with transaction():
         event_id = await _apply(ticket, actor, action, text, files, types, digests, now)
+        await note_committed(EFFECT, ticket.id)
     await publish([event_id])
     return await _ticket(ticket_id)
 
