@@ -1,7 +1,8 @@
 """`GET /events`: the Server-Sent Events stream of the signed-in user.
 
 The stream subscribes to the channels of every structure of the user's active
-memberships *before* it reads the missed events (Last-Event-ID), so nothing committed
+memberships, and to the user's own channel (events addressed to a few people, such as a
+ticket's), *before* it reads the missed events (Last-Event-ID), so nothing committed
 in between falls through; ids already sent are skipped, so nothing arrives twice. Each
 event goes out twice: `event: invoice-<id>` with its `id:` (the page's live blocks
 listen to it) and `event: changed` without id (badges and list heads). Comment lines
