@@ -5,8 +5,8 @@ change does. `publish` runs after the commit and hands the events to the channel
 backend (in memory, or Redis when several processes serve the app), one channel per
 structure; each side of the invoice hears it. An event for a few people only (a ticket's
 author and receivers, not their colleagues) names them (`audience`): it goes to their
-own channels, and the resume finds it through the `event_audience` rows. A lost publish (process killed, Redis
-down) is not lost for good: a browser that reconnects with Last-Event-ID gets the
+own channels, and the resume finds it through the `event_audience` rows. A lost publish
+(process killed, Redis down) is not lost for good: a browser that reconnects with Last-Event-ID gets the
 missed events from the table.
 
 Service code runs outside requests too (CLI, worker): the publisher is a module-level
@@ -253,6 +253,7 @@ async def _publish(plugin: ChannelsPlugin, event_ids: list[int]) -> None:
     try:
         with anyio.fail_after(PUBLISH_TIMEOUT):
             for event in await events_by_id(event_ids):
-                await plugin.wait_published(sse_bytes(event), channels_of(event))
+                if channels := channels_of(event):  # an audience of nobody (an API key's ticket): no channel
+                    await plugin.wait_published(sse_bytes(event), channels)
     except Exception:  # noqa: BLE001 — a live update is best effort; the table keeps the event
         log.warning("events %s not published; clients will get them on resume", event_ids, exc_info=True)
