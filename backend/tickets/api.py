@@ -21,7 +21,8 @@ from litestar.openapi.spec import Example
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from backend.api.auth import ApiPrincipal, require_scope
-from backend.api.controllers import _attachment_uploads
+from backend.api.controllers import _attachment_uploads, _json
+from backend.api.idempotency import idempotent
 from backend.api.problems import ApiProblem
 from backend.api.schemas import AttachmentIn
 from backend.tickets import categories, service, statuses
@@ -108,13 +109,21 @@ async def create_ticket(request: Request, principal: NamedDependency[ApiPrincipa
     require_scope(principal, "read")
     settings = request.app.state.settings
     actor = service.actor_of_key(principal)
-    files = await _attachment_uploads(data.attachments, principal, settings)
-    try:
-        ticket_id = await service.save(settings, actor, service.TicketInput(
-            data.category, data.subcategory, data.recipient_siret, data.subject, data.body), files, submit=not data.draft)
-        return Response(await _detail(ticket_id, actor), status_code=201)
-    except TicketError as exc:
-        raise _problem(exc) from None
+
+    async def work() -> Response:
+        files = await _attachment_uploads(data.attachments, principal, settings)
+        try:
+            ticket_id = await service.save(settings, actor, service.TicketInput(
+                data.category, data.subcategory, data.recipient_siret, data.subject, data.body), files, submit=not data.draft)
+            return await answer_created(ticket_id)
+        except TicketError as exc:
+            raise _problem(exc) from None
+
+    async def answer_created(ticket_id: int) -> Response:
+        return _json(await _detail(ticket_id, actor), 201)
+
+    # A retry with the same Idempotency-Key gets the first answer, never a second ticket.
+    return await idempotent(request, principal, work, effect=service.EFFECT, replay=answer_created)
 
 
 @get("/tickets", summary="Tickets de la structure (pagination par curseur)", tags=["Tickets"])
@@ -147,17 +156,25 @@ async def get_ticket(principal: NamedDependency[ApiPrincipal], ticket_id: Annota
 
 @post("/tickets/{ticket_id:int}/actions", status_code=200, summary="Une étape du ticket (prendre en charge, répondre…)", tags=["Tickets"])
 async def act_on_ticket(request: Request, principal: NamedDependency[ApiPrincipal], ticket_id: Annotated[int, ID],
-                        data: JSONBody[ActionIn]) -> TicketDetail:
+                        data: JSONBody[ActionIn]) -> Response[TicketDetail]:
     settings = request.app.state.settings
     actor = service.actor_of_key(principal)
-    try:
-        await service.visible_ticket(ticket_id, actor)  # 404 before the scope and the files: nothing leaks
-        require_scope(principal, "process" if statuses.ACTIONS[data.action].role == statuses.RECEIVER else "read")
-        files = await _attachment_uploads(data.attachments, principal, settings)
-        await service.act(settings, ticket_id, actor, data.action, data.body, files, version=data.version)
-        return await _detail(ticket_id, actor)
-    except TicketError as exc:
-        raise _problem(exc) from None
+
+    async def work() -> Response:
+        try:
+            await service.visible_ticket(ticket_id, actor)  # 404 before the scope and the files: nothing leaks
+            require_scope(principal, "process" if statuses.ACTIONS[data.action].role == statuses.RECEIVER else "read")
+            files = await _attachment_uploads(data.attachments, principal, settings)
+            await service.act(settings, ticket_id, actor, data.action, data.body, files, version=data.version)
+            return await answer(ticket_id)
+        except TicketError as exc:
+            raise _problem(exc) from None
+
+    async def answer(_: int) -> Response:
+        return _json(await _detail(ticket_id, actor))
+
+    # A retried step (same Idempotency-Key) is answered from the first one: taken once, notified once.
+    return await idempotent(request, principal, work, effect=service.EFFECT, replay=answer)
 
 
 HANDLERS = [list_categories, create_ticket, list_tickets, get_ticket, act_on_ticket]

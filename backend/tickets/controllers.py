@@ -33,6 +33,8 @@ from backend.tickets.service import TicketError
 
 TICKET = "tickets/ticket.html"
 PANEL = "tickets/_panel.html"
+TRANSFERRED = "tickets/transferred.html"
+TRANSFERRED_PANEL = "tickets/_transferred.html"
 
 
 def _raise_http(exc: TicketError) -> None:
@@ -166,9 +168,20 @@ async def _context(ticket_id: int, current: CurrentUser, *, error: str | None = 
     return {"ticket": ticket, "error": error, "draft": draft, "max_body": MAX_BODY, "max_attachments": MAX_ATTACHMENTS}
 
 
+async def _transferred(request: Request, current: CurrentUser, ticket_id: int, template: str) -> Template:
+    """What a former receiver sees once their structure transferred the ticket to support
+    (their open page refreshes into it on the live event); 404 for everyone else."""
+    if not await service.transferred_away(ticket_id, await service.actor_of(current)):
+        raise NotFoundException("Ce ticket n'existe pas ou vous n'y avez pas accès.")
+    return page(request, template, ticket_id=ticket_id)
+
+
 @get("/tickets/{ticket_id:int}")
 async def ticket_page(request: Request, current: NamedDependency[CurrentUser], ticket_id: FromPath[int]) -> Template | Redirect:
-    context = await _context(ticket_id, current)
+    try:
+        context = await _context(ticket_id, current)
+    except NotFoundException:
+        return await _transferred(request, current, ticket_id, TRANSFERRED)
     if context["ticket"]["status"] == statuses.BROUILLON:
         return Redirect(f"/tickets/new?draft={ticket_id}", status_code=303)
     return page(request, TICKET, **context)
@@ -176,7 +189,11 @@ async def ticket_page(request: Request, current: NamedDependency[CurrentUser], t
 
 @get("/tickets/{ticket_id:int}/panel")
 async def ticket_panel(request: Request, current: NamedDependency[CurrentUser], ticket_id: FromPath[int]) -> Template:
-    return page(request, PANEL, **await _context(ticket_id, current))
+    try:
+        context = await _context(ticket_id, current)
+    except NotFoundException:
+        return await _transferred(request, current, ticket_id, TRANSFERRED_PANEL)
+    return page(request, PANEL, **context)
 
 
 @post("/tickets/{ticket_id:int}/actions/{action:str}")

@@ -23,17 +23,21 @@ from backend.invoices import storage
 from backend.invoices.deposit import Upload
 from backend.lib.common import utcnow
 from backend.lib.db import transaction
+from backend.lib.effects import note_committed
 from backend.messages import questions
 from backend.messages import service as messages
 from backend.messages.service import MessageError as TicketError
+from backend.processing import deadlines
 from backend.processing.tables import Outbox
 from backend.settings import Settings
 from backend.tickets import categories, statuses
 from backend.tickets.statuses import AUTHOR, RECEIVER
 from backend.tickets.tables import SupportOperator, Ticket, TicketAttachment, TicketEntry
-from backend.tracking.events import SUPPORT_CHANNEL_ID, publish, record_event
+from backend.tracking.events import publish, record_event
 
 EVENT = "ticket.updated"
+AUTO_CLOSE, CLOSE_WARNING = "ticket_auto_close", "ticket_close_warning"  # deadline kinds (backend/tickets/expiry.py)
+EFFECT = "ticket"  # effects.note_committed's kind: an API retry after a crash answers from the ticket
 MAIL_CHANNEL = "ticket_mail"
 PAGE_LIMIT = 50
 
@@ -90,12 +94,17 @@ async def roles_of(ticket: Ticket, actor: Actor) -> set[str]:
 
 
 async def _is_receiver(ticket: Ticket, actor: Actor) -> bool:
-    if ticket.receiver_structure is None:
+    return await _receives(ticket.receiver_structure, actor)
+
+
+async def _receives(structure_id: int | None, actor: Actor) -> bool:
+    """Whether the actor receives the tickets of this structure (None: the support team's)."""
+    if structure_id is None:
         return actor.is_operator
     if actor.key_id is not None:
-        return actor.structure_id == ticket.receiver_structure
+        return actor.structure_id == structure_id
     return await Membership.exists().where(
-        (Membership.user == actor.user_id) & (Membership.structure == ticket.receiver_structure)
+        (Membership.user == actor.user_id) & (Membership.structure == structure_id)
         & (Membership.status == "active") & (Membership.can_consult == True))  # noqa: E712
 
 
@@ -112,6 +121,17 @@ async def visible_ticket(ticket_id: int, actor: Actor) -> tuple[Ticket, set[str]
     if not roles:
         raise NOT_FOUND
     return ticket, roles
+
+
+async def transferred_away(ticket_id: int, actor: Actor) -> bool:
+    """True when the actor cannot see the ticket because their structure transferred it to the
+    support team: they are told so (« Ce ticket a été transféré au support »), and nothing more."""
+    rows = await TicketEntry.select(TicketEntry.transferred_from).where(
+        (TicketEntry.ticket == ticket_id) & (TicketEntry.action == "transfer") & TicketEntry.transferred_from.is_not_null())
+    for structure_id in {r["transferred_from"] for r in rows}:
+        if await _receives(structure_id, actor):
+            return True
+    return False
 
 
 # --- input ----------------------------------------------------------------------------------------
@@ -195,6 +215,7 @@ async def save(settings: Settings, actor: Actor, data: TicketInput, files: list[
             ticket_id = draft.id
             await Ticket.update(values).where(Ticket.id == draft.id)
         await _attach(ticket_id, None, files, types, digests, now)
+        await note_committed(EFFECT, ticket_id)
         if not submit:
             return ticket_id
         ticket = await Ticket.objects().get(Ticket.id == ticket_id)
@@ -227,7 +248,7 @@ async def act(settings: Settings, ticket_id: int, actor: Actor, action_code: str
     """Apply one action of the status machine; returns the ticket as it is now."""
     ticket, roles = await visible_ticket(ticket_id, actor)
     action = statuses.ACTIONS.get(action_code or "")
-    if action is None or action.code == "submit":
+    if action is None or action.code == "submit" or action.role == statuses.SYSTEM:
         raise TicketError("action_invalid", "Cette action n'existe pas pour un ticket.", 422)
     _check(ticket, roles, actor, action, version)
     text = messages.clean_body(body) if action.body_required else _draft_body(body)
@@ -236,6 +257,7 @@ async def act(settings: Settings, ticket_id: int, actor: Actor, action_code: str
     now = utcnow()
     async with transaction():
         event_id = await _apply(ticket, actor, action, text, files, types, digests, now)
+        await note_committed(EFFECT, ticket.id)
     await publish([event_id])
     return await _ticket(ticket_id)
 
@@ -277,7 +299,8 @@ async def _apply(ticket: Ticket, actor: Actor, action: statuses.Action, text: st
     role = action.role
     rows = await TicketEntry.insert(TicketEntry(
         ticket=ticket.id, action=action.code, from_status=ticket.status, to_status=action.target, actor=actor.user_id,
-        actor_key=actor.key_id, actor_role=role, actor_label=_shown_label(ticket, actor, role), body=text, created_at=now))
+        actor_key=actor.key_id, actor_role=role, actor_label=_shown_label(ticket, actor, role), body=text, created_at=now,
+        transferred_from=ticket.receiver_structure if action.code == "transfer" else None))
     entry_id = rows[0]["id"]
     if action.code == "submit":  # the draft's files belong to its first message
         await TicketAttachment.update({TicketAttachment.entry: entry_id}).where(
@@ -285,10 +308,41 @@ async def _apply(ticket: Ticket, actor: Actor, action: statuses.Action, text: st
     await _attach(ticket.id, entry_id, files, types, digests, now)
     after = await Ticket.objects().get(Ticket.id == ticket.id)
     await Outbox.insert(*await _outbox_rows(after, actor, action, text, now))
+    await _plan_auto_close(ticket.status, after, action, now)
+    # Live: the people concerned only (the author, the receivers; after a transfer, the former
+    # receivers too, so that their open page learns the ticket left), not their colleagues.
+    audience = {after.author} if after.author else set()
+    audience |= set(await _receivers(after.receiver_structure))
+    if ticket.receiver_structure != after.receiver_structure:
+        audience |= set(await _receivers(ticket.receiver_structure))
     return await record_event(EVENT, invoice_id=0, supplier_id=after.author_structure,
-                              recipient_id=after.receiver_structure or SUPPORT_CHANNEL_ID,
+                              recipient_id=after.receiver_structure or 0, audience=audience,
                               payload={"ticket_id": after.id, "status": after.status, "action": action.code,
                                        "occurred_at": now.isoformat()})
+
+
+async def _plan_auto_close(before: str, after: Ticket, action: statuses.Action, now) -> None:
+    """An answer starts the author's 15 days (and the warning 2 days before their end); any
+    other step out of "Répondu" (reopened, closed) stops them. A second answer starts them again.
+    The automatic closing itself is that deadline running: the runner marks it done."""
+    if action.code == "auto_close":
+        return
+    if after.status == statuses.REPONDU:
+        closes_at = now + statuses.AUTO_CLOSE_AFTER
+        await deadlines.schedule(AUTO_CLOSE, after.id, closes_at, {"answered_at": now.isoformat()})
+        await deadlines.schedule(CLOSE_WARNING, after.id, closes_at - statuses.WARNING_BEFORE, {"closes_at": closes_at.isoformat()})
+    elif before == statuses.REPONDU:
+        await deadlines.cancel(AUTO_CLOSE, after.id)
+        await deadlines.cancel(CLOSE_WARNING, after.id)
+
+
+SYSTEM_ACTOR = Actor(None, None, None, "Facteur (clôture automatique)")
+
+
+async def close_unanswered(ticket: Ticket) -> None:
+    """The automatic closing, in the caller's (the deadline's) transaction. Its live event is not
+    published here: the worker has no stream; the web processes' catch-up reads it from the table."""
+    await _apply(ticket, SYSTEM_ACTOR, statuses.ACTIONS["auto_close"], "", [], [], [], utcnow())
 
 
 def _shown_label(ticket: Ticket, actor: Actor, role: str) -> str:
@@ -306,13 +360,18 @@ async def _waiting_people(ticket: Ticket, action: statuses.Action) -> list[int]:
     if action.waits_for == "assignee":
         return [ticket.assignee] if ticket.assignee else []
     if action.waits_for == RECEIVER:
-        if ticket.receiver_structure is None:
-            return await operator_ids()
-        rows = await Membership.select(Membership.user).where(
-            (Membership.structure == ticket.receiver_structure) & (Membership.status == "active")
-            & (Membership.can_consult == True) & (Membership.user.is_active == True))  # noqa: E712
-        return sorted({r["user"] for r in rows})
+        return await _receivers(ticket.receiver_structure)
     return []
+
+
+async def _receivers(structure_id: int | None) -> list[int]:
+    """The people who receive a structure's tickets (active members with the consult right), or the operators."""
+    if structure_id is None:
+        return await operator_ids()
+    rows = await Membership.select(Membership.user).where(
+        (Membership.structure == structure_id) & (Membership.status == "active")
+        & (Membership.can_consult == True) & (Membership.user.is_active == True))  # noqa: E712
+    return sorted({r["user"] for r in rows})
 
 
 async def _outbox_rows(ticket: Ticket, actor: Actor, action: statuses.Action, text: str, now) -> list[Outbox]:

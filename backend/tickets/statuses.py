@@ -7,6 +7,7 @@ Tickets are not invoices: they have their own statuses, kept here, not in proces
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 BROUILLON, OUVERT, EN_COURS, INFO_DEMANDEE, REPONDU, CLOS = "BROUILLON", "OUVERT", "EN_COURS", "INFO_DEMANDEE", "REPONDU", "CLOS"
 
@@ -20,6 +21,12 @@ LABELS = {
 }
 
 AUTHOR, RECEIVER = "author", "receiver"
+SYSTEM = "system"  # a step Facteur takes by itself (the automatic closing), never offered to anyone
+
+# A "Répondu" ticket the author neither reopens nor closes is closed this long after the answer
+# (backend/tickets/expiry.py), the author warned by e-mail WARNING_BEFORE it.
+AUTO_CLOSE_AFTER = timedelta(days=15)
+WARNING_BEFORE = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,7 @@ class Action:
     code: str
     label: str  # the button
     done: str  # the history line and the confirmation
-    role: str  # AUTHOR | RECEIVER
+    role: str  # AUTHOR | RECEIVER | SYSTEM
     sources: frozenset[str]
     target: str
     body_required: bool = False
@@ -49,6 +56,8 @@ ACTIONS: dict[str, Action] = {a.code: a for a in (
            body_required=True, waits_for="assignee"),
     Action("reopen", "Rouvrir", "Rouvert", AUTHOR, frozenset({REPONDU, CLOS}), OUVERT, body_required=True, waits_for=RECEIVER),
     Action("author_close", "Clôturer", "Clôturé par l'auteur", AUTHOR, frozenset({OUVERT, EN_COURS, INFO_DEMANDEE, REPONDU}), CLOS),
+    Action("auto_close", "Clôture automatique", "Clôturé automatiquement, sans suite de l'auteur 15 jours après la réponse",
+           SYSTEM, frozenset({REPONDU}), CLOS),
 )}
 
 # The author's tabs: what waits for them, what waits for the receiver, what is over, drafts.

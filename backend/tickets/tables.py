@@ -52,6 +52,8 @@ class TicketEntry(Table):
     actor_role = Varchar(length=16)  # "author" | "receiver"
     actor_label = Varchar(length=255, default="")  # who, as shown later (name and structure, or "Support")
     body = Text(default="")
+    # A transfer's former receiving structure: its receivers are told the ticket left them.
+    transferred_from = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

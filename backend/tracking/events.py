@@ -3,8 +3,10 @@
 `record_event` writes an `Event` row with the change, so an event exists exactly when the
 change does. `publish` runs after the commit and hands the events to the channels
 backend (in memory, or Redis when several processes serve the app), one channel per
-structure; each side of the invoice hears it. A lost publish (process killed, Redis
-down) is not lost for good: a browser that reconnects with Last-Event-ID gets the
+structure; each side of the invoice hears it. An event for a few people only (a ticket's
+author and receivers, not their colleagues) names them (`audience`): it goes to their
+own channels, and the resume finds it through the `event_audience` rows. A lost publish
+(process killed, Redis down) is not lost for good: a browser that reconnects with Last-Event-ID gets the
 missed events from the table.
 
 Service code runs outside requests too (CLI, worker): the publisher is a module-level
@@ -28,13 +30,13 @@ from litestar.response.sse import ServerSentEventMessage
 
 from backend.lib.common import utcnow
 from backend.settings import Settings
-from backend.tracking.tables import Event
+from backend.tracking.tables import Event, EventAudience
 
 log = logging.getLogger(__name__)
 
 KINDS = frozenset({"invoice.status_changed", "invoice.received", "message.created", "ticket.updated"})
-# The "structure" whose channel the platform's support operators hear (tickets sent to support).
-SUPPORT_CHANNEL_ID = 0
+# The "structure" of an event for its audience only: no structure's channel or resume hears it.
+PEOPLE_ONLY = -1
 STREAM_RESET = b"reset"  # not an SSE event: the stream that reads it ends
 PUBLISH_TIMEOUT = 2.0  # seconds; the caller's response must not wait on a sick Redis
 
@@ -90,13 +92,23 @@ def user_channel(user_id: int) -> str:
 
 
 def channels_of(event: dict[str, Any]) -> list[str]:
+    if event.get("audience") is not None:
+        return sorted({user_channel(person) for person in event["audience"]})
     return sorted({channel_for(event["supplier"]), channel_for(event["recipient"])})
 
 
-async def record_event(kind: str, *, invoice_id: int, supplier_id: int, recipient_id: int, payload: dict) -> int:
-    """Insert the event; call it inside the caller's transaction. Returns the event id."""
+async def record_event(kind: str, *, invoice_id: int, supplier_id: int, recipient_id: int, payload: dict,
+                       audience: Iterable[int] | None = None) -> int:
+    """Insert the event; call it inside the caller's transaction. Returns the event id.
+
+    With `audience` (user ids), only these people hear it, whatever their structures: the
+    supplier and recipient are then recorded as PEOPLE_ONLY."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
+    people = sorted(set(audience)) if audience is not None else None
+    if people is not None:
+        supplier_id = recipient_id = PEOPLE_ONLY
+        payload = {**payload, AUDIENCE_KEY: people}
     if _on_postgres():
         # Ids in commit order: a transaction takes its event id only once the previous one
         # that took an id has committed (the lock lasts until commit). Otherwise a later id
@@ -109,7 +121,13 @@ async def record_event(kind: str, *, invoice_id: int, supplier_id: int, recipien
         kind=kind, invoice=invoice_id, supplier=supplier_id, recipient=recipient_id,
         payload=json.dumps(payload, ensure_ascii=False, default=str), created_at=utcnow(),
     ))
-    return rows[0]["id"]
+    event_id = rows[0]["id"]
+    if people:
+        await EventAudience.insert(*[EventAudience(event=event_id, person=person) for person in people])
+    return event_id
+
+
+AUDIENCE_KEY = "_audience"  # in the stored payload; moved out of it before any browser sees it
 
 
 EVENT_ORDER_LOCK = 0x46435452  # "FCTR": the advisory lock that orders event ids
@@ -138,12 +156,17 @@ def as_message(row: dict[str, Any]) -> dict[str, Any]:
     payload = row["payload"]
     if isinstance(payload, str):
         payload = json.loads(payload or "{}")
+    payload = dict(payload)
+    audience = payload.pop(AUDIENCE_KEY, None)
     created = row["created_at"]
-    return {
+    message = {
         "id": row["id"], "kind": row["kind"], "invoice": row["invoice"], "supplier": row["supplier"],
         "recipient": row["recipient"], "payload": payload,
         "created_at": created.isoformat() if hasattr(created, "isoformat") else created,
     }
+    if audience is not None:
+        message["audience"] = audience
+    return message
 
 
 def sse_bytes(message: dict[str, Any]) -> bytes:
@@ -152,7 +175,8 @@ def sse_bytes(message: dict[str, Any]) -> bytes:
     Published already encoded, so a thousand subscribers share one bytes object; it starts
     with `id: <n>` so a stream reads the id back without parsing JSON.
     """
-    data = msgspec.json.encode(message).decode()
+    shown = {k: v for k, v in message.items() if k != "audience"}  # who else is told is nobody's business
+    data = msgspec.json.encode(shown).decode()
     return (
         ServerSentEventMessage(id=message["id"], event=live_name(message), data=data).encode()
         + ServerSentEventMessage(event="changed", data=data).encode()
@@ -229,6 +253,7 @@ async def _publish(plugin: ChannelsPlugin, event_ids: list[int]) -> None:
     try:
         with anyio.fail_after(PUBLISH_TIMEOUT):
             for event in await events_by_id(event_ids):
-                await plugin.wait_published(sse_bytes(event), channels_of(event))
+                if channels := channels_of(event):  # an audience of nobody (an API key's ticket): no channel
+                    await plugin.wait_published(sse_bytes(event), channels)
     except Exception:  # noqa: BLE001 — a live update is best effort; the table keeps the event
         log.warning("events %s not published; clients will get them on resume", event_ids, exc_info=True)

@@ -1,7 +1,8 @@
 """`GET /events`: the Server-Sent Events stream of the signed-in user.
 
 The stream subscribes to the channels of every structure of the user's active
-memberships *before* it reads the missed events (Last-Event-ID), so nothing committed
+memberships, and to the user's own channel (events addressed to a few people, such as a
+ticket's), *before* it reads the missed events (Last-Event-ID), so nothing committed
 in between falls through; ids already sent are skipped, so nothing arrives twice. Each
 event goes out twice: `event: invoice-<id>` with its `id:` (the page's live blocks
 listen to it) and `event: changed` without id (badges and list heads). Comment lines
@@ -29,10 +30,10 @@ from litestar.response import Response, Stream
 
 from backend.settings import Settings
 from backend.tracking.events import (
-    STREAM_RESET, SUPPORT_CHANNEL_ID, as_message, channel_for, channels_of, events_after, id_of, latest_event_id, sse_bytes,
+    PEOPLE_ONLY, STREAM_RESET, as_message, channel_for, channels_of, events_after, id_of, latest_event_id, sse_bytes,
     user_channel,
 )
-from backend.tracking.tables import Event
+from backend.tracking.tables import Event, EventAudience
 from backend.lib.common import parse_id
 from backend.lib.web import load_current_user
 
@@ -248,11 +249,19 @@ def _last_event_id(request: Request) -> int | None:
     return parse_id(raw, lowest=0)  # 0: from the start; too large for the database (or not a number): from now
 
 
-async def missed_events(structure_ids: list[int], after_id: int, limit: int = REPLAY_LIMIT) -> list[dict]:
-    """Events after `after_id` on either side of the user's structures, oldest first, bounded."""
+async def missed_events(structure_ids: list[int], after_id: int, limit: int = REPLAY_LIMIT, *, user_id: int | None = None) -> list[dict]:
+    """Events after `after_id` on either side of the user's structures, or naming the user in
+    their audience, oldest first, bounded."""
+    heard = Event.supplier.is_in(structure_ids) | Event.recipient.is_in(structure_ids) if structure_ids else None
+    if user_id is not None:
+        named = (Event.supplier == PEOPLE_ONLY) & Event.id.is_in(EventAudience.select(EventAudience.event).where(
+            (EventAudience.person == user_id) & (EventAudience.event > after_id)))
+        heard = named if heard is None else heard | named
+    if heard is None:
+        return []
     rows = await (
         Event.select()
-        .where((Event.id > after_id) & (Event.supplier.is_in(structure_ids) | Event.recipient.is_in(structure_ids)))
+        .where((Event.id > after_id) & heard)
         .order_by(Event.id)
         .limit(limit)
         .output(load_json=True)
@@ -302,8 +311,8 @@ async def event_stream(plugin: LiveChannels, user_id: int, structure_ids: Iterab
     try:
         yield f"retry: {RETRY_MS}\r\n: connecté\r\n\r\n".encode()
         sent = _Recent()
-        if last_event_id is not None and structure_ids:
-            missed = await missed_events(structure_ids, last_event_id)
+        if last_event_id is not None:
+            missed = await missed_events(structure_ids, last_event_id, user_id=user_id)
             for message in missed:
                 sent.add(message["id"])
                 yield sse_bytes(message)
@@ -333,10 +342,6 @@ async def events(request: Request) -> Response | Stream:
         return Response("Connectez-vous pour suivre vos factures en direct.", status_code=401, media_type="text/plain")
     plugin = request.app.plugins.get(LiveChannels)
     structure_ids = [m["structure"]["id"] for m in current.memberships]
-    from backend.tickets.service import is_operator  # the support team hears the tickets sent to it
-
-    if await is_operator(current.id):
-        structure_ids.append(SUPPORT_CHANNEL_ID)
     return Stream(
         event_stream(plugin, current.id, structure_ids, _last_event_id(request)),
         media_type="text/event-stream",

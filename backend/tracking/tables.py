@@ -12,9 +12,17 @@ from piccolo.table import Table
 
 class Event(Table):
     id = Serial(primary_key=True)  # the SSE id, echoed back by browsers as Last-Event-ID
-    kind = Varchar(length=32)  # invoice.status_changed | invoice.received | message.created
+    kind = Varchar(length=32)  # invoice.status_changed | invoice.received | message.created | ticket.updated
     invoice = Integer()  # 0 for a message of a question (backend/messages/questions.py): no invoice
-    supplier = Integer()  # structure ids: both sides see the event
+    supplier = Integer()  # structure ids: both sides see the event (PEOPLE_ONLY: only its EventAudience)
     recipient = Integer()
     payload = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class EventAudience(Table):
+    """The people an event is for, when it is not for whole structures (a ticket's author and
+    receivers, not their colleagues). The (person, event) index serves the resume query."""
+
+    event = Integer()  # no foreign key, like the event's own columns
+    person = Integer()

@@ -16,7 +16,7 @@ def test_every_pair_routes_to_a_structure_or_to_support():
 def test_actions_go_between_known_statuses_and_tabs_cover_them():
     for action in statuses.ACTIONS.values():
         assert action.sources <= set(statuses.LABELS) and action.target in statuses.LABELS
-        assert action.role in (statuses.AUTHOR, statuses.RECEIVER)
+        assert action.role in (statuses.AUTHOR, statuses.RECEIVER, statuses.SYSTEM)
         if action.needs_assignee or action.body_required:
             assert action.code not in ("assign", "author_close")
     author = [s for _, wanted in statuses.AUTHOR_TABS.values() for s in wanted]
@@ -25,3 +25,6 @@ def test_actions_go_between_known_statuses_and_tabs_cover_them():
     # Answering needs the ticket taken first; taking it does not.
     assert statuses.ACTIONS["answer"].needs_assignee and not statuses.ACTIONS["assign"].needs_assignee
     assert [a.code for a in statuses.available(statuses.INFO_DEMANDEE, statuses.AUTHOR)] == ["complete", "author_close"]
+    # Facteur's own step (the automatic closing) is offered to nobody.
+    assert all(a.code != "auto_close" for s in statuses.LABELS for r in (statuses.AUTHOR, statuses.RECEIVER)
+               for a in statuses.available(s, r))

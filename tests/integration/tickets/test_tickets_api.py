@@ -70,3 +70,23 @@ async def test_refused_input_writes_nothing(supplier_api, recipient):
     assert no_agent.status_code == 409 and no_agent.json()["code"] == "no_agent"
     assert (await supplier_api.post("/api/v1/tickets", json={**QUESTION, "extra": 1})).status_code == 422
     assert (await Ticket.count(), await TicketEntry.count()) == before
+
+
+async def test_a_retried_post_with_the_same_idempotency_key_opens_one_ticket(supplier_api, recipient_api, recipient):
+    await make_user(recipient.id, can_consult=True)
+    sent = {**QUESTION, "recipient_siret": recipient.siret}
+    first = await supplier_api.post("/api/v1/tickets", json=sent, headers={"Idempotency-Key": "ticket-1"})
+    again = await supplier_api.post("/api/v1/tickets", json=sent, headers={"Idempotency-Key": "ticket-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
+    assert again.json() == first.json() and await Ticket.count() == 1 and await TicketEntry.count() == 1
+    other = await supplier_api.post("/api/v1/tickets", json={**sent, "subject": "Autre"}, headers={"Idempotency-Key": "ticket-1"})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+    ticket_id = first.json()["id"]
+    step = {"action": "assign"}
+    taken = await recipient_api.post(f"/api/v1/tickets/{ticket_id}/actions", json=step, headers={"Idempotency-Key": "step-1"})
+    retried = await recipient_api.post(f"/api/v1/tickets/{ticket_id}/actions", json=step, headers={"Idempotency-Key": "step-1"})
+    assert taken.status_code == retried.status_code == 200 and retried.headers.get("Idempotent-Replayed") == "true"
+    assert retried.json()["version"] == taken.json()["version"]
+    assert [e.action for e in await TicketEntry.objects().order_by(TicketEntry.id)] == ["submit", "assign"]  # taken once
