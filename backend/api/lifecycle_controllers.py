@@ -142,8 +142,16 @@ async def collect(request: Request, principal: NamedDependency[ApiPrincipal], in
     return await idempotent(request, principal, work, effect="invoice", replay=lambda i: _invoice_answer(principal, i))
 
 
+def _stage(rule: str) -> str:
+    """Which check refused the message, in the `stage` every API finding carries."""
+    if rule == "CDAR-XSD":
+        return "xsd"
+    return "request" if rule.startswith("CDAR-") else "schematron"
+
+
 def _refused(problems: list[cdar.Problem]) -> ApiProblem:
-    findings = [{"rule": p.rule, "severity": p.severity, "message": p.message, "location": p.location or None} for p in problems]
+    findings = [{"rule": p.rule, "severity": p.severity, "stage": _stage(p.rule), "message": p.message, "location": p.location or None}
+                for p in problems]
     errors = plural(len(problems), "erreur bloquante", "erreurs bloquantes")
     return ApiProblem(422, "cdar_invalid", f"Le message de cycle de vie est refusé : {errors}.",
                       findings=findings)

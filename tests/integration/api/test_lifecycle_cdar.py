@@ -144,10 +144,11 @@ async def test_a_recipient_software_changes_the_status_with_cdar_messages(recipi
 async def test_invalid_or_foreign_cdar_messages_are_refused_with_their_findings(recipient_api, supplier_api, invoice):
     no_reason = await _post_cdar(recipient_api, invoice.id, _message(invoice, "210"))
     assert no_reason.status_code == 422 and no_reason.json()["code"] == "cdar_invalid"
-    assert "BR-FR-CDV-15_MDT-113" in {f["rule"] for f in no_reason.json()["findings"]}
+    assert ("BR-FR-CDV-15_MDT-113", "schematron") in {(f["rule"], f["stage"]) for f in no_reason.json()["findings"]}
     broken = await _post_cdar(recipient_api, invoice.id, b"<rsm:CrossDomainAcknowledgementAndResponse xmlns:rsm="
                               b"'urn:un:unece:uncefact:data:standard:CrossDomainAcknowledgementAndResponse:100'/>")
     assert broken.status_code == 422 and broken.json()["findings"][0]["rule"] == "CDAR-XSD"
+    assert broken.json()["findings"][0]["stage"] == "xsd"  # the same finding shape as every other API answer
     xxe = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
     hostile = await _post_cdar(recipient_api, invoice.id, xxe)
     assert hostile.status_code == 422 and hostile.json()["findings"][0]["rule"] == "CDAR-XML"
