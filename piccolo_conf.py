@@ -21,5 +21,6 @@ APP_REGISTRY = AppRegistry(
         "backend.webhooks.piccolo_app",
         "backend.notifications.piccolo_app",
         "backend.works.piccolo_app",
+        "backend.justice.piccolo_app",
     ]
 )

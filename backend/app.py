@@ -46,6 +46,7 @@ from backend.notifications.controllers import router as push_router
 from backend.pwa import router as pwa_router
 from backend.webhooks.controllers import router as webhooks_router
 from backend.works.controllers import router as works_router
+from backend.justice.controllers import router as justice_router
 from backend.lib.security import add_security_headers, redact_access_log
 from backend.lib.sessions import RotatingSessionConfig
 from backend.lib.stores import DatabaseStore
@@ -182,6 +183,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
             messages_router,
             tickets_router,
             works_router,
+            justice_router,
             push_router,
             pwa_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),

@@ -51,3 +51,13 @@ class Service(Table):
     active = Boolean(default=True)
     updated_at = Timestamptz(default=TimestamptzNow())
 
+
+
+class Juridiction(Table):
+    """A court (juridiction) of the directory: a public structure of this kind, with its code and
+    the service centralisateur that receives and checks the mémoires de frais de justice (A3)."""
+
+    structure = ForeignKey(references=Structure, unique=True, index=True)
+    kind = Varchar(length=32)  # backend.directory.juridictions.KINDS: tribunal_judiciaire, cour_appel…
+    code = Varchar(length=16, unique=True)  # the juridiction's code (e.g. TJ7501)
+    central_service = ForeignKey(references=Service, null=True, default=None)

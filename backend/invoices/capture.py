@@ -29,7 +29,8 @@ MAX_LINES = 200
 VAT_RATES = ("20", "10", "5.5", "2.1", "0")
 # What the invoice bills: it picks B (biens), S (services) or M (les deux) in the reform's BT-23 code.
 SUPPLY_NATURES = {"services": "Services", "goods": "Biens", "mixed": "Biens et services"}
-UNITS = {"C62": "unité", "HUR": "heure", "DAY": "jour", "KGM": "kg", "MTR": "mètre", "MTK": "m²", "LTR": "litre", "E48": "forfait"}
+UNITS = {"C62": "unité", "HUR": "heure", "DAY": "jour", "KGM": "kg", "MTR": "mètre", "MTK": "m²", "LTR": "litre", "E48": "forfait",
+         "KMT": "km"}
 
 
 def form_from_post(data: dict[str, str]) -> dict:

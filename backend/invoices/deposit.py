@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
+from collections.abc import Awaitable, Callable
 
 import anyio
 import msgspec
@@ -92,7 +93,8 @@ async def _validate(item: Item, settings: Settings, strict_fr: bool, caller: str
     item.findings += item.result.findings
 
 
-async def _apply_portal_rules(items: list[Item], depositor: Structure, validators: portal_rules.Validators | None = None) -> None:
+async def _apply_portal_rules(items: list[Item], depositor: Structure, validators: portal_rules.Validators | None = None,
+                              memoire: bool = False) -> None:
     seen: set[tuple[str, int]] = set()
     for item in items:
         if item.result is not None and item.result.profile in portal_rules.INCOMPLETE_PROFILES:
@@ -101,7 +103,7 @@ async def _apply_portal_rules(items: list[Item], depositor: Structure, validator
             continue
         if not item.accepted or item.result is None or item.result.invoice is None:
             continue
-        findings, routing = await portal_rules.check(item.result.invoice, depositor, validators)
+        findings, routing = await portal_rules.check(item.result.invoice, depositor, validators, memoire=memoire)
         key = (item.result.invoice.number or "", routing.year or 0)
         if not findings and key in seen:  # the same number twice in one flux
             findings = [portal_rules.finding("FCT-PORTAL-10", "BT-1", number=key[0], year=key[1])]
@@ -152,31 +154,35 @@ async def deposit(
     idempotency_key: str | None = None,
     caller: str | None = None,
     validators: portal_rules.Validators | None = None,
+    memoire: Callable[[int], Awaitable[None]] | None = None,
 ) -> int:
     """Validate and record a flux; returns the deposit id (its report is in DepositItem rows).
-    `caller` (an API key, a user) is whom the bounds on heavy work count large files against."""
+    `caller` (an API key, a user) is whom the bounds on heavy work count large files against.
+    `memoire`: the file is a mémoire de frais de justice captured by backend/justice (A3 is taken
+    only then, to a juridiction); it is called with the new invoice's id in the deposit's
+    transaction, to write what the mémoire adds (decision, mission), so both are saved or neither."""
     if not uploads:
         raise DepositRefused("no_file", "Aucun fichier n'a été envoyé : choisissez au moins une facture.")
     attachments = attachments or []
     items = _expand(uploads, settings)
     for item in items:
         await _validate(item, settings, strict_fr, caller)
-    await _apply_portal_rules(items, depositor, validators)
+    await _apply_portal_rules(items, depositor, validators, memoire is not None)
     if attachment_findings := _attachment_findings(attachments, len(items), settings.max_file_size):
         items[0].findings += attachment_findings
     for attempt in (1, 2):
         try:
-            return await retrying(lambda: _record(settings, depositor, user_id, items, attachments, channel, idempotency_key))
+            return await retrying(lambda: _record(settings, depositor, user_id, items, attachments, channel, idempotency_key, memoire))
         except Exception as exc:  # a concurrent deposit took the same number: check again, once
             if attempt == 2 or not is_unique_violation(exc):
                 raise
             for item in items:
                 item.findings = [f for f in item.findings if f.stage != "portal"]
-            await _apply_portal_rules(items, depositor, validators)
+            await _apply_portal_rules(items, depositor, validators, memoire is not None)
     raise AssertionError("unreachable")
 
 
-async def _record(settings, depositor, user_id, items, attachments, channel, idempotency_key=None) -> int:
+async def _record(settings, depositor, user_id, items, attachments, channel, idempotency_key=None, memoire=None) -> int:
     digests = {}
     for item in items:
         if item.accepted:
@@ -199,6 +205,8 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
             if item.accepted:
                 file_id = await storage.file_row(digests[item.position], len(item.data), MEDIA_TYPES[item.result.format])
                 invoice_id = await _create_invoice(dep.id, depositor, user_id, item, file_id)
+                if memoire is not None:
+                    await memoire(invoice_id)
                 if item.routing.validators[0] is not None:  # the validator first; the recipient after
                     to_validate.append(invoice_id)
                 else:

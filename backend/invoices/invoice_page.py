@@ -14,11 +14,12 @@ from backend.invoices.capture import UNITS
 from backend.invoices.statuses import REFORM_LABELS, label
 from backend.invoices.tables import Attachment, Invoice, InvoiceHistory, StoredFile
 from backend.invoices.workspace import file_name_differs
+from backend.justice.service import memoire_view
 from backend.lib.web import CurrentUser
 from backend.messages.service import thread_context
 from backend.lib.common import utcnow
 from backend.lib.formats import date_fr, plural
-from backend.processing import late_interest, lifecycle, payment_delays, validation
+from backend.processing import frameworks, late_interest, lifecycle, payment_delays, validation
 from backend.processing.actions import ACTION_LABELS, IRREVERSIBLE
 from backend.processing.reasons import REASONS_BY_STATUS, reason_label, reasons_for
 
@@ -78,7 +79,8 @@ async def invoice_live_context(current: CurrentUser, invoice: Invoice) -> dict:
             "status_label": label, "actions": actions, "action_labels": ACTION_LABELS, "irreversible": IRREVERSIBLE,
             "reasons": {status: reasons_for(status) for status in REASONS_BY_STATUS}, "reform_labels": REFORM_LABELS, "action_error": None, "last_reason": last_reason, "can_reissue": can_reissue,
             "role": actor.role if actor else None, "payment_delay": await _payment_delay(invoice),
-            "validation": _validation(invoice)}
+            "validation": _validation(invoice),
+            "memoire": await memoire_view(invoice) if frameworks.is_memoire(invoice.billing_framework) else None}
 
 
 def _validation(invoice: Invoice) -> dict | None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from backend.directory.tables import Service, Structure
+from backend.directory.tables import Juridiction, Service, Structure
 from backend.invoices.tables import Invoice
 from backend.invoices.validation import Finding, NormalizedInvoice
 from backend.invoices.validation.messages_fr import FIELD_LABELS
@@ -58,6 +58,9 @@ MESSAGES = {
     "FCT-PORTAL-22": "Le valideur (SIRET {siret}) n'est pas une entreprise inscrite sur Facteur : le titulaire ou le mandataire doit avoir un compte pour valider la facture.",
     "FCT-PORTAL-23": "Le valideur (SIRET {siret}) ne peut pas être {who}.",
     "FCT-PORTAL-24": "Un valideur n'est demandé que pour une facture de sous-traitant (A9) ou de cotraitant (A12) ; ce fichier porte le cadre {framework}.",
+    "FCT-PORTAL-JUS-01": "Un mémoire de frais de justice (cadre A3) ne se dépose pas comme un fichier : saisissez-le dans Facteur (« Mémoires de justice ») ou envoyez-le par l'API /api/v1/justice/memoires, qui portent la décision, la mission et le délai d'un an.",
+    "FCT-PORTAL-JUS-02": "Le destinataire « {name} » (SIRET {siret}) n'est pas une juridiction de l'annuaire : un mémoire de frais de justice s'adresse à la juridiction nommée sur la décision.",
+    "FCT-PORTAL-JUS-03": "Seul un mémoire de frais de justice (cadre A3) se saisit comme mémoire ; ce fichier porte le cadre {framework}.",
     "FCT-PORTAL-16": "Le numéro de facture « {number} » a {length} caractères : le portail en accepte {max} au plus. Raccourcissez-le dans votre logiciel, puis déposez de nouveau la facture.",
 }
 
@@ -148,7 +151,7 @@ def _amount(value) -> Decimal | None:
 
 
 async def check(invoice: NormalizedInvoice, depositor: Structure | None,
-                validators: Validators | None = None) -> tuple[list[Finding], Routing]:
+                validators: Validators | None = None, *, memoire: bool = False) -> tuple[list[Finding], Routing]:
     """All portal findings; without a depositor (command line), the seller's own structure stands in."""
     findings: list[Finding] = []
     routing = Routing()
@@ -175,9 +178,23 @@ async def check(invoice: NormalizedInvoice, depositor: Structure | None,
     findings += _amount_findings(invoice)
     recipient_findings, routing.recipient = await _recipient_findings(invoice)
     findings += recipient_findings
+    findings += await _memoire_findings(invoice, routing.recipient, memoire)
     if not too_long and supplier is not None and await _is_duplicate(supplier.id, invoice.number, routing.year):
         findings.append(finding("FCT-PORTAL-10", "BT-1", number=invoice.number, year=routing.year))
     return findings, routing
+
+
+async def _memoire_findings(invoice: NormalizedInvoice, recipient: Structure | None, memoire: bool) -> list[Finding]:
+    """A3 only as a mémoire captured by backend/justice (JUS-01), and a mémoire only A3 (JUS-03),
+    to a juridiction of the directory (JUS-02)."""
+    code = frameworks.code_of(invoice.business_process)
+    if not memoire:
+        return [finding("FCT-PORTAL-JUS-01", "BT-23")] if frameworks.is_memoire(code) else []
+    if not frameworks.is_memoire(code):
+        return [finding("FCT-PORTAL-JUS-03", "BT-23", framework=code or invoice.business_process or "absent")]
+    if recipient is not None and not await Juridiction.exists().where(Juridiction.structure == recipient.id):
+        return [finding("FCT-PORTAL-JUS-02", "BT-46", name=recipient.name, siret=recipient.siret)]
+    return []
 
 
 async def _validator_findings(invoice: NormalizedInvoice, validators: Validators,

@@ -68,6 +68,11 @@ STATUSES: dict[str, Status] = {
     "VALIDEE_2": Status("", "Validée par le mandataire"),
     "REFUSEE_2": Status("", "Refusée par le mandataire"),
     "ABSENCE_VALIDATION_2_HORS_DELAI": Status("", "Validée tacitement par le mandataire (15 jours sans réponse)"),
+    # Mémoire de frais de justice (A3), after the juridiction's refusal: the provider abandons it, or
+    # duplicates it into a new mémoire with a new number (Chorus Pro's names). No reform code: the
+    # mémoire keeps its 210 Refusée.
+    "ABANDONNEE": Status("", "Abandonné"),
+    "DUPLIQUEE": Status("", "Dupliqué après refus"),
 }
 # A subcontractor's or co-contractor's invoice before (or instead of) its reception by the public
 # recipient: it is between the supplier and its validator, and the recipient does not see it.
@@ -104,6 +109,8 @@ HAPPENED: dict[str, tuple[str, str]] = {
     "REFUSEE_2": ("refusée par le valideur", "refusé par le valideur"),
     "ABSENCE_VALIDATION_1_HORS_DELAI": ("validée tacitement", "validé tacitement"),
     "ABSENCE_VALIDATION_2_HORS_DELAI": ("validée tacitement", "validé tacitement"),
+    "ABANDONNEE": ("abandonnée", "abandonné"),
+    "DUPLIQUEE": ("dupliquée après refus", "dupliqué après refus"),
 }
 CREDIT_NOTE = "381"
 

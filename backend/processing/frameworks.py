@@ -41,7 +41,9 @@ class Framework:
 FRAMEWORKS: dict[str, Framework] = {f.code: f for f in (
     Framework("A1", "Dépôt par un fournisseur d'une facture", "fournisseur", SIMPLE, enabled=True),
     Framework("A2", "Dépôt par un fournisseur d'une facture déjà payée", "fournisseur", SIMPLE, enabled=True),
-    Framework("A3", "Dépôt par un fournisseur d'un mémoire de frais de justice", "fournisseur", JUSTICE),
+    # A3: captured in Facteur (backend/justice: the decision, the mission, the one-year limit),
+    # never as a plain file: portal rule FCT-PORTAL-JUS-01 says where to send it.
+    Framework("A3", "Dépôt par un fournisseur d'un mémoire de frais de justice", "fournisseur", JUSTICE, enabled=True),
     Framework("A4", "Dépôt par un fournisseur d'un projet de décompte mensuel", "titulaire", WORKS_MONTHLY),
     Framework("A5", "Dépôt par un fournisseur d'un état d'acompte", "titulaire", WORKS_MONTHLY),
     Framework("A6", "Pièce de facturation de travaux transmise au service financier", "plateforme", PLATFORM),
@@ -126,5 +128,12 @@ def needs_validator(code: str | None) -> bool:
 
 
 def offered() -> list[Framework]:
-    """The frameworks a supplier may choose when capturing an invoice here."""
-    return [f for f in FRAMEWORKS.values() if f.enabled]
+    """The frameworks a supplier may choose when capturing an invoice here (a mémoire de
+    justice has its own capture, backend/justice)."""
+    return [f for f in FRAMEWORKS.values() if f.enabled and f.circuit != JUSTICE]
+
+
+def is_memoire(code: str | None) -> bool:
+    """A mémoire de frais de justice (A3): sent to a juridiction, circuit JUSTICE."""
+    framework = FRAMEWORKS.get(code or DEFAULT)
+    return framework is not None and framework.circuit == JUSTICE

@@ -114,11 +114,41 @@ def _merged(*tables: dict[str, dict[str, frozenset[str]]]) -> dict[str, dict[str
     return merged
 
 
+# --- the justice circuit (A3, mémoire de frais de justice) ------------------------------------
+# The juridiction's agents (the recipient: its service centralisateur) take the mémoire in
+# charge, ask for completion (SUSPENDUE, the provider answers COMPLETEE), refuse it with a
+# reason (REJETEE), certify it (SERVICE_FAIT) and pay it (MISE_EN_PAIEMENT). No recycling: the
+# juridiction is the one named on the decision, and a sent mémoire is never edited. A refused
+# mémoire is abandoned, or duplicated into a new mémoire with a new number (backend/justice).
+JUSTICE_PROCESSING = frozenset({"PRISE_EN_CHARGE", "SUSPENDUE", "REJETEE", "SERVICE_FAIT", "MISE_EN_PAIEMENT"})
+DUPLICATE, ABANDON = "DUPLIQUEE", "ABANDONNEE"
+JUSTICE_TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
+    RECIPIENT: {
+        "MISE_A_DISPOSITION": JUSTICE_PROCESSING,
+        "COMPLETEE": JUSTICE_PROCESSING,
+        "PRISE_EN_CHARGE": JUSTICE_PROCESSING - {"PRISE_EN_CHARGE"},
+        "SUSPENDUE": frozenset({"REJETEE"}),
+        "SERVICE_FAIT": frozenset({"MISE_EN_PAIEMENT"}),
+        "MISE_EN_PAIEMENT": frozenset({"MISE_EN_PAIEMENT"}),
+        "ENCAISSEE": frozenset({"MISE_EN_PAIEMENT"}),
+    },
+    SUPPLIER: {
+        "SUSPENDUE": frozenset({"COMPLETEE"}),
+        "REJETEE": frozenset({ABANDON, DUPLICATE}),
+        "MISE_EN_PAIEMENT": frozenset({"ENCAISSEE"}),
+        "ENCAISSEE": frozenset({"ENCAISSEE"}),
+    },
+    PLATFORM: {
+        "DEPOSEE": frozenset({"MISE_A_DISPOSITION"}),
+    },
+}
+
 # Circuit → transition table. TRANSITIONS (above) is the simple circuit; the validation
 # circuit is the validation steps, then the simple circuit from MISE_A_DISPOSITION.
 CIRCUITS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     frameworks.SIMPLE: TRANSITIONS,
     frameworks.VALIDATION: _merged(TRANSITIONS, _validation_steps()),
+    frameworks.JUSTICE: JUSTICE_TRANSITIONS,
 }
 
 
@@ -226,7 +256,7 @@ def actions_for(status: str, role: str, *, remaining: Decimal | None = None, ack
         targets.discard(ACKNOWLEDGE)
     if status in ("MISE_EN_PAIEMENT", "ENCAISSEE") and role == SUPPLIER and remaining is not None and remaining <= 0:
         targets.discard("ENCAISSEE")
-    order = [*PROCESSING, "ENCAISSEE", "COMPLETEE", "DEPOSEE", "MISE_A_DISPOSITION", ACKNOWLEDGE,
+    order = [*PROCESSING, "ENCAISSEE", "COMPLETEE", "DEPOSEE", "MISE_A_DISPOSITION", ACKNOWLEDGE, DUPLICATE, ABANDON,
              *(f"{step}_{n}" for n in VALIDATION_LEVELS for step in ("VALIDEE", "REFUSEE", "A_VALIDER")),
              *(f"ABSENCE_VALIDATION_{n}_HORS_DELAI" for n in VALIDATION_LEVELS)]
     return [t for t in order if t in targets]
@@ -246,6 +276,8 @@ def check_transition(status: str, role: str, target: str, circuit: str = framewo
     if target not in targets_from(status, role, circuit):
         if status in REFUSED:
             message = "Cette facture a été refusée par son valideur : son circuit est terminé."
+        elif status in (ABANDON, DUPLICATE):
+            message = f"Ce mémoire est {label(status).lower()} : son circuit est terminé."
         elif status in TERMINAL and target != ACKNOWLEDGE:
             message = "Cette facture a été rejetée : son traitement est terminé."
         else:
@@ -492,6 +524,8 @@ async def change_status(
         raise TransitionError("fully_collected", "Le montant dû de cette facture est déjà entièrement encaissé.", 409)
     if target == ACKNOWLEDGE and await is_acknowledged(invoice.id):
         raise TransitionError("already_acknowledged", "Vous avez déjà pris connaissance de ce rejet.", 409)
+    if target == DUPLICATE and within is None:  # the new mémoire is made with it (backend/justice)
+        raise _invalid("justice_duplicate_elsewhere", "Un mémoire se duplique depuis sa page : « Dupliquer ».")
     if routing is not None and target != "DEPOSEE":
         raise _invalid("routing_unexpected", "Le destinataire ne se modifie que pour recycler une facture.")
     details = validate_data(

@@ -87,6 +87,8 @@ def _address(address) -> dict:
 REFORM_BILLING_MODES: dict[str, dict[str, str]] = {
     "A1": {"goods": "B1", "services": "S1", "mixed": "M1"},
     "A2": {"goods": "B2", "services": "S2", "mixed": "M2"},
+    # A mémoire de frais de justice keeps Chorus Pro's code: the reform has none for it.
+    "A3": {"goods": "A3", "services": "A3", "mixed": "A3"},
     "A9": {"goods": "S5", "services": "S5", "mixed": "S5"},
     "A12": {"goods": "S6", "services": "S6", "mixed": "S6"},
 }

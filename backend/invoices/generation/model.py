@@ -34,7 +34,7 @@ from stdnum.eu import vat as stdnum_eu_vat
 from stdnum.fr import siret as stdnum_siret
 
 TypeCode = Literal["380", "381"]
-BillingFramework = Literal["A1", "A2", "A9", "A12"]
+BillingFramework = Literal["A1", "A2", "A3", "A9", "A12"]
 SupplyNature = Literal["goods", "services", "mixed"]  # picks B/S/M in the reform's BT-23 code
 VatCategory = Literal["S", "Z", "E", "AE", "K", "G", "O"]
 
@@ -53,6 +53,7 @@ ENGAGEMENT_MAX = 50  # Chorus Pro: engagement juridique, BT-13
 BILLING_FRAMEWORK_LABELS: dict[str, str] = {
     "A1": "Dépôt par un fournisseur d'une facture",
     "A2": "Dépôt par un fournisseur d'une facture déjà payée",
+    "A3": "Dépôt par un fournisseur d'un mémoire de frais de justice",
     "A9": "Dépôt par un sous-traitant d'une facture",
     "A12": "Dépôt par un cotraitant d'une facture",
 }
