@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Annotated
 
@@ -28,6 +28,8 @@ from backend.api.decoding import check_numbers, french
 from backend.api.idempotency import idempotent
 from backend.api.problems import ApiProblem
 from backend.api.tables import ApiUpload
+# Attachments of the API (inline or sent ahead), shared with the domains' APIs (backend/justice/api.py).
+from backend.api.attachments import UPLOAD_LIFETIME, attachment_uploads as _attachment_uploads, checked_attachment as _checked_attachment
 from backend.lib import heavy
 from backend.lib.db import transaction
 from backend.lib.effects import note_committed
@@ -85,43 +87,6 @@ async def _uploads(request: Request, field: str) -> list[Upload]:
     return [Upload(filename=p.filename, data=await p.read()) for p in parts]
 
 
-def _checked_attachment(filename: str, data: bytes, max_size: int) -> Upload:
-    if len(data) > max_size:
-        raise ApiProblem(413, "attachment_too_large", f"La pièce jointe « {filename} » dépasse {max_size // (1024 * 1024)} Mo.")
-    if attachment_type(data) is None:
-        raise ApiProblem(422, "attachment_invalid", f"La pièce jointe « {filename} » n'est ni un PDF, ni une image JPEG ou PNG.")
-    return Upload(filename, data)
-
-
-async def _attachment_uploads(items: list[AttachmentIn], principal: ApiPrincipal, settings) -> list[Upload]:
-    """The documents of `attachments`, inline (base64) or sent ahead (by id, this structure's only)."""
-    uploads = []
-    for item in items:
-        if item.id is not None:
-            if item.content is not None:
-                raise ApiProblem(422, "attachment_ambiguous", "Une pièce jointe se donne soit par son « id », soit par son contenu « content », pas les deux.")
-            uploads.append(await _sent_ahead(item, principal.structure_id, settings))
-        elif item.content is None or not item.filename:
-            raise ApiProblem(422, "attachment_incomplete", "Une pièce jointe se donne par son « id » (envoyée avec POST /api/v1/attachments) ou par « filename » et « content ».")
-        else:
-            uploads.append(_checked_attachment(item.filename, item.content, settings.max_file_size))
-    return uploads
-
-
-async def _sent_ahead(item: AttachmentIn, structure_id: int, settings) -> Upload:
-    row = await ApiUpload.select().where(
-        (ApiUpload.public_id == item.id) & (ApiUpload.structure == structure_id)
-        & (ApiUpload.created_at > datetime.now(timezone.utc) - UPLOAD_LIFETIME)
-    ).first()
-    if row is None:  # unknown, expired, or another structure's: the same answer
-        raise ApiProblem(422, "attachment_unknown", f"Aucune pièce jointe « {item.id} » envoyée par cette structure ces 7 derniers jours : "
-                                                    "envoyez-la avec POST /api/v1/attachments.")
-    return Upload(item.filename or row["filename"], await storage.read_blob(settings, row["digest"]))
-
-
-# --- attachments sent ahead -------------------------------------------------------------------
-
-UPLOAD_LIFETIME = timedelta(days=7)
 
 
 @post("/attachments", status_code=201, summary="Envoyer une pièce jointe à l'avance (multipart)", tags=["Pièces jointes"])
@@ -210,6 +175,9 @@ async def _captured(data: InvoiceIn, principal: NamedDependency[ApiPrincipal]):
 
     if reason := frameworks.refusal(data.billing_framework):
         raise ApiProblem(422, "framework_not_supported", reason)
+    if frameworks.is_memoire(frameworks.code_of(data.billing_framework)):
+        raise ApiProblem(422, "framework_not_supported", "Un mémoire de frais de justice (A3) s'envoie par POST /api/v1/justice/memoires, "
+                                                         "avec sa décision et sa mission.")
     supplier = await service.structure_by_id(principal.structure_id)
     recipient = await public_structure(data.recipient_siret)
     if recipient is None:

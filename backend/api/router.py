@@ -23,6 +23,8 @@ from backend.api.lifecycle_controllers import HANDLERS as LIFECYCLE_HANDLERS
 from backend.tickets.api import HANDLERS as TICKET_HANDLERS
 from backend.works.api import HANDLERS as WORKS_HANDLERS
 from backend.works.api import REQUEST_EXAMPLE as WORKS_EXAMPLE
+from backend.justice.api import HANDLERS as JUSTICE_HANDLERS
+from backend.justice.api import REQUEST_EXAMPLE as JUSTICE_EXAMPLE
 from backend.api.decoding import ApiRequest, finding, french, location, schema_problem
 from backend.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem
 from backend.lib.errors import CODES, MESSAGES
@@ -82,7 +84,7 @@ def _webhooks_router() -> Router | None:
 
 def build_router() -> Router:
     webhooks = _webhooks_router()
-    handlers = [*HANDLERS, *EXPORT_HANDLERS, *BULK_HANDLERS, *LIFECYCLE_HANDLERS, *TICKET_HANDLERS, *WORKS_HANDLERS]
+    handlers = [*HANDLERS, *EXPORT_HANDLERS, *BULK_HANDLERS, *LIFECYCLE_HANDLERS, *TICKET_HANDLERS, *WORKS_HANDLERS, *JUSTICE_HANDLERS]
     for handler in handlers:  # every route documents its problem responses
         handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
     return Router(
@@ -194,12 +196,15 @@ REQUEST_EXAMPLES = {
         "status": "MISE_EN_PAIEMENT", "payment": {"date": "2026-04-15", "amount": "720.00"}, "version": 5,
     },
     ("/works/markets", "post"): WORKS_EXAMPLE,
+    ("/justice/memoires", "post"): JUSTICE_EXAMPLE,
 }
 
 # Decimal fields that take a JSON number or a string (Litestar would say "string" only).
 NUMBER_FIELDS = {
     "LineIn": {"quantity": r"^[0-9]{1,12}(\.[0-9]{1,6})?$", "unit_price": r"^[0-9]{1,15}(\.[0-9]{1,6})?$",
                "vat_rate": r"^[0-9]{1,3}(\.[0-9]{1,2})?$"},
+    "MemoireLineIn": {"quantity": r"^[0-9]{1,12}(\.[0-9]{1,6})?$", "unit_price": r"^[0-9]{1,15}(\.[0-9]{1,6})?$",
+                      "vat_rate": r"^[0-9]{1,3}(\.[0-9]{1,2})?$"},
     "PaymentIn": {"amount": r"^[0-9]{1,15}(\.[0-9]{1,2})?$"},
     "CollectionIn": {"amount": r"^[0-9]{1,15}(\.[0-9]{1,2})?$"},
 }

@@ -221,8 +221,9 @@ class InvoiceIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     billing_framework: Annotated[str, msgspec.Meta(
         max_length=10, examples=["A1"],
         description="Cadre de facturation Chorus Pro (BT-23) : A1 facture, A2 facture déjà payée. Les autres cadres "
-                    "(travaux, sous-traitance, frais de justice) sont refusés (422 `framework_not_supported`) tant que "
-                    "Facteur n'en traite pas le circuit. A9 (sous-traitant) et A12 (cotraitant) demandent "
+                    "(travaux, sous-traitance) sont refusés (422 `framework_not_supported`) tant que "
+                    "Facteur n'en traite pas le circuit ; un mémoire de frais de justice (A3) s'envoie par "
+                    "POST /api/v1/justice/memoires. A9 (sous-traitant) et A12 (cotraitant) demandent "
                     "`validator_siret` : la facture passe d'abord par ce valideur (15 jours, tacite ensuite). Le fichier "
                     "généré porte en BT-23 le code de la réforme 2026 correspondant (S1/B1/M1 pour A1, S2/B2/M2 pour A2, "
                     "selon `supply_nature` ; S5 pour A9, S6 pour A12).")] = "A1"

@@ -55,7 +55,7 @@ def test_api_json_decodes_to_a_valid_invoice() -> None:
         ({"engagement": "E" * 51}, "engagement"),
         ({"number": "F 2026/1"}, "number"),  # space: BR-FR-01 character set
         ({"type_code": "386"}, "type_code"),
-        ({"billing_framework": "A3"}, "billing_framework"),
+        ({"billing_framework": "A4"}, "billing_framework"),
         ({"currency": "USD"}, "currency"),
         ({"lines": []}, "lines"),
     ],
