@@ -11,6 +11,7 @@ from backend.lib.db import transaction
 from backend.directory.identifiers import siren_of
 from backend.directory.tables import Service, Structure
 from backend.demo.works import WORKS, load_demo_works, works_description
+from backend.demo.justice import EXPERT, JURIDICTIONS, justice_description, load_demo_memoire, load_juridictions
 
 # Fictitious but Luhn-valid SIRETs (checked by tests/unit/test_demo_data.py).
 SUPPLIER = {
@@ -112,6 +113,7 @@ async def load_demo(*, invoices: bool = True) -> dict:
             await _ensure_manager(agents[spec["siret"]], structure_id)
         await _ensure_operator(await _upsert_user(SUPPORT))
         works_structures, works_users = await _works_accounts()
+        expert_user = await _justice_accounts()
     await load_demo_works(works_structures, works_users)
     if invoices:
         # Outside the transaction above: each invoice is a deposit and status changes of its own.
@@ -119,7 +121,19 @@ async def load_demo(*, invoices: bool = True) -> dict:
         from backend.settings import get_settings
 
         await load_demo_invoices(get_settings(), supplier_user, agents)
+        await load_demo_memoire(get_settings(), expert_user)
     return demo_description()
+
+
+async def _justice_accounts() -> int:
+    """The juridictions and their agents, the expert's company and account; returns the expert's user id."""
+    for siret, structure_id in (await load_juridictions(_upsert_structure, _ensure_services)).items():
+        spec = next(j for j in JURIDICTIONS if j["siret"] == siret)
+        await _ensure_manager(await _upsert_user(spec["agent"]), structure_id)
+    expert_id = await _upsert_structure(EXPERT, is_public=False)
+    expert_user = await _upsert_user(EXPERT["user"])
+    await _ensure_manager(expert_user, expert_id)
+    return expert_user
 
 
 async def _works_accounts() -> tuple[dict[str, int], dict[str, int]]:
@@ -149,6 +163,7 @@ def demo_description() -> dict:
         ],
         "support": {"email": SUPPORT["email"], "password": SUPPORT["password"]},
         "works": works_description(),
+        "justice": justice_description(),
     }
 
 
@@ -166,6 +181,12 @@ def print_demo(data: dict) -> None:
     print("\nMarché de travaux n° 2026-TX-014 (et n° 2026-TX-021, à confirmer par le maître d'ouvrage) :")
     for w in data["works"]:
         print(f"  {ROLE_NAMES[w['role']]} : {w['name']} (SIRET {w['siret']}) — {w['email']} / {w['password']}")
+    j = data["justice"]
+    print("\nMémoires de justice (/justice) :")
+    print(f"  Expert : {j['expert']['name']} (SIRET {j['expert']['siret']}) — {j['expert']['email']} / {j['expert']['password']}")
+    for court in j["juridictions"]:
+        print(f"  Juridiction : {court['name']} (code {court['code']}, SIRET {court['siret']}) — "
+              f"agent {court['agent']['email']} / {court['agent']['password']}")
 
 
 ROLE_NAMES = {"moa": "Maître d'ouvrage", "moe": "Maître d'œuvre", "payer": "Payeur", "titulaire": "Titulaire",

@@ -25,7 +25,8 @@ async def test_demo_is_idempotent_and_prints_json(clean_db):
     first = _run_demo("--json")
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)  # stdout holds the JSON object alone
-    assert set(data) == {"supplier", "public_structures", "support", "works"}
+    assert set(data) == {"supplier", "public_structures", "support", "works", "justice"}
+    assert {"siret", "email", "password"} <= set(data["justice"]["expert"]) and {"siret", "email", "password"} <= set(data["justice"]["agent"])
     assert {"email", "password"} <= set(data["support"])
     assert {"siret", "name", "email", "password"} <= set(data["supplier"])
     # The works market's six accounts, one per role.
@@ -36,7 +37,7 @@ async def test_demo_is_idempotent_and_prints_json(clean_db):
     assert second.returncode == 0 and "fournisseur" in second.stdout.lower()
     assert (await Structure.count(), await Service.count(), await User.count(), await Membership.count()) == counts
     await _check_works_market(data["works"])
-    assert counts[0] == 1 + len(data["public_structures"]) + len(data["works"])
+    assert counts[0] == 1 + len(data["public_structures"]) + len(data["works"]) + len(data["justice"]["juridictions"]) + 1
 
 
 async def test_demo_invoices_show_every_situation_once(clean_db):
@@ -53,7 +54,8 @@ async def test_demo_invoices_show_every_situation_once(clean_db):
 
 async def test_demo_logins_work(client):
     data = json.loads(_run_demo("--json").stdout)
-    for login in [data["supplier"], *[s["agent"] for s in data["public_structures"]], data["support"], *data["works"]]:
+    for login in [data["supplier"], *[s["agent"] for s in data["public_structures"]], data["support"], *data["works"],
+                  data["justice"]["expert"], data["justice"]["agent"]]:
         response = await post_form(client, "/login", "/login", {"email": login["email"], "password": login["password"]})
         assert response.status_code == 200, login["email"]
         if login is data["support"]:  # the operator reaches the support team's queue
@@ -67,6 +69,12 @@ async def test_demo_logins_work(client):
     market_id = (await Market.objects().get(Market.number == "2026-TX-014")).id
     page = await client.get(f"/works/markets/{market_id}")
     assert page.status_code == 200 and "Jules-Ferry" in page.text and "Plomberie Morel" in page.text
+    await post_form(client, "/account", "/logout", {})
+    # The juridiction's agent finds the demo mémoire among those received.
+    agent = data["justice"]["agent"]
+    await post_form(client, "/login", "/login", {"email": agent["email"], "password": agent["password"]})
+    received = await client.get("/justice")
+    assert received.status_code == 200 and "Mémoires reçus (1)" in received.text and "Cabinet Lefèvre Expertises" in received.text
 
 
 async def _check_works_market(works: list[dict]) -> None:

@@ -2,13 +2,15 @@ from stdnum.fr import siret as stdnum_siret
 from stdnum.fr import tva
 
 from backend.demo import PUBLIC, SUPPLIER, demo_description
+from backend.demo.justice import EXPERT, JURIDICTIONS
 from backend.demo.works import WORKS
 
 
 def test_demo_identifiers_are_valid():
-    for spec in [SUPPLIER, *PUBLIC, *WORKS]:
+    for spec in [SUPPLIER, *PUBLIC, *WORKS, *JURIDICTIONS, EXPERT]:
         assert stdnum_siret.is_valid(spec["siret"]), spec["name"]
     assert tva.is_valid(SUPPLIER["vat_number"]) and SUPPLIER["vat_number"].endswith(SUPPLIER["siret"][:9])
+    assert tva.is_valid(EXPERT["vat_number"]) and EXPERT["vat_number"].endswith(EXPERT["siret"][:9])
 
 
 def test_demo_covers_every_directory_flag():
