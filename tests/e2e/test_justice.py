@@ -45,7 +45,7 @@ async def test_an_expert_sends_a_memoire_with_a_photo_of_the_ordonnance_and_the_
     await expect(page.get_by_text("dans l'année qui suit la fin de la mission")).to_be_visible()  # the form says so
     await page.get_by_label("Juridiction nommée sur la décision").select_option(siret)
     await page.get_by_label("Numéro du mémoire").fill(number)
-    await page.get_by_label("Ordonnance").check()
+    await page.get_by_role("radio", name="Ordonnance").check()
     await page.get_by_label("Référence de la décision").fill("ORD-2026-77")
     await page.get_by_label("Date de la décision").fill((today - timedelta(days=40)).isoformat())
     await page.get_by_label("Magistrat ou officier").fill("Mme Girard, juge d'instruction")
@@ -55,7 +55,7 @@ async def test_an_expert_sends_a_memoire_with_a_photo_of_the_ordonnance_and_the_
     await page.get_by_label("Désignation").fill("Expertise comptable")
     await page.get_by_label("Quantité").fill("6")
     await page.get_by_label("Prix unitaire HT (€)").fill("95")
-    await page.get_by_label("La décision").set_input_files(files=[{"name": "ordonnance.png", "mimeType": "image/png", "buffer": PNG}])
+    await page.get_by_label("La décision (photo ou PDF").set_input_files(files=[{"name": "ordonnance.png", "mimeType": "image/png", "buffer": PNG}])
     await assert_fits_phone(page)
     await page.screenshot(path=shots / "justice-capture.png", full_page=True)
     await page.get_by_role("button", name="Envoyer le mémoire").click()
