@@ -115,13 +115,18 @@ HAPPENED: dict[str, tuple[str, str]] = {
 CREDIT_NOTE = "381"
 
 
-def status_sentence(status: str, number: str, type_code: str | None = None) -> str:
-    """« Facture n° F-1 rejetée », « Avoir n° A-2 mis en paiement », « Service fait pour la facture n° F-1 »."""
-    credit_note = type_code == CREDIT_NOTE
+MEMOIRE = "A3"  # billing framework of a mémoire de frais de justice (masculine, like an avoir)
+
+
+def status_sentence(status: str, number: str, type_code: str | None = None, framework: str | None = None) -> str:
+    """« Facture n° F-1 rejetée », « Avoir n° A-2 mis en paiement », « Service fait pour la facture n° F-1 »,
+    « Mémoire n° MJ-1 rejeté »."""
+    memoire = framework == MEMOIRE
+    credit_note = type_code == CREDIT_NOTE or memoire
     if status == "SERVICE_FAIT":
-        document = "l'avoir" if credit_note else "la facture"
+        document = "le mémoire" if memoire else "l'avoir" if credit_note else "la facture"
         return f"Service fait pour {document} n°\u00a0{number}"
-    document = "Avoir" if credit_note else "Facture"
+    document = "Mémoire" if memoire else "Avoir" if credit_note else "Facture"
     if status in HAPPENED:
         return f"{document} n°\u00a0{number} {HAPPENED[status][credit_note]}"
     return f"{document} n°\u00a0{number}\u00a0: {label(status).lower()}"

@@ -114,7 +114,7 @@ def _done_sentence(target: str, invoice: Invoice) -> str:
     if target == lifecycle.ACKNOWLEDGE:
         document = "de l'avoir" if invoice.type_code == CREDIT_NOTE else "de la facture"
         return f"Rejet {document} n°\u00a0{invoice.number} pris en compte."
-    return status_sentence(target, invoice.number, invoice.type_code) + "."
+    return status_sentence(target, invoice.number, invoice.type_code, invoice.billing_framework) + "."
 
 
 def _back(raw: str) -> str:

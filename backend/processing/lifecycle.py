@@ -782,7 +782,7 @@ def _outbox_rows(invoice: Invoice, steps, target: str, version: int, changes: di
         # Every change the supplier sees may be pushed: the push handler picks the members who
         # want it (PUSH_STATUSES by default, the others on request), never the author.
         push = {**payload, "audience": {"structure_id": invoice.supplier}, "actor_user_id": who.user_id}
-        push["title"] = status_sentence(status, invoice.number, invoice.type_code)
+        push["title"] = status_sentence(status, invoice.number, invoice.type_code, getattr(invoice, "billing_framework", None))
         rows.append(Outbox(event_type="invoice.status_changed", channel="push", invoice=invoice.id,
                            payload=_json(push), created_at=now, next_attempt_at=now))
         previous = status

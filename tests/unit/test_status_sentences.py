@@ -21,6 +21,12 @@ def test_a_status_change_is_a_sentence(status, type_code, said):
     assert status_sentence(status, "F-2026-001", type_code) == said
 
 
+def test_a_memoire_de_justice_is_said_as_one():
+    assert status_sentence("REJETEE", "MJ-1", "380", "A3") == "Mémoire n°\u00a0MJ-1 rejeté"
+    assert status_sentence("SERVICE_FAIT", "MJ-1", "380", "A3") == "Service fait pour le mémoire n°\u00a0MJ-1"
+    assert status_sentence("DUPLIQUEE", "MJ-1", "380", "A3") == "Mémoire n°\u00a0MJ-1 dupliqué après refus"
+
+
 @pytest.mark.parametrize("status", [s for s in STATUSES if s != "BROUILLON"])
 def test_every_status_an_invoice_reaches_has_its_sentence(status):
     assert ":" not in status_sentence(status, "F-1", "380")
