@@ -5,6 +5,7 @@ refused mémoire duplicated (new number, linked both ways) or abandoned; no edit
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import date, timedelta
 
@@ -17,6 +18,8 @@ from backend.invoices import storage
 from backend.invoices.tables import Attachment, Invoice, InvoiceHistory, StoredFile
 from backend.justice.tables import Memoire, MemoireDraft
 from backend.lib.common import fold
+from backend.processing.tables import Outbox
+from backend.tracking.tables import Event
 from backend.processing.lifecycle import Actor, RECIPIENT, SUPPLIER, TransitionError, Routing, allowed_actions, change_status
 from tests.integration.invoices.conftest import recipient  # noqa: F401  (fixture)
 from tests.integration.invoices.test_deposit import post_files
@@ -112,6 +115,11 @@ async def test_an_expert_sends_a_memoire_and_the_court_processes_it(client, expe
     memoire = await change_status(memoire.id, agent, "PRISE_EN_CHARGE", expected_version=memoire.version)
     memoire = await change_status(memoire.id, agent, "SUSPENDUE", expected_version=memoire.version,
                                   reason_code="JUSTIF_ABS", comment="Joignez le ticket de péage.")
+    # As any invoice: the expert's push (outbox) and the live pages' event.
+    pushes = [json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"]
+              for r in await Outbox.select(Outbox.payload).where((Outbox.channel == "push") & (Outbox.invoice == memoire.id))]
+    assert "Mémoire n°\u00a0MJ2026-0001 suspendu" in [p["title"] for p in pushes]
+    assert await Event.exists().where((Event.invoice == memoire.id) & (Event.supplier == memoire.supplier))
     supplier = Actor(SUPPLIER, await _user_of(expert.email))
     memoire = await change_status(memoire.id, supplier, "COMPLETEE", expected_version=memoire.version, comment="Ticket joint.")
     memoire = await change_status(memoire.id, agent, "SERVICE_FAIT", expected_version=memoire.version)
