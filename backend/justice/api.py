@@ -27,6 +27,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from backend.api import service as api_service
 from backend.api.attachments import attachment_uploads
 from backend.api.auth import ApiPrincipal, require_scope
+from backend.api.decoding import check_numbers
 from backend.api.idempotency import idempotent
 from backend.api.problems import ApiProblem
 from backend.api.schemas import AttachmentIn, InvoiceDetail, InvoiceSummary, Quantity, Rate, UnitPrice
@@ -164,6 +165,9 @@ async def create_memoire(request: Request, principal: NamedDependency[ApiPrincip
     modifie plus : refusé, il s'abandonne (statut ABANDONNEE) ou se duplique depuis Facteur."""
     require_scope(principal, "deposit")
     settings = request.app.state.settings
+
+    check_numbers({f"lines[{i}].{name}": getattr(line, name) for i, line in enumerate(data.lines)
+                   for name in ("quantity", "unit_price", "vat_rate")})
 
     async def work() -> Response:
         uploads = await attachment_uploads(data.attachments, principal, settings)
