@@ -25,8 +25,10 @@ from backend.directory import juridictions
 from backend.directory.tables import Structure
 from backend.invoices import access
 from backend.invoices.statuses import label as status_label
+from backend.invoices.tables import Invoice
 from backend.justice import service
 from backend.justice.service import JusticeError
+from backend.justice.tables import MemoireDraft
 from backend.lib.formats import date_fr
 from backend.lib.uploads import read_uploads
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
@@ -53,8 +55,6 @@ async def _form_page(request: Request, draft_id: int, form: dict, problems=None,
     structure_id = request.state.current_user.structure_id
     origin = None
     if duplicated_from:
-        from backend.invoices.tables import Invoice
-
         origin = await Invoice.select(Invoice.id, Invoice.number).where(Invoice.id == duplicated_from).first()
     errors: dict[str, str] = {}
     for p in problems or []:
@@ -133,8 +133,6 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
 @post("/justice/drafts/{draft_id:int}/delete")
 async def draft_delete(current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Redirect:
     draft = await _draft(current, draft_id)
-    from backend.justice.tables import MemoireDraft
-
     await MemoireDraft.delete().where(MemoireDraft.id == draft.id)
     return Redirect("/justice")
 
