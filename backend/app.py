@@ -20,6 +20,8 @@ from litestar.template.config import TemplateConfig
 from backend.lib import db
 from backend.lib.blobstore import blob_store
 from backend.accounts.account_controllers import router as account_router
+from backend.accounts.space_guard import space_guard
+from backend.accounts.spaces import PUBLIC_ROUTE, space
 from backend.accounts.controllers import router as auth_router
 from backend.accounts.twofactor_controllers import login_router as second_factor_router
 from backend.accounts.twofactor_controllers import security_router
@@ -64,7 +66,7 @@ NODE_MODULES = ROOT / "frontend" / "node_modules"
 log = logging.getLogger(__name__)
 
 
-@get("/healthz", exclude_from_csrf=True, skip_session=True, include_in_schema=False)
+@get("/healthz", opt=space(PUBLIC_ROUTE), exclude_from_csrf=True, skip_session=True, include_in_schema=False)
 async def healthz(request: Request) -> Response:
     """Each dependency's state. 503 only without the database (nothing works then); without
     Redis pages and the API work and live updates pause, without the file store lists and
@@ -213,7 +215,8 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_engine),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=FormRequest,  # an unreadable form field is a French 400, never a 500
-        guards=[ids_in_database_range],  # /invoices/99999999999999999999 is a 404, never a 500
+        # /invoices/99999999999999999999 is a 404, never a 500; every route checks the right of its space.
+        guards=[ids_in_database_range, space_guard],
         before_send=[add_security_headers],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

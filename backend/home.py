@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response, Template
 
+from backend.accounts.spaces import ACCOUNT, INVOICES, MODIFICATION, space
 from backend.accounts import profile
 from backend.accounts.tables import Membership
 from backend.directory.tables import Service
@@ -35,7 +36,7 @@ async def _pending_requests(current: CurrentUser) -> int:
 
 def _side(current: CurrentUser) -> tuple[str, int] | None:
     """(side, structure id) of the active structure when its member may consult invoices."""
-    if not current.active or not current.active.get("can_consult"):
+    if not current.may(INVOICES):
         return None
     return workspace.side_of(current.active["structure"]), current.structure_id
 
@@ -57,7 +58,7 @@ async def summary_context(side: str, structure_id: int) -> dict:
     return {"side": side, "summary": summary, "todo_rows": rows, "unread": await _unread(structure_id, rows)}
 
 
-@get("/")
+@get("/", opt=space(ACCOUNT))
 async def home(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     found = _side(current)
     context = await summary_context(*found) if found else {"side": None}
@@ -68,7 +69,7 @@ async def home(request: Request, current: NamedDependency[CurrentUser]) -> Templ
                 to_validate=to_validate, **context)
 
 
-@get("/home/summary")
+@get("/home/summary", opt=space(INVOICES))
 async def home_summary(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     """The synthèse block alone: refreshed on `sse:changed`."""
     found = _side(current)
@@ -83,7 +84,7 @@ def _params(request: Request) -> dict[str, str]:
 
 def _selectable(current: CurrentUser, side: str) -> bool:
     """An agent who may process sees a box on each row for the grouped actions."""
-    return side == workspace.RECIPIENT and bool(current.active and current.active.get("can_process"))
+    return side == workspace.RECIPIENT and current.may(INVOICES, MODIFICATION)
 
 
 async def _list_context(side: str, structure_id: int, filters: workspace.Filters, selectable: bool = False) -> dict:
@@ -105,7 +106,7 @@ async def _chips_context(side: str, structure_id: int, filters: workspace.Filter
     return {"chips": chips}
 
 
-@get("/invoices")
+@get("/invoices", opt=space(INVOICES))
 async def invoices(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     found = _side(current)
     if found is None:
@@ -130,7 +131,7 @@ def _vary(response: Template) -> Template:
     return response
 
 
-@get("/invoices/counters")
+@get("/invoices/counters", opt=space(INVOICES))
 async def invoice_counters(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     """The filter chips with their counts: refreshed on `sse:changed`."""
     found = _side(current)
@@ -141,7 +142,7 @@ async def invoice_counters(request: Request, current: NamedDependency[CurrentUse
     return page(request, "invoices/_chips.html", filters=filters, side=side, **await _chips_context(side, structure_id, filters))
 
 
-@get("/invoices/{invoice_id:int}/row")
+@get("/invoices/{invoice_id:int}/row", opt=space(INVOICES))
 async def invoice_row(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template | Response:
     """One list row, as it is now: swapped in on `sse:invoice-<id>`.
 
@@ -163,7 +164,7 @@ async def invoice_row(request: Request, current: NamedDependency[CurrentUser], i
                 unread=await _unread(found[1], [row]))
 
 
-@get("/notifications")
+@get("/notifications", opt=space(ACCOUNT))
 async def notifications(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     return page(request, "messages/notifications.html", **await notifications_context(current))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from litestar import Request, Router, get
 from litestar.response import Response, Template
 
+from backend.accounts.spaces import PUBLIC_ROUTE, space
 from backend.lib.web import page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,4 +89,4 @@ async def offline_page(request: Request) -> Template:
     return page(request, "offline.html", current=None)
 
 
-router = Router(path="/", route_handlers=[web_manifest, service_worker, offline_page])
+router = Router(opt=space(PUBLIC_ROUTE), path="/", route_handlers=[web_manifest, service_worker, offline_page])

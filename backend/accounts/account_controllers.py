@@ -7,6 +7,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 
+from backend.accounts.spaces import ACCOUNT, MANAGER, space
 from backend.accounts import mails, memberships, profile, twofactor
 from backend.accounts.mails import deliver
 from backend.accounts.memberships import Rights
@@ -65,12 +66,12 @@ async def _members_page(request: Request, current: CurrentUser, structure_id: in
                 secured=secured, invite=invite or {}, invite_error=invite_error)
 
 
-@get("/structures/{structure_id:int}/members")
+@get("/structures/{structure_id:int}/members", opt=space(MANAGER))
 async def members_page(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int]) -> Template:
     return await _members_page(request, current, structure_id)
 
 
-@post("/structures/{structure_id:int}/requests/{membership_id:int}/{decision:str}")
+@post("/structures/{structure_id:int}/requests/{membership_id:int}/{decision:str}", opt=space(MANAGER))
 async def decide_request(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int], membership_id: FromPath[int], decision: FromPath[str]) -> Redirect:
     if decision not in ("accept", "refuse"):
         raise memberships.NOT_FOUND
@@ -92,7 +93,7 @@ def _rights_from(data: dict[str, str]) -> Rights:
     )
 
 
-@post("/structures/{structure_id:int}/invitations")
+@post("/structures/{structure_id:int}/invitations", opt=space(MANAGER))
 async def invite_member(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int]) -> Template | Redirect:
     data = await form_data(request)
     try:
@@ -107,7 +108,7 @@ async def invite_member(request: Request, current: NamedDependency[CurrentUser],
     return Redirect(f"/structures/{structure_id}/members")
 
 
-@post("/structures/{structure_id:int}/members/{membership_id:int}/rights")
+@post("/structures/{structure_id:int}/members/{membership_id:int}/rights", opt=space(MANAGER))
 async def change_rights(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int], membership_id: FromPath[int]) -> Redirect:
     data = await form_data(request)
     await memberships.set_rights(current.id, structure_id, membership_id, _rights_from(data))
@@ -115,14 +116,14 @@ async def change_rights(request: Request, current: NamedDependency[CurrentUser],
     return Redirect(f"/structures/{structure_id}/members")
 
 
-@post("/structures/{structure_id:int}/members/{membership_id:int}/remove")
+@post("/structures/{structure_id:int}/members/{membership_id:int}/remove", opt=space(MANAGER))
 async def remove_member(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int], membership_id: FromPath[int]) -> Redirect:
     await memberships.remove_member(current.id, structure_id, membership_id)
     flash(request, "Le membre a été retiré de la structure.", "success")
     return Redirect(f"/structures/{structure_id}/members")
 
 
-@post("/structures/{structure_id:int}/members/{membership_id:int}/two-factor-reset")
+@post("/structures/{structure_id:int}/members/{membership_id:int}/two-factor-reset", opt=space(MANAGER))
 async def reset_second_factor(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int], membership_id: FromPath[int]) -> Redirect:
     """A member lost their phone and their recovery codes: another gestionnaire vouches for them."""
     reset = await twofactor.reset_by_manager(current.id, current.display_name, structure_id, membership_id)
@@ -139,14 +140,14 @@ def _profile_page(request: Request, structure: Structure, form: dict, errors: di
                 guide=guide, steps=steps, steps_done=sum(step.done for step in steps))
 
 
-@get("/structures/{structure_id:int}/profile")
+@get("/structures/{structure_id:int}/profile", opt=space(MANAGER))
 async def profile_page(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int], guide: FromQuery[bool] = False) -> Template:
     """?guide=1: the first run's guide (what is needed to invoice, in order, with progress)."""
     structure = await profile.editable_structure(current.id, structure_id)
     return _profile_page(request, structure, profile.form_of(structure), {}, guide)
 
 
-@post("/structures/{structure_id:int}/profile")
+@post("/structures/{structure_id:int}/profile", opt=space(MANAGER))
 async def profile_submit(request: Request, current: NamedDependency[CurrentUser], structure_id: FromPath[int]) -> Template | Redirect:
     structure = await profile.editable_structure(current.id, structure_id)
     data = await form_data(request)
@@ -169,7 +170,7 @@ async def profile_submit(request: Request, current: NamedDependency[CurrentUser]
     return Redirect("/capture")
 
 
-router = Router(
+router = Router(opt=space(ACCOUNT), 
     path="/",
     dependencies={"current": Provide(require_user)},
     route_handlers=[

@@ -6,6 +6,7 @@ from litestar import Request, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from backend.accounts.spaces import PUBLIC_ROUTE, space
 from backend.accounts import mails, service
 from backend.accounts.mails import deliver
 from backend.accounts.service import AccountError, SignupForm
@@ -190,7 +191,7 @@ async def reset_submit(request: Request, token: FromPath[str]) -> Template | Red
     return Redirect("/login")
 
 
-router = Router(
+router = Router(opt=space(PUBLIC_ROUTE), 
     path="/",
     route_handlers=[
         signup_page, signup_submit, confirm_page, confirm_submit, resend_page, resend_submit,

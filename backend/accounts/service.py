@@ -227,6 +227,7 @@ def _manager_membership(user_id: int, structure_id: int) -> Membership:
         can_deposit=True,
         can_consult=True,
         can_process=True,
+        is_principal=True,  # the structure's first gestionnaire is its principal gestionnaire
         decided_at=utcnow(),
     )
 

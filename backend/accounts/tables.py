@@ -57,6 +57,31 @@ class Membership(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     decided_at = Timestamptz(null=True, default=None)
     decided_by = Integer(null=True, default=None)
+    # Rights per space, "emises:modification,recues:consultation" (backend/accounts/spaces.py);
+    # NULL: the rights the flags above map to.
+    space_rights = Varchar(length=255, null=True, default=None)
+    is_principal = Boolean(default=False)  # the principal gestionnaire (the others are secondary)
+
+
+class StructureSpaces(Table):
+    """The spaces a structure's gestionnaire activated (codes, comma-separated); no row: the
+    default spaces of the structure's side."""
+
+    structure = ForeignKey(references=Structure, unique=True, index=True)
+    spaces = Varchar(length=255, default="")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class SpaceRequest(Table):
+    """A member's request for a right in a space, waiting in the gestionnaires' "Approbations"."""
+
+    membership = ForeignKey(references=Membership, index=True)
+    space = Varchar(length=32)
+    level = Varchar(length=16)  # consultation | modification
+    status = Varchar(length=16, default="pending", index=True)  # pending | accepted | refused
+    created_at = Timestamptz(default=TimestamptzNow())
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = Integer(null=True, default=None)
 
 
 

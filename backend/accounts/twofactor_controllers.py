@@ -13,6 +13,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from backend.accounts.spaces import ACCOUNT, PUBLIC_ROUTE, space
 from backend.accounts import passkeys, service, twofactor
 from backend.accounts.service import AccountError
 from backend.accounts.tables import User
@@ -354,8 +355,8 @@ async def disable(request: Request, current: NamedDependency[CurrentUser]) -> Te
     return Redirect(ENROLMENT_PAGE)
 
 
-login_router = Router(path="/", route_handlers=[second_step, second_step_submit, second_step_passkey_options, second_step_passkey])
-security_router = Router(
+login_router = Router(opt=space(PUBLIC_ROUTE), path="/", route_handlers=[second_step, second_step_submit, second_step_passkey_options, second_step_passkey])
+security_router = Router(opt=space(ACCOUNT), 
     path="/",
     dependencies={"current": Provide(require_enrolling_user)},
     route_handlers=[security_page, totp_start, totp_confirm, totp_remove, recovery_codes_new, passkey_options,

@@ -7,6 +7,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from backend.accounts.spaces import MANAGER, space
 from backend.accounts.memberships import managed_structure
 from backend.api import keys
 from backend.api.auth import SCOPE_LABELS, SCOPES
@@ -48,4 +49,4 @@ async def key_revoke(request: Request, current: NamedDependency[CurrentUser], st
     return Redirect(f"/structures/{structure_id}/api-keys")
 
 
-router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[keys_page, key_create, key_revoke])
+router = Router(opt=space(MANAGER), path="/", dependencies={"current": Provide(require_user)}, route_handlers=[keys_page, key_create, key_revoke])

@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.response import Template
 
+from backend.accounts.spaces import API, PUBLIC_ROUTE, space
 from backend.api.auth import api_principal
 from backend.api.controllers import HANDLERS
 from backend.api.export_controllers import HANDLERS as EXPORT_HANDLERS
@@ -89,6 +90,7 @@ def build_router() -> Router:
         handler.responses = {**PROBLEM_RESPONSES, **(handler.responses or {})}
     return Router(
         path=PREFIX,
+        opt=space(API),  # a key of a structure and its scopes
         route_handlers=[*handlers, *([webhooks] if webhooks is not None else [])],
         dependencies={"principal": Provide(api_principal)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -261,7 +263,7 @@ IDEMPOTENCY_PARAMETER = {
 }
 
 
-@get(f"{PREFIX}/openapi.json", include_in_schema=False, exclude_from_csrf=True, skip_session=True, media_type="application/json")
+@get(f"{PREFIX}/openapi.json", opt=space(PUBLIC_ROUTE), include_in_schema=False, exclude_from_csrf=True, skip_session=True, media_type="application/json")
 async def openapi_json() -> Response:
     return Response(openapi_document(), media_type="application/json", headers={"Cache-Control": "no-cache"})
 
@@ -270,7 +272,7 @@ DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inl
             "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
-@get(f"{PREFIX}/docs", include_in_schema=False, skip_session=True)
+@get(f"{PREFIX}/docs", opt=space(PUBLIC_ROUTE), include_in_schema=False, skip_session=True)
 async def api_docs() -> Template:
     # Swagger UI sets inline styles on its elements; its scripts stay self-hosted files.
     return Template(template_name="api/docs.html", headers={"Content-Security-Policy": DOCS_CSP})

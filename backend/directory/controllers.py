@@ -17,6 +17,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from backend.accounts.spaces import ACCOUNT, space
 from backend.directory.structure_page import structure_context
 from backend.directory import search
 from backend.lib.web import CurrentUser, page, require_user
@@ -71,7 +72,7 @@ async def structure_services(
     return page(request, "directory/services.html", structure=structure, services=services, selected=selected)
 
 
-router = Router(
+router = Router(opt=space(ACCOUNT), 
     path="/",
     dependencies={"current": Provide(require_user)},
     route_handlers=[directory_page, autocomplete, structure_page, structure_services],

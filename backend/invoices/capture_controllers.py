@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from backend.accounts.spaces import MODIFICATION, space
 from backend.directory import search
 from backend.directory.tables import Structure
 from backend.accounts import profile
@@ -233,7 +234,7 @@ async def draft_delete(current: NamedDependency[CurrentUser], draft_id: FromPath
     return Redirect("/capture")
 
 
-router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[
+router = Router(opt=space("emises", level=MODIFICATION), path="/", dependencies={"current": Provide(require_user)}, route_handlers=[
     capture_home, draft_create, draft_page, draft_autosave, draft_add_line, recipient_search, recipient_choose, draft_send, draft_delete,
     new_draft_send, *draft_file_handlers,
 ])

@@ -10,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
+from backend.accounts.spaces import INVOICES, space
 from backend.directory.tables import Structure
 from backend.invoices import access, storage
 from backend.invoices.deposit import DepositRefused, deposit
@@ -33,7 +34,7 @@ def shown_stage(found: dict) -> str:
     return "fr" if found["rule"].startswith("BR-FR") else found["stage"]
 
 
-@get("/deposits")
+@get("/deposits", opt=space("emises"))
 async def deposits_page(request: Request, current: NamedDependency[CurrentUser], before: FromQuery[int | None] = None) -> Template:
     structure_id = access.require_active_right(current, "can_consult")
     query = Deposit.select().where(Deposit.structure == structure_id)
@@ -45,7 +46,7 @@ async def deposits_page(request: Request, current: NamedDependency[CurrentUser],
                 can_deposit=bool(current.active and current.active["can_deposit"]))
 
 
-@post("/deposits")
+@post("/deposits", opt=space("emises"))
 async def deposit_submit(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     structure_id = access.require_active_right(current, "can_deposit")
     depositor = await Structure.objects().get(Structure.id == structure_id)
@@ -103,7 +104,7 @@ def report_findings(findings: list[dict]) -> tuple[list[dict], list[dict]]:
     return blocking, list(groups.values())
 
 
-@get("/deposits/{deposit_id:int}")
+@get("/deposits/{deposit_id:int}", opt=space("emises"))
 async def deposit_report(request: Request, current: NamedDependency[CurrentUser], deposit_id: FromPath[int],
                          draft: FromQuery[int | None] = None) -> Template:
     """?draft= names the capture draft the deposit came from (a send queued offline and
@@ -115,12 +116,12 @@ async def deposit_report(request: Request, current: NamedDependency[CurrentUser]
     return page(request, "invoices/deposit_report.html", draft_id=draft, **await deposit_report_context(deposit_id))
 
 
-@get("/invoices/{invoice_id:int}")
+@get("/invoices/{invoice_id:int}", opt=space(INVOICES))
 async def invoice_page(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template:
     return page(request, "invoices/invoice.html", **await invoice_page_context(current, invoice_id))
 
 
-@get("/invoices/{invoice_id:int}/live/{part:str}")
+@get("/invoices/{invoice_id:int}/live/{part:str}", opt=space(INVOICES))
 async def invoice_live(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], part: FromPath[str]) -> Template:
     """A live block of the invoice page (status and actions, or history): swapped on sse:invoice-<id>."""
     if part not in LIVE_PARTS:
@@ -129,7 +130,7 @@ async def invoice_live(request: Request, current: NamedDependency[CurrentUser], 
     return page(request, LIVE_PARTS[part], **await invoice_live_context(current, invoice))
 
 
-@post("/invoices/{invoice_id:int}/reissue")
+@post("/invoices/{invoice_id:int}/reissue", opt=space("emises"))
 async def invoice_reissue(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Redirect:
     """Créer une nouvelle facture à partir de celle-ci: only from a rejected invoice, by its supplier."""
     from backend.invoices.reissue import draft_from_rejected
@@ -154,7 +155,7 @@ async def _supplier_invoice(current: CurrentUser, invoice_id: int):
     return invoice
 
 
-@get("/invoices/{invoice_id:int}/late-claim.pdf")
+@get("/invoices/{invoice_id:int}/late-claim.pdf", opt=space("emises"))
 async def invoice_late_claim_pdf(current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Response:
     """La réclamation des intérêts moratoires et de l'indemnité forfaitaire (PDF), pour le fournisseur."""
     from backend.invoices.documents.controllers import pdf_response
@@ -168,7 +169,7 @@ async def invoice_late_claim_pdf(current: NamedDependency[CurrentUser], invoice_
     return pdf_response(data, claim_filename(invoice))
 
 
-@post("/invoices/{invoice_id:int}/late-claim")
+@post("/invoices/{invoice_id:int}/late-claim", opt=space("emises"))
 async def invoice_late_claim_draft(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Redirect:
     """A capture draft invoicing the interest and the indemnity to the same recipient."""
     from backend.invoices.late_claim import NotLate, claim_draft
@@ -200,13 +201,13 @@ async def _file_response(request: Request, file_id: int, filename: str, inline: 
     })
 
 
-@get("/invoices/{invoice_id:int}/original")
+@get("/invoices/{invoice_id:int}/original", opt=space(INVOICES))
 async def invoice_original(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], inline: FromQuery[bool] = False) -> Response:
     invoice = await access.visible_invoice(current, invoice_id)
     return await _file_response(request, invoice.original_file, invoice.original_name, inline)
 
 
-@get("/invoices/{invoice_id:int}/attachments/{attachment_id:int}")
+@get("/invoices/{invoice_id:int}/attachments/{attachment_id:int}", opt=space(INVOICES))
 async def invoice_attachment(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], attachment_id: FromPath[int], inline: FromQuery[bool] = False) -> Response:
     invoice = await access.visible_invoice(current, invoice_id)
     attachment = await Attachment.objects().get((Attachment.id == attachment_id) & (Attachment.invoice == invoice.id))

@@ -6,6 +6,7 @@ from litestar import Request, Router, get
 from litestar.di import NamedDependency, Provide
 from litestar.response import Stream, Template
 
+from backend.accounts.spaces import INVOICES, space
 from backend.invoices import access, export, workspace
 from backend.lib.web import CurrentUser, page, require_user
 
@@ -21,7 +22,7 @@ def _bad_format(request: Request) -> Template:
     return page(request, "error.html", status_code=400, status=400, message=UNKNOWN_FORMAT)
 
 
-@get("/invoices/export")
+@get("/invoices/export", opt=space(INVOICES))
 async def invoices_export(request: Request, current: NamedDependency[CurrentUser]) -> Stream | Template:
     """The list as the person sees it (same filters, same order), every page of it."""
     structure_id = access.require_active_right(current, "can_consult")
@@ -37,7 +38,7 @@ async def invoices_export(request: Request, current: NamedDependency[CurrentUser
         "factures-recues" if received else "factures", "Factures reçues" if received else "Factures")
 
 
-@get("/deposits/export")
+@get("/deposits/export", opt=space("emises"))
 async def deposits_export(request: Request, current: NamedDependency[CurrentUser]) -> Stream | Template:
     structure_id = access.require_active_right(current, "can_consult")
     fmt = _format(request)

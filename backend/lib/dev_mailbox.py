@@ -9,6 +9,7 @@ import anyio
 from litestar import Request, get
 from litestar.response import Template
 
+from backend.accounts.spaces import PUBLIC_ROUTE, space
 from backend.lib.web import page
 
 MAX_SHOWN = 50
@@ -28,7 +29,7 @@ def _read_mailbox(mailbox) -> list[dict]:
     return messages
 
 
-@get("/dev/mailbox", include_in_schema=False)
+@get("/dev/mailbox", opt=space(PUBLIC_ROUTE), include_in_schema=False)
 async def dev_mailbox(request: Request) -> Template:
     messages = await anyio.to_thread.run_sync(_read_mailbox, request.app.state.settings.mailbox_dir)
     return page(request, "dev_mailbox.html", messages=messages)

@@ -105,6 +105,8 @@ def unreadable_form_handler(request: Request, exc: UnreadableForm) -> Response |
 def account_error_handler(request: Request, exc: AccountError) -> Response | Template:
     if exc.code == "not_found":
         return _error(request, 404, MESSAGES[404], "not_found")
+    if exc.code == "space_invalid":  # a form naming a space or a level that does not exist
+        return _error(request, 422, exc.message, exc.code)
     return _error(request, 409, exc.message, exc.code)
 
 

@@ -10,7 +10,7 @@ from litestar import Request
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 
-from backend.accounts import twofactor
+from backend.accounts import spaces, twofactor
 from backend.accounts.memberships import user_structures
 from backend.accounts.tables import User
 from backend.tracking.events import latest_event_id
@@ -38,9 +38,24 @@ class CurrentUser:
     def is_manager(self) -> bool:
         return bool(self.active and self.active["is_manager"])
 
+    def may(self, space: str, level: str = spaces.CONSULTATION) -> bool:
+        """Whether the active structure has this space active and the person holds `level` there
+        (`spaces.INVOICES`: the side's invoice space)."""
+        if not self.active:
+            return False
+        code = spaces.resolve(space, bool(self.active["structure"]["is_public"]))
+        return spaces.allows(self.active.get("spaces", {}).get(code), level)
+
+    @property
+    def space_rights(self) -> dict[str, str]:
+        return self.active.get("spaces", {}) if self.active else {}
+
     @property
     def display_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+NOT_FOUND_TEXT = "Cette page n'existe pas ou vous n'y avez pas accès."
 
 
 class EnrolmentRequired(HTTPException):

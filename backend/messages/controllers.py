@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
+from backend.accounts.spaces import ACCOUNT, CONSULTATION, INVOICES, space
 from backend.invoices import access, storage
 from backend.invoices.invoice_page import invoice_page_context
 from backend.lib.uploads import read_uploads
@@ -33,7 +34,7 @@ def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-@get("/invoices/{invoice_id:int}/messages")
+@get("/invoices/{invoice_id:int}/messages", opt=space(INVOICES))
 async def thread_fragment(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template:
     invoice = await access.visible_invoice(current, invoice_id)
     context = await service.thread_context(invoice, current)
@@ -42,7 +43,7 @@ async def thread_fragment(request: Request, current: NamedDependency[CurrentUser
     return page(request, THREAD, invoice=invoice, **context)
 
 
-@post("/invoices/{invoice_id:int}/messages")
+@post("/invoices/{invoice_id:int}/messages", opt=space(INVOICES, level=CONSULTATION))
 async def thread_post(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template | Redirect:
     invoice = await access.visible_invoice(current, invoice_id)
     data = await form_data(request)
@@ -70,7 +71,7 @@ async def _refused(request: Request, current: CurrentUser, invoice, exc: Message
     return page(request, "invoices/invoice.html", status_code=exc.http_status, **context)
 
 
-@get("/invoices/{invoice_id:int}/messages/attachments/{attachment_id:int}")
+@get("/invoices/{invoice_id:int}/messages/attachments/{attachment_id:int}", opt=space(INVOICES))
 async def thread_attachment(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], attachment_id: FromPath[int]) -> Response:
     try:
         row = await service.attachment_for(invoice_id, attachment_id, current.id, current.structure_id)
@@ -91,7 +92,7 @@ def attachment_response(data: bytes, row: dict) -> Response:
     })
 
 
-@get("/notifications/badge")
+@get("/notifications/badge", opt=space(ACCOUNT))
 async def unread_badge(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     """The bottom navigation's unread count, refreshed on every `sse:changed`."""
     count = await service.unread_count_for_structure(current.structure_id)

@@ -19,6 +19,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
+from backend.accounts.spaces import TICKETS, space
 from backend.invoices import storage
 from backend.directory.structure_page import structure_context
 from backend.lib.uploads import read_uploads
@@ -40,7 +41,7 @@ def _raise_http(exc: MessageError) -> None:
     raise PermissionDeniedException(exc.message_fr)
 
 
-@post("/questions")
+@post("/questions", opt=space(TICKETS))
 async def ask(request: Request, current: NamedDependency[CurrentUser]) -> Template | Redirect:
     data = await form_data(request)
     try:
@@ -65,7 +66,7 @@ async def _ask_refused(request: Request, current: CurrentUser, data: dict, exc: 
     return page(request, "directory/structure.html", status_code=exc.http_status, **context)
 
 
-@get("/questions")
+@get("/questions", opt=space(TICKETS))
 async def question_list(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     return page(request, "messages/questions.html", questions=await questions.questions_of(current.structure_id),
                 is_public=bool(current.active and current.active["structure"].get("is_public")))
@@ -79,17 +80,17 @@ async def _context(question_id: int, current: CurrentUser, **kwargs) -> dict:
         raise
 
 
-@get("/questions/{question_id:int}")
+@get("/questions/{question_id:int}", opt=space(TICKETS))
 async def question_page(request: Request, current: NamedDependency[CurrentUser], question_id: FromPath[int]) -> Template:
     return page(request, QUESTION, **await _context(question_id, current))
 
 
-@get("/questions/{question_id:int}/messages")
+@get("/questions/{question_id:int}/messages", opt=space(TICKETS))
 async def question_thread(request: Request, current: NamedDependency[CurrentUser], question_id: FromPath[int]) -> Template:
     return page(request, THREAD, **await _context(question_id, current))
 
 
-@post("/questions/{question_id:int}/messages")
+@post("/questions/{question_id:int}/messages", opt=space(TICKETS))
 async def question_answer(request: Request, current: NamedDependency[CurrentUser], question_id: FromPath[int]) -> Template | Redirect:
     try:
         await questions.check_access(question_id, current)  # 404/403 before the form is read
@@ -111,7 +112,7 @@ async def question_answer(request: Request, current: NamedDependency[CurrentUser
     return Redirect(f"/questions/{question_id}#messages", status_code=303)
 
 
-@get("/questions/{question_id:int}/attachments/{attachment_id:int}")
+@get("/questions/{question_id:int}/attachments/{attachment_id:int}", opt=space(TICKETS))
 async def question_attachment(request: Request, current: NamedDependency[CurrentUser], question_id: FromPath[int],
                               attachment_id: FromPath[int]) -> Response:
     try:

@@ -15,6 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response
 
+from backend.accounts.spaces import ACCOUNT, space
 from backend.notifications import service
 from backend.notifications.service import PushInputError
 from backend.lib.web import CurrentUser, flash, require_user
@@ -83,7 +84,7 @@ async def save_preferences(request: Request, current: NamedDependency[CurrentUse
     return Redirect("/account#notifications", status_code=303)
 
 
-router = Router(
+router = Router(opt=space(ACCOUNT), 
     path="/", route_handlers=[public_key, subscribe, remove, remove_form, save_preferences],
     dependencies={"current": Provide(require_user)},
 )

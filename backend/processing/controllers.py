@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from backend.accounts.spaces import INVOICES, space
 from backend.invoices import access, storage, workspace
 from backend.invoices.deposit import attachment_type
 from backend.invoices.invoice_page import invoice_page_context
@@ -72,7 +73,7 @@ async def _answer_attachments(request: Request, invoice_id: int):
     return await storage.supporting_attachments(request.app.state.settings, invoice_id, uploads)
 
 
-@get("/validations")
+@get("/validations", opt=space("a_valider"))
 async def validations_page(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     """« Factures à valider » : the subcontractors' and co-contractors' invoices waiting for the active
     structure (titulaire, mandataire), nearest deadline first; accept or refuse from the phone."""
@@ -81,7 +82,7 @@ async def validations_page(request: Request, current: NamedDependency[CurrentUse
                 action_labels=ACTION_LABELS)
 
 
-@post("/invoices/{invoice_id:int}/status")
+@post("/invoices/{invoice_id:int}/status", opt=space(INVOICES))
 async def change_status(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int]) -> Template | Redirect:
     data = await form_data(request)
     invoice = await Invoice.objects().get(Invoice.id == invoice_id)
@@ -122,7 +123,7 @@ def _back(raw: str) -> str:
     return "/invoices" + (f"?{urlencode(parse_qsl(raw or '')[:20])}" if raw else "")
 
 
-@post("/invoices/bulk")
+@post("/invoices/bulk", opt=space("recues"))
 async def bulk_change_status(request: Request, current: NamedDependency[CurrentUser]) -> Template | Redirect:
     """Grouped actions from the agent's list: first a confirmation page (with the mandate
     number, once or per invoice), then each invoice through the lifecycle (processing/bulk.py)."""

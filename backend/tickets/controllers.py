@@ -23,6 +23,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
+from backend.accounts.spaces import ACCOUNT, OPERATOR, space
 from backend.invoices import storage
 from backend.lib.uploads import read_uploads
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
@@ -52,7 +53,7 @@ def _is_public(current: CurrentUser) -> bool:
     return bool(current.active and current.active["structure"].get("is_public"))
 
 
-@get("/tickets")
+@get("/tickets", opt=space("tickets_emis"))
 async def authored_list(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     actor = await service.actor_of(current)
     tab = _tab(request, statuses.AUTHOR_TABS)
@@ -61,7 +62,7 @@ async def authored_list(request: Request, current: NamedDependency[CurrentUser])
                 side="author", is_public=_is_public(current), is_operator=actor.is_operator)
 
 
-@get("/tickets/received")
+@get("/tickets/received", opt=space("tickets_recus"))
 async def received_list(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     if not _is_public(current) or not current.active.get("can_consult"):
         raise NotFoundException("Seuls les agents d'une structure publique reçoivent des tickets.")
@@ -73,7 +74,7 @@ async def received_list(request: Request, current: NamedDependency[CurrentUser])
                 is_operator=actor.is_operator)
 
 
-@get("/support/tickets")
+@get("/support/tickets", opt=space(OPERATOR))
 async def support_queue(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     actor = await service.actor_of(current)
     if not actor.is_operator:
@@ -90,7 +91,7 @@ def _form_context(values: dict, *, error: str | None = None, draft_id: int | Non
             "draft_files": files or [], "max_body": MAX_BODY, "max_attachments": MAX_ATTACHMENTS}
 
 
-@get("/tickets/new")
+@get("/tickets/new", opt=space("tickets_emis"))
 async def new_form(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     draft_id = request.query_params.get("draft")
     values = {"category": request.query_params.get("category", ""), "subcategory": request.query_params.get("subcategory", ""),
@@ -119,7 +120,7 @@ def _pair(raw: str | None) -> tuple[str, str]:
     return category, subcategory
 
 
-@post("/tickets")
+@post("/tickets", opt=space("tickets_emis"))
 async def save(request: Request, current: NamedDependency[CurrentUser]) -> Template | Redirect:
     data = await form_data(request)
     category, subcategory = _pair(data.get("pair"))
@@ -146,7 +147,7 @@ async def save(request: Request, current: NamedDependency[CurrentUser]) -> Templ
     return Redirect("/tickets?tab=brouillons", status_code=303)
 
 
-@post("/tickets/{ticket_id:int}/discard")
+@post("/tickets/{ticket_id:int}/discard", opt=space("tickets_emis"))
 async def discard(request: Request, current: NamedDependency[CurrentUser], ticket_id: FromPath[int]) -> Redirect:
     try:
         await service.discard_draft(ticket_id, await service.actor_of(current))
@@ -176,7 +177,7 @@ async def _transferred(request: Request, current: CurrentUser, ticket_id: int, t
     return page(request, template, ticket_id=ticket_id)
 
 
-@get("/tickets/{ticket_id:int}")
+@get("/tickets/{ticket_id:int}", opt=space(ACCOUNT))
 async def ticket_page(request: Request, current: NamedDependency[CurrentUser], ticket_id: FromPath[int]) -> Template | Redirect:
     try:
         context = await _context(ticket_id, current)
@@ -187,7 +188,7 @@ async def ticket_page(request: Request, current: NamedDependency[CurrentUser], t
     return page(request, TICKET, **context)
 
 
-@get("/tickets/{ticket_id:int}/panel")
+@get("/tickets/{ticket_id:int}/panel", opt=space(ACCOUNT))
 async def ticket_panel(request: Request, current: NamedDependency[CurrentUser], ticket_id: FromPath[int]) -> Template:
     try:
         context = await _context(ticket_id, current)
@@ -196,7 +197,7 @@ async def ticket_panel(request: Request, current: NamedDependency[CurrentUser], 
     return page(request, PANEL, **context)
 
 
-@post("/tickets/{ticket_id:int}/actions/{action:str}")
+@post("/tickets/{ticket_id:int}/actions/{action:str}", opt=space(ACCOUNT))
 async def ticket_action(request: Request, current: NamedDependency[CurrentUser], ticket_id: FromPath[int],
                         action: FromPath[str]) -> Template | Redirect:
     actor = await service.actor_of(current)
@@ -223,7 +224,7 @@ async def ticket_action(request: Request, current: NamedDependency[CurrentUser],
     return Redirect(target, status_code=303)
 
 
-@get("/tickets/{ticket_id:int}/attachments/{attachment_id:int}")
+@get("/tickets/{ticket_id:int}/attachments/{attachment_id:int}", opt=space(ACCOUNT))
 async def ticket_attachment(request: Request, current: NamedDependency[CurrentUser], ticket_id: FromPath[int],
                             attachment_id: FromPath[int]) -> Response:
     try:

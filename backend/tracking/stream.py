@@ -28,6 +28,7 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.channels.subscriber import Subscriber
 from litestar.response import Response, Stream
 
+from backend.accounts.spaces import ACCOUNT, space
 from backend.settings import Settings
 from backend.tracking.events import (
     PEOPLE_ONLY, STREAM_RESET, as_message, channel_for, channels_of, events_after, id_of, latest_event_id, sse_bytes,
@@ -349,4 +350,4 @@ async def events(request: Request) -> Response | Stream:
     )
 
 
-router = Router(path="/", route_handlers=[events])
+router = Router(opt=space(ACCOUNT), path="/", route_handlers=[events])

@@ -7,6 +7,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from backend.accounts.spaces import MANAGER, space
 from backend.accounts.memberships import managed_structure
 from backend.directory.tables import Structure
 from backend.webhooks import service
@@ -100,5 +101,5 @@ async def _or_404(awaitable):
         raise
 
 
-router = Router(path="/", dependencies={"current": Provide(require_user)},
+router = Router(opt=space(MANAGER), path="/", dependencies={"current": Provide(require_user)},
                 route_handlers=[webhooks_page, webhook_create, webhook_active, webhook_delete, webhook_log, webhook_redeliver])

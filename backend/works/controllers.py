@@ -19,6 +19,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from backend.accounts.spaces import space
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 from backend.works import dossiers, markets
 from backend.works.markets import Declarer, MarketIn, WorksError
@@ -122,5 +123,5 @@ async def dossier_page(request: Request, current: NamedDependency[CurrentUser], 
                 summary=dossiers.SUMMARY_LABELS[dossiers.summary_of(steps)])
 
 
-router = Router(path="/", dependencies={"current": Provide(require_user)},
+router = Router(opt=space("travaux"), path="/", dependencies={"current": Provide(require_user)},
                 route_handlers=[workspace, declare_form, declare, market_page, confirm, dossier_page])

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Response, Template
 
+from backend.accounts.spaces import INVOICES, space
 from backend.invoices import access
 from backend.invoices.documents.certificate import certificate_filename, certificate_pdf
 from backend.invoices.documents.readable import readable_context, readable_filename, readable_pdf
@@ -48,5 +49,5 @@ async def invoice_readable_pdf(request: Request, current: NamedDependency[Curren
     return pdf_response(data, readable_filename(invoice))
 
 
-router = Router(path="/", dependencies={"current": Provide(require_user)},
+router = Router(opt=space(INVOICES), path="/", dependencies={"current": Provide(require_user)},
                 route_handlers=[invoice_certificate, invoice_readable, invoice_readable_pdf])
