@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 from backend.lib import db
 from backend.lib.blobstore import blob_store
 from backend.accounts.account_controllers import router as account_router
+from backend.accounts.space_controllers import router as spaces_router
 from backend.accounts.space_guard import space_guard
 from backend.accounts.spaces import PUBLIC_ROUTE, space
 from backend.accounts.controllers import router as auth_router
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
             auth_router,
             second_factor_router,
             account_router,
+            spaces_router,
             security_router,
             home_router,
             directory_router,

@@ -13,9 +13,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response, Template
 
+from backend.accounts import memberships
 from backend.accounts.spaces import ACCOUNT, INVOICES, MODIFICATION, space
 from backend.accounts import profile
-from backend.accounts.tables import Membership
 from backend.directory.tables import Service
 from backend.invoices import access, workspace
 from backend.processing import validation
@@ -26,12 +26,11 @@ from backend.lib.web import CurrentUser, page, require_user
 HOME_ROWS = 5
 
 
-async def _pending_requests(current: CurrentUser) -> int:
+async def _pending_requests(current: CurrentUser) -> tuple[int, int]:
+    """(rattachements, rights requests) in the gestionnaire's "Approbations"."""
     if not current.is_manager:
-        return 0
-    return await Membership.count().where(
-        (Membership.structure == current.structure_id) & (Membership.status == "pending")
-    )
+        return 0, 0
+    return await memberships.approval_counts(current.structure_id)
 
 
 def _side(current: CurrentUser) -> tuple[str, int] | None:

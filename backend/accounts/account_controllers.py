@@ -7,7 +7,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 
-from backend.accounts.spaces import ACCOUNT, MANAGER, space
+from backend.accounts.spaces import ACCOUNT, MANAGER, SPACES, space
 from backend.accounts import mails, memberships, profile, twofactor
 from backend.accounts.mails import deliver
 from backend.accounts.memberships import Rights
@@ -24,7 +24,7 @@ async def account_page(request: Request, current: NamedDependency[CurrentUser]) 
     requests = await memberships.user_requests(current.id)
     push = await push_account_context(current.id)  # devices and preferences (backend/notifications)
     return page(request, "accounts/account.html", requests=requests, join_error=None, join_siret="",
-                two_factor_enabled=await twofactor.has_second_factor(current.id), **push)
+                two_factor_enabled=await twofactor.has_second_factor(current.id), all_spaces=SPACES, **push)
 
 
 @post("/account/active-structure")
@@ -47,7 +47,7 @@ async def join_structure(request: Request, current: NamedDependency[CurrentUser]
         structure, managers = await memberships.request_join(current.id, data.get("siret", ""))
     except AccountError as exc:
         requests = await memberships.user_requests(current.id)
-        return page(request, "accounts/account.html", status_code=422, requests=requests, join_error=exc.message, join_siret=data.get("siret", ""),
+        return page(request, "accounts/account.html", status_code=422, requests=requests, join_error=exc.message, join_siret=data.get("siret", ""), all_spaces=SPACES,
                     two_factor_enabled=await twofactor.has_second_factor(current.id), **await push_account_context(current.id))
     settings = request.app.state.settings
     requester = f"{current.display_name} <{current.email}>"

@@ -452,11 +452,16 @@ async def approvals(manager_id: int, structure_id: int) -> dict:
     return {"joins": joins, "rights": rights}
 
 
-async def pending_approvals(structure_id: int) -> int:
+async def approval_counts(structure_id: int) -> tuple[int, int]:
+    """(rattachements, rights requests) waiting for the structure's gestionnaires."""
     joins = await Membership.count().where((Membership.structure == structure_id) & (Membership.status == "pending"))
     rights = await SpaceRequest.count().where(
         (SpaceRequest.membership.structure == structure_id) & (SpaceRequest.status == "pending"))
-    return joins + rights
+    return joins, rights
+
+
+async def pending_approvals(structure_id: int) -> int:
+    return sum(await approval_counts(structure_id))
 
 
 async def decide_space_request(manager_id: int, structure_id: int, request_id: int, accept: bool) -> None:
