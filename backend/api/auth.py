@@ -18,6 +18,8 @@ from datetime import timedelta
 
 from litestar import Request
 
+from backend.accounts.spaces import SCOPE_SPACES
+from backend.accounts.tables import StructureSpaces
 from backend.api.problems import ApiProblem
 from backend.api.tables import ApiKey
 from backend.lib.common import utcnow
@@ -42,6 +44,8 @@ class ApiPrincipal:
     structure_id: int
     scopes: frozenset[str]
     key_name: str = ""
+    # The spaces the structure's gestionnaire activated, or None when they never chose (no limit).
+    spaces: tuple[str, ...] | None = None
 
     def actor(self, role: str) -> Actor:
         """The key acting on an invoice for its structure, on `role`'s side."""
@@ -86,7 +90,9 @@ async def api_principal(request: Request) -> ApiPrincipal:
     ).first()
     if row is None:
         raise unauthenticated()
-    principal = ApiPrincipal(row["id"], row["structure"], frozenset(s for s in row["scopes"].split(",") if s), row["name"])
+    chosen = await StructureSpaces.select(StructureSpaces.spaces).where(StructureSpaces.structure == row["structure"]).first()
+    principal = ApiPrincipal(row["id"], row["structure"], frozenset(s for s in row["scopes"].split(",") if s), row["name"],
+                             tuple(c for c in chosen["spaces"].split(",") if c) if chosen else None)
     await _rate_limit(request, digest)
     await _touch(row)
     request.state.api_principal = principal
@@ -94,8 +100,14 @@ async def api_principal(request: Request) -> ApiPrincipal:
 
 
 def require_scope(principal: ApiPrincipal, scope: str) -> None:
+    """The key holds the scope, and the space it stands for is active (a space the gestionnaire
+    switched off is off for the structure's keys too; backend/accounts/spaces.py SCOPE_SPACES)."""
     if scope not in principal.scopes:
         raise ApiProblem(403, "missing_scope", f"Cette clé d'API n'a pas la permission « {scope} ».")
+    wanted = SCOPE_SPACES.get(scope)
+    if wanted and principal.spaces is not None and not set(wanted) & set(principal.spaces):
+        raise ApiProblem(403, "space_inactive",
+                         f"La permission « {scope} » porte sur un espace que le gestionnaire de la structure a désactivé.")
 
 
 async def _touch(row: dict) -> None:

@@ -354,3 +354,26 @@ async def test_migration_maps_existing_rights_and_names_the_first_gestionnaire_p
     depositor = next(person for person, flags in others if "can_deposit" in flags)
     await accounts.login(depositor)
     assert (await client.get("/capture", follow_redirects=False)).status_code == 200
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+async def test_api_keys_keep_their_scopes_within_the_spaces_the_structure_uses(client):
+    """Until the gestionnaire chooses spaces, a key works as before; once "Factures émises" and
+    "Factures reçues" are off, its `read` and `deposit` scopes stop, with a stable code."""
+    from backend.api.keys import create_key
+
+    structure = Structure(siret="21750001600019", siren="217500016", name="Commune de Paris", search_key="commune de paris",
+                          is_public=True, active=True)
+    await structure.save()
+    secret = (await create_key(structure, "ERP", ("deposit", "read", "process"), None)).secret
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert (await client.get("/api/v1/received", headers=headers)).status_code == 200
+    await _activate(structure.id, ("travaux", "tickets_recus"))
+    refused = await client.get("/api/v1/received", headers=headers)
+    assert refused.status_code == 403 and refused.json()["code"] == "space_inactive", refused.text
+    deposit = await client.post("/api/v1/deposits", headers=headers, files={"file": ("f.xml", b"<x/>", "application/xml")})
+    assert deposit.status_code == 403 and deposit.json()["code"] == "space_inactive", deposit.text
+    assert await Deposit.count() == 0
+    await _activate(structure.id, ("recues",))
+    assert (await client.get("/api/v1/received", headers=headers)).status_code == 200
