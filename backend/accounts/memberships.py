@@ -184,8 +184,8 @@ async def decide_request(manager_id: int, structure_id: int, membership_id: int,
             Membership.decided_at: utcnow(),
             Membership.decided_by: manager_id,
         }
-        if accept:
-            values |= {Membership.can_consult: True, Membership.can_deposit: True}
+        if accept:  # the rights per space follow these flags (backend/accounts/spaces.py legacy_rights)
+            values |= {Membership.can_consult: True, Membership.can_deposit: True, Membership.space_rights: None}
         await Membership.update(values).where(Membership.id == membership.id)
     if accept:
         await reset_streams([membership.user])  # their open pages start hearing this structure
