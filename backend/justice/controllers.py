@@ -21,6 +21,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from backend.accounts.spaces import space
 from backend.directory import juridictions
 from backend.directory.tables import Structure
 from backend.invoices import access
@@ -156,6 +157,6 @@ async def memoire_duplicate(request: Request, current: NamedDependency[CurrentUs
     return Redirect(f"/justice/drafts/{draft_id}")
 
 
-router = Router(path="/", dependencies={"current": Provide(require_user)}, route_handlers=[
+router = Router(path="/", opt=space("justice"), dependencies={"current": Provide(require_user)}, route_handlers=[
     justice_home, draft_create, draft_page, draft_save, draft_add_line, draft_send, draft_delete, memoire_duplicate,
 ])
