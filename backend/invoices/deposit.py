@@ -154,13 +154,14 @@ async def deposit(
     idempotency_key: str | None = None,
     caller: str | None = None,
     validators: portal_rules.Validators | None = None,
-    memoire: Callable[[int], Awaitable[None]] | None = None,
+    memoire: Callable[[int], Awaitable[list[int] | None]] | None = None,
 ) -> int:
     """Validate and record a flux; returns the deposit id (its report is in DepositItem rows).
     `caller` (an API key, a user) is whom the bounds on heavy work count large files against.
     `memoire`: the file is a mémoire de frais de justice captured by backend/justice (A3 is taken
     only then, to a juridiction); it is called with the new invoice's id in the deposit's
-    transaction, to write what the mémoire adds (decision, mission), so both are saved or neither."""
+    transaction, to write what the mémoire adds (decision, mission), so both are saved or neither;
+    it returns the tracking events it recorded (a duplicate's refused mémoire), published after the commit."""
     if not uploads:
         raise DepositRefused("no_file", "Aucun fichier n'a été envoyé : choisissez au moins une facture.")
     attachments = attachments or []
@@ -191,6 +192,7 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
     accepted = sum(1 for i in items if i.accepted)
     received: list[tuple[int, Item]] = []
     to_validate: list[int] = []
+    memoire_events: list[int] = []
     async with transaction():
         dep = Deposit(
             structure=depositor.id, user=user_id, channel=channel, state=deposit_state(accepted, len(items)),
@@ -206,7 +208,7 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
                 file_id = await storage.file_row(digests[item.position], len(item.data), MEDIA_TYPES[item.result.format])
                 invoice_id = await _create_invoice(dep.id, depositor, user_id, item, file_id)
                 if memoire is not None:
-                    await memoire(invoice_id)
+                    memoire_events += await memoire(invoice_id) or []
                 if item.routing.validators[0] is not None:  # the validator first; the recipient after
                     to_validate.append(invoice_id)
                 else:
@@ -224,7 +226,7 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
                 findings=msgspec.json.encode(item.findings).decode(),
             ))
         # Last, as record_event asks: from here to the commit, event writers go one at a time.
-        event_ids = [await _received_event(invoice_id, depositor.id, item) for invoice_id, item in received]
+        event_ids = memoire_events + [await _received_event(invoice_id, depositor.id, item) for invoice_id, item in received]
         for invoice_id in to_validate:
             event_ids += await lifecycle.deposited_for_validation(invoice_id)
     await publish(event_ids)  # after the commit: both sides' live lists show the new invoice

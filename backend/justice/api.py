@@ -4,6 +4,8 @@
     GET  /api/v1/justice/memoires                 the key's structure's mémoires: sent, or received by a juridiction
     GET  /api/v1/justice/memoires/{invoice_id}    one mémoire: the invoice (status, history, actions) and its decision and mission
     POST /api/v1/justice/memoires/{invoice_id}/abandonment   a refused mémoire is abandoned (ABANDONNEE)
+    POST /api/v1/justice/memoires/{invoice_id}/duplicate     a refused mémoire is duplicated: the new one is sent
+                                                  and the refused one becomes DUPLIQUEE, in one transaction
     GET  /api/v1/justice/juridictions             the juridictions of the directory
 
 A mémoire is an invoice with billing_framework "A3": its status changes go through the invoice
@@ -162,7 +164,7 @@ async def create_memoire(request: Request, principal: NamedDependency[ApiPrincip
     """La plateforme produit le Factur-X EN 16931 du mémoire (BT-23 = A3, la décision et la mission en note BT-22),
     l'adresse au service centralisateur de la juridiction et le dépose. 422 `justice_too_late` quand la mission s'est
     terminée il y a plus d'un an ; 422 `invalid` avec un constat par champ sinon. Une fois envoyé, un mémoire ne se
-    modifie plus : refusé, il s'abandonne (statut ABANDONNEE) ou se duplique depuis Facteur."""
+    modifie plus : refusé, il s'abandonne (statut ABANDONNEE) ou se duplique (POST /justice/memoires/{id}/duplicate)."""
     require_scope(principal, "deposit")
     settings = request.app.state.settings
 
@@ -173,19 +175,21 @@ async def create_memoire(request: Request, principal: NamedDependency[ApiPrincip
         uploads = await attachment_uploads(data.attachments, principal, settings)
         supplier = await api_service.structure_by_id(principal.structure_id)
         sent = await service.send(settings, supplier, None, _form(data), uploads, caller=f"key:{principal.key_id}", channel="api")
-        return await created(sent.deposit_id, sent.problems)
+        return await _created(principal, sent.deposit_id, sent.problems)
 
-    async def created(deposit_id: int | None, problems=()) -> Response:
-        if problems:
-            raise _problem(problems)
-        item = await DepositItem.objects().where(DepositItem.deposit == deposit_id).first()
-        if not item.accepted:
-            report = await api_service.deposit_out(deposit_id)
-            raise ApiProblem(422, "invalid", "Le mémoire a été refusé au dépôt : voir les constats.",
-                             findings=[msgspec.structs.asdict(f) for f in report.report[0].findings], extra={"deposit_id": deposit_id})
-        return _json(await _detail(principal, await Invoice.objects().get(Invoice.id == item.invoice)), 201)
+    return await idempotent(request, principal, work, effect="deposit", replay=lambda deposit_id: _created(principal, deposit_id))
 
-    return await idempotent(request, principal, work, effect="deposit", replay=created)
+
+async def _created(principal: ApiPrincipal, deposit_id: int | None, problems=()) -> Response:
+    """The answer to a mémoire sent (or its replay from the deposit row an earlier attempt committed)."""
+    if problems:
+        raise _problem(problems)
+    item = await DepositItem.objects().where(DepositItem.deposit == deposit_id).first()
+    if not item.accepted:
+        report = await api_service.deposit_out(deposit_id)
+        raise ApiProblem(422, "invalid", "Le mémoire a été refusé au dépôt : voir les constats.",
+                         findings=[msgspec.structs.asdict(f) for f in report.report[0].findings], extra={"deposit_id": deposit_id})
+    return _json(await _detail(principal, await Invoice.objects().get(Invoice.id == item.invoice)), 201)
 
 
 @get("/justice/memoires", summary="Mémoires de justice envoyés, ou reçus par une juridiction", tags=TAG)
@@ -218,7 +222,7 @@ class AbandonmentIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 async def abandon_memoire(request: Request, principal: NamedDependency[ApiPrincipal], invoice_id: Annotated[int, ID],
                           data: JSONBody[AbandonmentIn]) -> Response[MemoireDetail]:
     """Un mémoire refusé (REJETEE) par la juridiction est abandonné (statut ABANDONNEE) : son circuit est terminé.
-    Le dupliquer sous un nouveau numéro se fait depuis Facteur (« Dupliquer le mémoire »)."""
+    Le dupliquer sous un nouveau numéro : POST /justice/memoires/{invoice_id}/duplicate."""
     require_scope(principal, "deposit")
 
     async def work() -> Response:
@@ -232,6 +236,40 @@ async def abandon_memoire(request: Request, principal: NamedDependency[ApiPrinci
     return await idempotent(request, principal, work)
 
 
+class DuplicateIn(MemoireIn, kw_only=True, forbid_unknown_fields=True):
+    version: Annotated[int | None, msgspec.Meta(description="La version lue du mémoire refusé (409 s'il a changé depuis).")] = None
+
+
+@post("/justice/memoires/{invoice_id:int}/duplicate", status_code=201, summary="Dupliquer un mémoire refusé (le duplicata est envoyé)", tags=TAG)
+async def duplicate_memoire(request: Request, principal: NamedDependency[ApiPrincipal], invoice_id: Annotated[int, ID],
+                            data: JSONBody[DuplicateIn]) -> Response[MemoireDetail]:
+    """Un mémoire refusé (REJETEE) par la juridiction est corrigé et renvoyé sous un nouveau numéro : le corps est
+    celui de POST /justice/memoires (le mémoire complet, corrigé). Le nouveau mémoire est déposé et l'ancien passe au
+    statut DUPLIQUEE dans la même transaction ; ils se nomment l'un l'autre (`memoire.duplicated_from`,
+    `memoire.duplicate`). 404 `not_found` si le mémoire n'est pas un mémoire de cette clé ; 409
+    `justice_not_refused` s'il n'est pas refusé, `justice_already_duplicated` s'il l'est déjà, `stale_version` si
+    `version` n'est plus la sienne ; 422 comme à la création (`justice_too_late`, `invalid`)."""
+    require_scope(principal, "deposit")
+    settings = request.app.state.settings
+    check_numbers({f"lines[{i}].{name}": getattr(line, name) for i, line in enumerate(data.lines)
+                   for name in ("quantity", "unit_price", "vat_rate")})
+
+    async def work() -> Response:
+        try:
+            await service.duplicable(invoice_id, principal.structure_id)
+        except service.JusticeError as exc:
+            raise ApiProblem(exc.http_status, exc.code, exc.message) from None
+        uploads = await attachment_uploads(data.attachments, principal, settings)
+        supplier = await api_service.structure_by_id(principal.structure_id)
+        sent = await service.send(settings, supplier, None, _form(data), uploads, duplicated_from=invoice_id,
+                                  duplicating=service.Duplicating(principal.actor(lifecycle.SUPPLIER), data.version),
+                                  caller=f"key:{principal.key_id}", channel="api")
+        return await _created(principal, sent.deposit_id, sent.problems)
+
+    return await idempotent(request, principal, work, effect="deposit",
+                            replay=lambda deposit_id: _created(principal, deposit_id))
+
+
 @get("/justice/juridictions", summary="Les juridictions de l'annuaire", tags=TAG)
 async def list_juridictions(principal: NamedDependency[ApiPrincipal]) -> list[JuridictionOut]:
     require_scope(principal, "read")
@@ -239,7 +277,7 @@ async def list_juridictions(principal: NamedDependency[ApiPrincipal]) -> list[Ju
             for j in await juridictions.all_juridictions()]
 
 
-HANDLERS = [create_memoire, list_memoires, get_memoire, abandon_memoire, list_juridictions]
+HANDLERS = [create_memoire, list_memoires, get_memoire, abandon_memoire, duplicate_memoire, list_juridictions]
 
 REQUEST_EXAMPLE = {
     "juridiction_siret": "17690001500012", "number": "MJ2026-0001",

@@ -254,6 +254,14 @@ async def drafts(structure_id: int) -> list[dict]:
 # --- sending ------------------------------------------------------------------------------------
 
 @dataclass
+class Duplicating:
+    """Who duplicates a refused mémoire through the API, and the version they read (409 if it changed)."""
+
+    actor: lifecycle.Actor
+    version: int | None = None
+
+
+@dataclass
 class Sent:
     invoice_id: int | None
     deposit_id: int | None
@@ -261,9 +269,12 @@ class Sent:
 
 
 async def send(settings, supplier: Structure, user_id: int | None, form: dict, uploads: list[Upload], *,
-               duplicated_from: int | None = None, caller: str, channel: str = "capture") -> Sent:
+               duplicated_from: int | None = None, duplicating: Duplicating | None = None,
+               caller: str, channel: str = "capture") -> Sent:
     """Checks the mémoire (justice rules, then the invoice's), builds its Factur-X and deposits
-    it; the Memoire row is written in the deposit's transaction. Problems: nothing is written."""
+    it; the Memoire row is written in the deposit's transaction. Problems: nothing is written.
+    `duplicating` (the API's duplicate): the refused mémoire `duplicated_from` becomes DUPLIQUEE
+    in that same transaction (a draft's was already, when the draft was made)."""
     from backend.invoices.generation import AttachmentError, build_facturx  # loads the PDF renderer on first use
 
     today = paris_today()
@@ -285,7 +296,10 @@ async def send(settings, supplier: Structure, user_id: int | None, form: dict, u
         return Sent(None, None, [Problem("attachment", str(exc))])
     end, start, decision = (_date(form[n]) for n in ("mission_end", "mission_start", "decision_date"))
 
-    async def write_memoire(invoice_id: int) -> None:
+    async def write_memoire(invoice_id: int) -> list[int]:
+        events = []
+        if duplicating is not None and duplicated_from is not None:
+            events = await lifecycle.duplicated_within(duplicated_from, duplicating.actor, expected_version=duplicating.version)
         await Memoire.insert(Memoire(
             invoice=invoice_id, decision_kind=form["decision_kind"], decision_reference=form["decision_reference"][:100],
             decision_date=decision, decision_author=form["decision_author"][:200], mission_start=start, mission_end=end,
@@ -293,6 +307,7 @@ async def send(settings, supplier: Structure, user_id: int | None, form: dict, u
         ))
         if duplicated_from is not None:
             await Memoire.update({Memoire.duplicate: invoice_id}).where(Memoire.invoice == duplicated_from)
+        return events
 
     deposit_id = await deposit(settings, supplier, user_id, [Upload(f"{invoice.number}.pdf", pdf)], uploads,
                                channel=channel, caller=caller, memoire=write_memoire)
@@ -309,6 +324,19 @@ async def send_draft(settings, supplier: Structure, user_id: int, draft: Memoire
 
 
 # --- after a refusal ----------------------------------------------------------------------------
+
+async def duplicable(invoice_id: int, supplier_id: int) -> Invoice:
+    """The supplier's refused mémoire, before its duplicate is built (the status change itself is
+    checked again in the duplicate's transaction)."""
+    invoice = await Invoice.objects().get(Invoice.id == invoice_id)
+    if invoice is None or invoice.billing_framework != FRAMEWORK or invoice.supplier != supplier_id:
+        raise JusticeError("not_found", "Ce mémoire n'existe pas ou n'est pas visible avec cette clé.", 404)
+    if invoice.status == lifecycle.DUPLICATE:
+        raise JusticeError("justice_already_duplicated", "Ce mémoire a déjà été dupliqué : envoyez ou complétez son duplicata.", 409)
+    if invoice.status != "REJETEE":
+        raise JusticeError("justice_not_refused", "Seul un mémoire refusé par la juridiction se duplique.", 409)
+    return invoice
+
 
 async def duplicate(invoice_id: int, actor: lifecycle.Actor, expected_version: int | None) -> int:
     """The refused mémoire becomes "dupliqué après refus" and a new draft, prefilled with it under a

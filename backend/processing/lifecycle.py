@@ -571,6 +571,24 @@ async def change_status(
     return saved
 
 
+async def duplicated_within(invoice_id: int, actor: Actor, *, expected_version: int | None) -> list[int]:
+    """A refused mémoire becomes DUPLIQUEE inside the CALLER's transaction: the one that creates its
+    duplicate (backend/justice, through the API: the new mémoire's deposit), so both are saved or
+    neither. Same checks and writes as change_status; returns the tracking event ids, which the
+    caller publishes after its commit."""
+    invoice = await Invoice.objects().get(Invoice.id == invoice_id)
+    if invoice is None:
+        raise NOT_FOUND
+    await _authorize(invoice, actor)
+    circuit = circuit_of(invoice)
+    check_role(actor.role, DUPLICATE, circuit)
+    if expected_version is not None and expected_version != invoice.version:
+        raise _stale()
+    check_transition(invoice.status, actor.role, DUPLICATE, circuit)
+    steps = [(DUPLICATE, actor, "", "", {})]
+    return await _write_change(invoice, DUPLICATE, invoice.version + 1, utcnow(), {}, steps, DUPLICATE, None)
+
+
 async def _write_change(invoice: Invoice, final: str, new_version: int, now, changes: dict, steps, target: str, within) -> list[int]:
     """The change's writes, inside its transaction; returns the tracking event ids."""
     updated = await Invoice.update({

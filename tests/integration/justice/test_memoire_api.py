@@ -83,3 +83,58 @@ async def test_a_memoire_older_than_one_year_is_refused_with_a_stable_code(clien
         "recipient_siret": court.siret, "number": "F-1", "issue_date": "2026-06-15", "billing_framework": "A3",
         "lines": [{"description": "x", "quantity": 1, "unit_price": 1, "vat_rate": 20}]})
     assert plain.status_code == 422 and "/api/v1/justice/memoires" in plain.json()["detail"]
+
+
+async def refused(expert, court_key, court) -> dict:
+    sent = (await expert.post("/api/v1/justice/memoires", json=body(court))).json()
+    answer = await court_key.post(f"/api/v1/received/{sent['id']}/status",
+                                  json={"status": "REJETEE", "reason_code": "AUTRE", "comment": "Taux horaire erroné."})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def test_a_refused_memoire_is_duplicated_through_the_api_in_one_step(client, court, clock):
+    clock.set_today(TODAY)
+    expert, court_key = await key_for(client, await company()), await key_for(client, court)
+    old = await refused(expert, court_key, court)
+    corrected = body(court, number="MJ2026-0008", version=old["version"])
+    corrected["lines"][0]["unit_price"] = "40.00"
+
+    once = await expert.post(f"/api/v1/justice/memoires/{old['id']}/duplicate", json=corrected, headers={"Idempotency-Key": "dup-1"})
+    assert once.status_code == 201, once.text
+    new = once.json()
+    assert (new["number"], new["status"], new["memoire"]["duplicated_from"]) == ("MJ2026-0008", "MISE_A_DISPOSITION", old["id"])
+    before = (await expert.get(f"/api/v1/justice/memoires/{old['id']}")).json()
+    assert before["status"] == "DUPLIQUEE" and before["memoire"]["duplicate"] == new["id"]
+    # The same request again (a retry) answers the same mémoire; nothing is sent twice.
+    again = await expert.post(f"/api/v1/justice/memoires/{old['id']}/duplicate", json=corrected, headers={"Idempotency-Key": "dup-1"})
+    assert again.status_code == 201 and again.json()["id"] == new["id"]
+    # A second duplicate of the same refused mémoire is refused with its code.
+    twice = await expert.post(f"/api/v1/justice/memoires/{old['id']}/duplicate", json=body(court, number="MJ2026-0009"))
+    assert twice.status_code == 409 and twice.json()["code"] == "justice_already_duplicated"
+    assert await Invoice.count() == 2
+
+
+async def test_only_its_provider_duplicates_a_refused_memoire_and_a_refused_duplicate_changes_nothing(client, court, clock):
+    clock.set_today(TODAY)
+    expert, court_key = await key_for(client, await company()), await key_for(client, court)
+    other = await key_for(client, await company(valid_siret(), "Cabinet Autre"))
+    sent = (await expert.post("/api/v1/justice/memoires", json=body(court))).json()
+    # Not refused: nothing to duplicate.
+    early = await expert.post(f"/api/v1/justice/memoires/{sent['id']}/duplicate", json=body(court, number="MJ2026-0010"))
+    assert early.status_code == 409 and early.json()["code"] == "justice_not_refused"
+    await court_key.post(f"/api/v1/received/{sent['id']}/status", json={"status": "REJETEE", "reason_code": "AUTRE", "comment": "Non."})
+    # Another provider's key, or the juridiction's, does not see it as theirs.
+    for key in (other, court_key):
+        response = await key.post(f"/api/v1/justice/memoires/{sent['id']}/duplicate", json=body(court, number="MJ2026-0010"))
+        assert response.status_code == 404 and response.json()["code"] == "not_found"
+    # A duplicate refused by the rules (one year) leaves the refused mémoire as it was.
+    late = body(court, number="MJ2026-0010", mission={"start": "2025-05-02", "end": "2025-06-14", "place": "Lyon"},
+                decision={"kind": "ordonnance", "reference": "ORD-1", "date": "2025-05-01", "author": "M. Juge"})
+    response = await expert.post(f"/api/v1/justice/memoires/{sent['id']}/duplicate", json=late)
+    assert response.status_code == 422 and response.json()["code"] == "justice_too_late"
+    # A stale version: 409, and still nothing written.
+    stale = await expert.post(f"/api/v1/justice/memoires/{sent['id']}/duplicate", json=body(court, number="MJ2026-0010", version=1))
+    assert stale.status_code == 409 and stale.json()["code"] == "stale_version", stale.text
+    assert (await expert.get(f"/api/v1/justice/memoires/{sent['id']}")).json()["status"] == "REJETEE"
+    assert await Invoice.count() == 1
