@@ -1,6 +1,7 @@
 """At 390×844 in Chromium against the real server: an expert captures a mémoire de frais de justice
 on the phone, with a photo of the ordonnance, and sends it; the juridiction's agent finds it among
-the mémoires received, with the decision, the mission and the photo."""
+the mémoires received, with the decision, the mission and the photo, and takes it in charge: the
+expert's open list of mémoires shows the new status live."""
 
 from __future__ import annotations
 
@@ -63,6 +64,9 @@ async def test_an_expert_sends_a_memoire_with_a_photo_of_the_ordonnance_and_the_
     await expect(page.get_by_role("heading", name=f"Mémoire n° {number}")).to_be_visible()
     await expect(page.locator("#memoire")).to_contain_text("Ordonnance n° ORD-2026-77")
     await assert_fits_phone(page)
+    await page.goto("/justice")  # the expert's list stays open while the court processes the mémoire
+    await expect(page.locator("#justice-live")).to_contain_text("Mise à disposition")
+    await page.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
     agent = new_person("Nadia", "Perret", name, siret=siret)
     agent_page, _ = await _person_in(phone, server, agent)
@@ -76,3 +80,9 @@ async def test_an_expert_sends_a_memoire_with_a_photo_of_the_ordonnance_and_the_
     await expect(agent_page.locator("#actions")).to_contain_text("Prendre en charge")
     await assert_fits_phone(agent_page)
     await agent_page.screenshot(path=shots / "justice-received.png", full_page=False)
+
+    # The agent takes it in charge: the expert's open list says so live (SSE → htmx), without a reload.
+    await agent_page.locator("#actions summary", has_text="Prendre en charge").click()
+    await agent_page.locator("#actions").get_by_role("button", name="Prendre en charge").click()
+    await expect(page.locator("#justice-live")).to_contain_text("Prise en charge", timeout=15_000)
+    assert await page.evaluate("window.__sameDocument === true")
