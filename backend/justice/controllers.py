@@ -7,6 +7,7 @@
     POST /justice/drafts/{id}/lines             one more line
     POST /justice/drafts/{id}/send              check, generate the Factur-X (A3), deposit; 422 with the problems in place
     POST /justice/drafts/{id}/delete            drop a draft
+    POST /justice/drafts/{id}/attachments/{aid}/delete  take a kept photo or file off the draft (the form saved as typed)
     POST /justice/memoires/{invoice_id}/duplicate  a refused mémoire → "dupliqué après refus" + a new draft
 
 A sent mémoire is shown, processed and discussed on its invoice page (/invoices/{id}), with
@@ -64,7 +65,7 @@ async def _form_page(request: Request, draft_id: int, form: dict, problems=None,
                 errors=errors, juridictions=await juridictions.all_juridictions(), decision_kinds=service.DECISION_KINDS,
                 line_kinds=service.LINE_KINDS, units=service.UNITS, vat_rates=service.VAT_RATES,
                 vat_on_debits=await service.vat_on_debits(structure_id), deadline_years=service.DEADLINE_YEARS,
-                origin=origin, today=date_fr(service.paris_today()))
+                origin=origin, today=date_fr(service.paris_today()), attachments=await service.draft_attachments(draft_id))
 
 
 @get("/justice")
@@ -94,14 +95,30 @@ async def draft_page(request: Request, current: NamedDependency[CurrentUser], dr
     return await _form_page(request, draft.id, service.decoded(draft.form), duplicated_from=draft.duplicated_from)
 
 
+async def _chosen_files(request: Request):
+    return await read_uploads(request, "decision_file") + await read_uploads(request, "attachment")
+
+
 @post("/justice/drafts/{draft_id:int}")
-async def draft_save(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Redirect:
+async def draft_save(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int]) -> Template | Redirect:
     draft = await _draft(current, draft_id)
     data = await form_data(request)
-    await service.save_draft(draft.id, service.form_from_post(data))
+    form = service.form_from_post(data)
+    await service.save_draft(draft.id, form)
     await service.set_vat_on_debits(draft.structure, data.get("vat_on_debits") == "1")
+    if refusals := await service.keep_files(request.app.state.settings, draft.id, await _chosen_files(request)):
+        return await _form_page(request, draft.id, form, refusals, status=422, duplicated_from=draft.duplicated_from)
     flash(request, "Brouillon du mémoire enregistré.", "success")
     return Redirect(f"/justice/drafts/{draft.id}")
+
+
+@post("/justice/drafts/{draft_id:int}/attachments/{attachment_id:int}/delete")
+async def draft_file_remove(request: Request, current: NamedDependency[CurrentUser], draft_id: FromPath[int],
+                            attachment_id: FromPath[int]) -> Redirect:
+    draft = await _draft(current, draft_id)
+    await service.save_draft(draft.id, service.form_from_post(await form_data(request)))  # what was typed stays
+    await service.remove_file(draft.id, attachment_id)  # already gone (another device): same page
+    return Redirect(f"/justice/drafts/{draft.id}#attachments")
 
 
 @post("/justice/drafts/{draft_id:int}/lines")
@@ -120,7 +137,7 @@ async def draft_send(request: Request, current: NamedDependency[CurrentUser], dr
     data = await form_data(request)
     form = service.form_from_post(data)
     await service.set_vat_on_debits(draft.structure, data.get("vat_on_debits") == "1")
-    uploads = await read_uploads(request, "decision_file") + await read_uploads(request, "attachment")
+    uploads = await _chosen_files(request)
     supplier = await Structure.objects().get(Structure.id == draft.structure)
     sent = await service.send_draft(request.app.state.settings, supplier, current.id, draft, form, uploads)
     if sent.problems:
@@ -158,5 +175,5 @@ async def memoire_duplicate(request: Request, current: NamedDependency[CurrentUs
 
 
 router = Router(path="/", opt=space("justice"), dependencies={"current": Provide(require_user)}, route_handlers=[
-    justice_home, draft_create, draft_page, draft_save, draft_add_line, draft_send, draft_delete, memoire_duplicate,
+    justice_home, draft_create, draft_page, draft_save, draft_add_line, draft_send, draft_delete, memoire_duplicate, draft_file_remove,
 ])

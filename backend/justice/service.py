@@ -27,11 +27,11 @@ import msgspec
 
 from backend.directory import juridictions
 from backend.directory.tables import Structure
-from backend.invoices import capture
+from backend.invoices import capture, draft_files
 from backend.invoices.deposit import Upload, attachment_type, deposit
 from backend.invoices.generation import Problem
 from backend.invoices.tables import DepositItem, Invoice
-from backend.justice.tables import JusticeSetting, Memoire, MemoireDraft
+from backend.justice.tables import JusticeSetting, Memoire, MemoireDraft, MemoireDraftAttachment
 from backend.lib import heavy
 from backend.lib.common import paris_today, utcnow
 from backend.lib.formats import date_fr
@@ -251,6 +251,23 @@ async def drafts(structure_id: int) -> list[dict]:
     return [r | {"form": decoded(r["form"])} for r in rows]
 
 
+# The photos and files chosen on the form are kept with the draft, as an invoice draft's.
+DRAFT_FILES = draft_files.Holder(MemoireDraftAttachment, MemoireDraft)
+
+
+async def draft_attachments(draft_id: int) -> list[dict]:
+    return await draft_files.listed(draft_id, DRAFT_FILES)
+
+
+async def keep_files(settings, draft_id: int, uploads: list[Upload]) -> list[Problem]:
+    """The files just chosen join the draft (before anything is checked); why any was not, as problems."""
+    return [Problem("attachment", refusal) for refusal in await draft_files.add(settings, draft_id, uploads, DRAFT_FILES)]
+
+
+async def remove_file(draft_id: int, attachment_id: int) -> None:
+    await draft_files.remove(draft_id, attachment_id, DRAFT_FILES)
+
+
 # --- sending ------------------------------------------------------------------------------------
 
 @dataclass
@@ -316,7 +333,12 @@ async def send(settings, supplier: Structure, user_id: int | None, form: dict, u
 
 
 async def send_draft(settings, supplier: Structure, user_id: int, draft: MemoireDraft, form: dict, uploads: list[Upload]) -> Sent:
+    """Saves the form and keeps the files it carries with the draft first, so a refused send keeps
+    both; sends the draft's files (those kept earlier too)."""
     await save_draft(draft.id, form)
+    if refusals := await keep_files(settings, draft.id, uploads):
+        return Sent(None, None, refusals)
+    uploads = await draft_files.uploads_of(settings, draft.id, DRAFT_FILES)
     sent = await send(settings, supplier, user_id, form, uploads, duplicated_from=draft.duplicated_from, caller=f"user:{user_id}")
     if sent.invoice_id is not None:
         await MemoireDraft.delete().where(MemoireDraft.id == draft.id)

@@ -6,14 +6,14 @@ the decision that ordered the mission, the mission itself, and the links of a du
 refusal (both ways). Written by backend/justice/service.py only.
 """
 
-from piccolo.columns import JSON, Boolean, Date, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Date, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from backend.accounts.tables import User
 from backend.directory.tables import Structure
-from backend.invoices.tables import Invoice
+from backend.invoices.tables import Invoice, StoredFile
 
 
 class Memoire(Table):
@@ -42,6 +42,19 @@ class MemoireDraft(Table):
     duplicated_from = ForeignKey(references=Invoice, null=True, default=None, on_delete=OnDelete.cascade)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class MemoireDraftAttachment(Table):
+    """A photo or file chosen on the mémoire form (the decision, receipts), kept with the draft as
+    an invoice draft's (backend/invoices/draft_files.py, same columns): a refused send does not
+    make the person choose it again. Once per content in a draft; goes with the draft."""
+
+    draft = ForeignKey(references=MemoireDraft, index=True, on_delete=OnDelete.cascade)
+    file = ForeignKey(references=StoredFile)
+    filename = Varchar(length=255)
+    media_type = Varchar(length=100)
+    size = Integer()
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class JusticeSetting(Table):

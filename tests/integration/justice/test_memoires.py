@@ -16,7 +16,7 @@ from backend.directory import juridictions
 from backend.directory.tables import Structure
 from backend.invoices import storage
 from backend.invoices.tables import Attachment, Invoice, InvoiceHistory, StoredFile
-from backend.justice.tables import Memoire, MemoireDraft
+from backend.justice.tables import Memoire, MemoireDraft, MemoireDraftAttachment
 from backend.lib.common import fold
 from backend.processing.tables import Outbox
 from backend.tracking.tables import Event
@@ -152,6 +152,44 @@ async def test_a_memoire_is_sent_within_one_year_of_the_end_of_the_mission(clien
                                                            mission_end="2025-06-15"))
     assert response.status_code in (302, 303), response.text
     assert await Invoice.count() == 1
+
+
+async def test_the_photos_chosen_stay_with_the_draft_after_a_refused_send(client, expert, court):
+    draft_id = await new_draft(client)
+    late = memoire_fields(court, decision_date="2025-05-01", mission_start="2025-05-02", mission_end="2025-06-14")
+    token = csrf_from((await client.get(f"/justice/drafts/{draft_id}")).text)
+    refused = await client.post(f"/justice/drafts/{draft_id}/send", data={**late, "_csrf_token": token}, follow_redirects=False,
+                                files=[("decision_file", ("ordonnance.png", PNG, "image/png")),
+                                       ("attachment", ("peage.pdf", b"not a pdf nor a photo", "application/pdf"))])
+    assert refused.status_code == 422
+    said = html.unescape(refused.text)
+    assert "« peage.pdf » n'est ni une photo (JPEG, PNG) ni un PDF" in said  # a file that cannot be kept is said
+    await send(client, draft_id, late)  # its first refusal: the one-year limit, once the receipt is left out
+    page = html.unescape((await client.get(f"/justice/drafts/{draft_id}")).text)
+    assert "ordonnance.png" in page and "gardée avec le brouillon" in page
+    assert await Invoice.count() == 0
+    # Corrected, sent without choosing the photo again: the mémoire carries it; the draft is gone with its files.
+    response = await send(client, draft_id, memoire_fields(court), photo=False)
+    assert response.status_code in (302, 303), response.text
+    invoice_id = int(response.headers["location"].rsplit("/", 1)[1])
+    assert [a["filename"] for a in await Attachment.select(Attachment.filename).where(Attachment.invoice == invoice_id)] == ["ordonnance.png"]
+    assert await MemoireDraftAttachment.count() == 0
+
+
+async def test_a_photo_saved_with_the_draft_can_be_taken_off(client, expert, court):
+    draft_id = await new_draft(client)
+    token = csrf_from((await client.get(f"/justice/drafts/{draft_id}")).text)
+    saved = await client.post(f"/justice/drafts/{draft_id}", data={**memoire_fields(court), "_csrf_token": token},
+                              files=[("attachment", ("ticket.png", PNG, "image/png"))], follow_redirects=False)
+    assert saved.status_code in (302, 303), saved.text
+    kept = await MemoireDraftAttachment.select().where(MemoireDraftAttachment.draft == draft_id)
+    assert [k["filename"] for k in kept] == ["ticket.png"]
+    token = csrf_from((await client.get(f"/justice/drafts/{draft_id}")).text)
+    removed = await client.post(f"/justice/drafts/{draft_id}/attachments/{kept[0]['id']}/delete",
+                                data={**memoire_fields(court, number="MJ2026-0042"), "_csrf_token": token}, follow_redirects=False)
+    assert removed.status_code in (302, 303)
+    page = html.unescape((await client.get(f"/justice/drafts/{draft_id}")).text)
+    assert "ticket.png" not in page and "MJ2026-0042" in page  # what was typed stays
 
 
 async def test_a_refused_memoire_is_duplicated_under_a_new_number_linked_both_ways(client, expert, court):
