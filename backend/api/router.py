@@ -199,6 +199,7 @@ REQUEST_EXAMPLES = {
     },
     ("/works/markets", "post"): WORKS_EXAMPLE,
     ("/justice/memoires", "post"): JUSTICE_EXAMPLE,
+    ("/justice/memoires/{invoice_id}/duplicate", "post"): {**JUSTICE_EXAMPLE, "number": "MJ2026-0002", "version": 3},
 }
 
 # Decimal fields that take a JSON number or a string (Litestar would say "string" only).

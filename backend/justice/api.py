@@ -16,6 +16,7 @@ for the provider), in the JUSTICE circuit. Same rules as the pages (backend/just
 
 from __future__ import annotations
 
+import inspect
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -240,15 +241,19 @@ class DuplicateIn(MemoireIn, kw_only=True, forbid_unknown_fields=True):
     version: Annotated[int | None, msgspec.Meta(description="La version lue du mémoire refusé (409 s'il a changé depuis).")] = None
 
 
-@post("/justice/memoires/{invoice_id:int}/duplicate", status_code=201, summary="Dupliquer un mémoire refusé (le duplicata est envoyé)", tags=TAG)
-async def duplicate_memoire(request: Request, principal: NamedDependency[ApiPrincipal], invoice_id: Annotated[int, ID],
-                            data: JSONBody[DuplicateIn]) -> Response[MemoireDetail]:
-    """Un mémoire refusé (REJETEE) par la juridiction est corrigé et renvoyé sous un nouveau numéro : le corps est
+DUPLICATE_DOC = """Un mémoire refusé (REJETEE) par la juridiction est corrigé et renvoyé sous un nouveau numéro : le corps est
     celui de POST /justice/memoires (le mémoire complet, corrigé). Le nouveau mémoire est déposé et l'ancien passe au
     statut DUPLIQUEE dans la même transaction ; ils se nomment l'un l'autre (`memoire.duplicated_from`,
     `memoire.duplicate`). 404 `not_found` si le mémoire n'est pas un mémoire de cette clé ; 409
     `justice_not_refused` s'il n'est pas refusé, `justice_already_duplicated` s'il l'est déjà, `stale_version` si
     `version` n'est plus la sienne ; 422 comme à la création (`justice_too_late`, `invalid`)."""
+
+
+@post("/justice/memoires/{invoice_id:int}/duplicate", status_code=201, summary="Dupliquer un mémoire refusé (le duplicata est envoyé)",
+      description=inspect.cleandoc(DUPLICATE_DOC), tags=TAG)
+async def duplicate_memoire(request: Request, principal: NamedDependency[ApiPrincipal], invoice_id: Annotated[int, ID],
+                            data: JSONBody[DuplicateIn]) -> Response[MemoireDetail]:
+    """The refused mémoire becomes DUPLIQUEE in the transaction that deposits its duplicate (DUPLICATE_DOC)."""
     require_scope(principal, "deposit")
     settings = request.app.state.settings
     check_numbers({f"lines[{i}].{name}": getattr(line, name) for i, line in enumerate(data.lines)

@@ -525,7 +525,7 @@ async def change_status(
     if target == ACKNOWLEDGE and await is_acknowledged(invoice.id):
         raise TransitionError("already_acknowledged", "Vous avez déjà pris connaissance de ce rejet.", 409)
     if target == DUPLICATE and within is None:  # the new mémoire is made with it (backend/justice)
-        raise _invalid("justice_duplicate_elsewhere", "Un mémoire se duplique depuis sa page : « Dupliquer ».")
+        raise _invalid("justice_duplicate_elsewhere", "Un mémoire se duplique depuis sa page (« Dupliquer ») ou par POST /api/v1/justice/memoires/{id}/duplicate.")
     if routing is not None and target != "DEPOSEE":
         raise _invalid("routing_unexpected", "Le destinataire ne se modifie que pour recycler une facture.")
     details = validate_data(

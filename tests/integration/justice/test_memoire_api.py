@@ -113,6 +113,9 @@ async def test_a_refused_memoire_is_duplicated_through_the_api_in_one_step(clien
     twice = await expert.post(f"/api/v1/justice/memoires/{old['id']}/duplicate", json=body(court, number="MJ2026-0009"))
     assert twice.status_code == 409 and twice.json()["code"] == "justice_already_duplicated"
     assert await Invoice.count() == 2
+    # The OpenAPI document describes it, with an example body.
+    operation = (await client.get("/api/v1/openapi.json")).json()["paths"]["/api/v1/justice/memoires/{invoice_id}/duplicate"]["post"]
+    assert "DUPLIQUEE" in operation["description"] and "version" in str(operation["requestBody"])
 
 
 async def test_only_its_provider_duplicates_a_refused_memoire_and_a_refused_duplicate_changes_nothing(client, court, clock):
