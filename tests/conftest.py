@@ -49,8 +49,21 @@ def pytest_timeout_set_timer(item, settings):
     from tests.support.hang_report import print_report
 
     def expire():
-        print_report(get_settings().database_url)
-        pytest_timeout.timeout_timer(item, settings)  # dumps the threads, ends the run
+        # pytest-timeout dumps the captured output and the threads' stacks, then ends the process;
+        # our report (which test, what it awaited, PostgreSQL's locks) goes last so that a log
+        # read from its end, as CI shows it, starts with what matters.
+        try:
+            terminal = item.config.get_terminal_writer()
+            capman = item.config.pluginmanager.getplugin("capturemanager")
+            if capman:
+                capman.suspend_global_capture(item)
+                out, err = capman.read_global_capture()
+                terminal.write(out + err)
+            pytest_timeout.dump_stacks(terminal)
+            terminal.flush()
+        finally:
+            print_report(get_settings().database_url, item.nodeid, settings.timeout)
+            os._exit(1)
 
     timer = threading.Timer(settings.timeout, expire)
     timer.daemon = True

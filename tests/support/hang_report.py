@@ -47,9 +47,11 @@ def postgres_activity(database_url: str) -> str:
     return done.stdout + done.stderr
 
 
-def print_report(database_url: str) -> None:
+def print_report(database_url: str, nodeid: str = "", timeout: float = 0) -> None:
     sys.stderr.write("\n+++ Tâches asyncio en attente\n" + pending_tasks())
     activity = postgres_activity(database_url)
     if activity:
         sys.stderr.write("+++ Sessions PostgreSQL de la base de test\n" + activity)
+    if nodeid:
+        sys.stderr.write(f"+++ Test bloqué depuis {timeout:.0f} s, la suite s'arrête : {nodeid}\n")
     sys.stderr.flush()
