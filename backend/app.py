@@ -140,6 +140,22 @@ def _vendor_routers() -> list:
     ]
 
 
+_warmed_up = False
+
+
+def _warm_up_once() -> None:
+    """Compile the XSD and schematron stylesheets and load the PDF renderer before the first
+    deposit or capture needs them: once per process (a process that starts several apps, as
+    the tests do, pays for it once)."""
+    global _warmed_up
+    if _warmed_up:
+        return
+    warm_up()
+    warm_up_generation()
+    cdar.warm_up()  # the CDAR XSD and BR-FR-CDV schematron
+    _warmed_up = True
+
+
 def create_app(settings: Settings | None = None, *, connection_pool: bool = True) -> Litestar:
     """The application; tests pass connection_pool=False because their client runs in another event loop."""
     settings = settings or get_settings()
@@ -153,11 +169,7 @@ def create_app(settings: Settings | None = None, *, connection_pool: bool = True
             await db.start_pool()
         if settings.outbox_worker:
             app.state.outbox_task = outbox_worker.start()
-        # Compile the XSD and schematron stylesheets and load the PDF renderer once, before
-        # the first deposit or capture needs them.
-        await anyio.to_thread.run_sync(warm_up)
-        await anyio.to_thread.run_sync(warm_up_generation)
-        await anyio.to_thread.run_sync(cdar.warm_up)  # the CDAR XSD and BR-FR-CDV schematron
+        await anyio.to_thread.run_sync(_warm_up_once)
         await anyio.to_thread.run_sync(blob_store, settings)  # the S3 client loads its models once
 
     async def on_shutdown(app: Litestar) -> None:

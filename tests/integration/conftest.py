@@ -8,8 +8,8 @@ from litestar.testing import AsyncTestClient
 
 from backend.accounts import passwords
 
-from backend.app import create_app
 from tests.support.accounts import AccountFactory
+from tests.support.apps import app_for
 
 
 async def _forget_sessions_and_counters(settings) -> None:
@@ -35,7 +35,7 @@ async def _forget_sessions_and_counters(settings) -> None:
 @pytest.fixture
 async def app(clean_db, settings):
     await _forget_sessions_and_counters(settings)
-    return create_app(settings, connection_pool=False)
+    return app_for(settings)  # built once per settings, as new for every test (tests/support/apps.py)
 
 
 @pytest.fixture
@@ -49,6 +49,9 @@ def accounts(client, settings) -> AccountFactory:
     return AccountFactory(client, settings)
 
 
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch):
     """argon2id at its cheapest: integration tests sign many people up, hashing is not what they test.
@@ -56,4 +59,4 @@ def fast_password_hashing(monkeypatch):
     The production parameters are checked in tests/unit/test_passwords.py and used by the
     browser tests' real server.
     """
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(passwords, "_hasher", CHEAP_HASHER)

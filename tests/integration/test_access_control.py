@@ -16,12 +16,17 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
+from litestar.testing import AsyncTestClient
 
+from backend.accounts import passwords
 from backend.accounts.tables import AccountToken, Membership, User
 from backend.directory.tables import Service, Structure
 from backend.api.tables import ApiKey
 from backend.webhooks.tables import Webhook
-from tests.support.accounts import Person
+from tests.integration.conftest import CHEAP_HASHER, _forget_sessions_and_counters
+from tests.support.accounts import AccountFactory, Person
+from tests.support.apps import app_for
+from tests.support.database import Snapshot, restore_rows, snapshot_rows, truncate_all
 from tests.support.web import csrf_from, post_form
 
 NOT_FOUND_TEXT = "Cette page n'existe pas ou vous n'y avez pas accès."
@@ -54,8 +59,34 @@ async def _membership_id(email: str, structure_id: int) -> int:
     return membership.id
 
 
+@pytest.fixture(scope="module")
+async def built_world(migrated_db, settings) -> tuple[World, Snapshot, dict[str, bytes]]:
+    """The world, built once for the module through the forms, as a person would; its rows
+    and mails are kept, and `world` puts them back for each test."""
+    await truncate_all()
+    await _forget_sessions_and_counters(settings)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", CHEAP_HASHER)  # as `fast_password_hashing` does for each test
+        async with AsyncTestClient(app=app_for(settings), base_url="http://127.0.0.1:8000") as client:
+            world = await _build_world(client, AccountFactory(client, settings))
+    mails = {p.name: p.read_bytes() for p in settings.mailbox_dir.glob("*.eml")}
+    return world, await snapshot_rows(), mails
+
+
 @pytest.fixture
-async def world(client, accounts) -> World:
+async def world(client, built_world, settings) -> World:
+    """The world, exactly as built (every row, ids included, and the mailbox), in the test's emptied database."""
+    world, rows, mails = built_world
+    await restore_rows(rows)
+    settings.mailbox_dir.mkdir(parents=True, exist_ok=True)
+    for name, content in mails.items():
+        (settings.mailbox_dir / name).write_bytes(content)
+    statuses = {m.id: m.status for m in await Membership.objects()}
+    assert statuses == {world.a_mid: "active", world.p_mid: "active", world.c_mid: "pending", world.b_mid: "active"}
+    return world
+
+
+async def _build_world(client, accounts: AccountFactory) -> World:
     a = await accounts.registered(company="Structure Alpha")
     await accounts.logout()
     p = await accounts.registered(siret=a.siret, company="peu importe")
@@ -71,16 +102,13 @@ async def world(client, accounts) -> World:
     b = await accounts.registered(company="Structure Bravo")
     await accounts.logout()
     sb = (await Structure.objects().get(Structure.siret == b.siret)).id
-    world = World(
+    return World(
         a, p, c, b, sa, sb,
         a_mid=await _membership_id(a.email, sa),
         p_mid=p_mid,
         c_mid=await _membership_id(c.email, sa),
         b_mid=await _membership_id(b.email, sb),
     )
-    statuses = {m.id: m.status for m in await Membership.objects()}
-    assert statuses == {world.a_mid: "active", world.p_mid: "active", world.c_mid: "pending", world.b_mid: "active"}
-    return world
 
 
 async def snapshot(settings) -> dict:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from backend.app import create_app
 from backend.processing import worker
 from backend.notifications import delivery as push_delivery
+from tests.support.apps import app_for
 from tests.integration.conftest import _forget_sessions_and_counters
 from tests.integration.invoices.conftest import recipient, supplier  # noqa: F401  (re-exported fixtures)
 from tests.integration.processing.conftest import agent_id, empty_database, invoice, supplier_id  # noqa: F401
@@ -24,7 +24,7 @@ async def app(clean_db, settings, monkeypatch):
     await _forget_sessions_and_counters(settings)
     local = msgspec.structs.replace(settings, push_allow_local=True)
     monkeypatch.setattr(push_delivery, "get_settings", lambda: local)
-    return create_app(local, connection_pool=False)
+    return app_for(local)
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from backend.api.keys import create_key
-from backend.app import create_app
 from backend.lib.common import utcnow
 from backend.directory.tables import Structure
 from backend.invoices.tables import Invoice
 from backend.processing import worker
 from backend.processing.tables import Outbox
 from backend.webhooks import delivery  # noqa: F401  (registers the "webhook" channels)
+from tests.support.apps import app_for
 from tests.integration.conftest import _forget_sessions_and_counters
 from tests.integration.invoices.conftest import recipient, supplier  # noqa: F401  (re-exported fixtures)
 from tests.integration.invoices.test_deposit import post_files
@@ -33,7 +33,7 @@ async def app(clean_db, settings, monkeypatch):
     await _forget_sessions_and_counters(settings)
     local = msgspec.structs.replace(settings, webhook_allow_local=True)
     monkeypatch.setattr(delivery, "get_settings", lambda: local)
-    return create_app(local, connection_pool=False)
+    return app_for(local)
 
 
 @pytest.fixture
