@@ -19,11 +19,11 @@ import uvicorn
 from litestar import Litestar
 
 from backend.accounts.tables import Membership
-from backend.app import create_app
 from backend.tracking.stream import LiveChannels
 from tests.integration.invoices.conftest import recipient, supplier  # noqa: F401  (re-exported fixtures)
 from tests.integration.processing.conftest import agent_id, invoice, supplier_id  # noqa: F401
 from tests.integration.tracking.sse_client import SSEReader
+from tests.support.apps import app_for
 from tests.support.accounts import AccountFactory
 
 KEEPALIVE = 0.5  # seconds between comment lines in these tests (15 s in production)
@@ -79,7 +79,7 @@ class Live:
 @pytest.fixture
 async def live(client, settings):
     """The app behind uvicorn on 127.0.0.1; started after `client` so its publisher is the live one."""
-    async with served(create_app(msgspec.structs.replace(settings, sse_keepalive=KEEPALIVE), connection_pool=False), settings) as started:
+    async with served(app_for(msgspec.structs.replace(settings, sse_keepalive=KEEPALIVE)), settings) as started:
         yield started
 
 
