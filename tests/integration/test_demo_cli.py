@@ -6,11 +6,15 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
+
+import pytest
 
 from backend.accounts.tables import Membership, User
 from backend.directory.tables import Service, Structure
 from backend.invoices.tables import Invoice, InvoiceHistory
 from backend.works.tables import BillingFile, Market, MarketActor
+from tests.support.database import Snapshot, restore_rows, snapshot_rows, truncate_all
 from tests.support.web import post_form
 
 
@@ -21,8 +25,43 @@ def _run_demo(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-async def test_demo_is_idempotent_and_prints_json(clean_db):
+@dataclass
+class DemoRuns:
+    """`facteur demo --json` on an empty database, then `facteur demo` again: each run takes
+    10-20 s (a process that warms the validators and renders the invoices), so the module
+    runs them once; each test gets the database as the second run left it."""
+    first: subprocess.CompletedProcess
+    second: subprocess.CompletedProcess
+    counts_after_first: tuple[int, int, int, int]
+    statuses_after_first: dict[str, str]
+    history_after_first: int
+    rows: Snapshot
+
+
+async def _counts() -> tuple[int, int, int, int]:
+    return (await Structure.count(), await Service.count(), await User.count(), await Membership.count())
+
+
+@pytest.fixture(scope="module")
+async def demo_runs(migrated_db) -> DemoRuns:
+    await truncate_all()
     first = _run_demo("--json")
+    counts = await _counts()
+    statuses = {r["number"]: r["status"] for r in await Invoice.select(Invoice.number, Invoice.status)}
+    history = await InvoiceHistory.count()
+    second = _run_demo()
+    return DemoRuns(first, second, counts, statuses, history, await snapshot_rows())
+
+
+@pytest.fixture
+async def demo(clean_db, demo_runs) -> DemoRuns:
+    """The database after the two runs, row for row."""
+    await restore_rows(demo_runs.rows)
+    return demo_runs
+
+
+async def test_demo_is_idempotent_and_prints_json(demo):
+    first = demo.first
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)  # stdout holds the JSON object alone
     assert set(data) == {"supplier", "public_structures", "support", "works", "justice"}
@@ -32,28 +71,28 @@ async def test_demo_is_idempotent_and_prints_json(clean_db):
     # The works market's six accounts, one per role.
     assert sorted(w["role"] for w in data["works"]) == sorted(["moa", "moe", "payer", "titulaire", "cotraitant", "sous_traitant"])
     assert all({"email", "password", "siret", "role"} <= set(w) for w in data["works"])
-    counts = (await Structure.count(), await Service.count(), await User.count(), await Membership.count())
-    second = _run_demo()
+    counts = demo.counts_after_first
+    second = demo.second
     assert second.returncode == 0 and "fournisseur" in second.stdout.lower()
     assert (await Structure.count(), await Service.count(), await User.count(), await Membership.count()) == counts
     await _check_works_market(data["works"])
     assert counts[0] == 1 + len(data["public_structures"]) + len(data["works"]) + len(data["justice"]["juridictions"]) + 1
 
 
-async def test_demo_invoices_show_every_situation_once(clean_db):
-    assert _run_demo().returncode == 0
-    statuses = {r["number"]: r["status"] for r in await Invoice.select(Invoice.number, Invoice.status)}
+async def test_demo_invoices_show_every_situation_once(demo):
+    assert demo.first.returncode == 0
+    statuses = demo.statuses_after_first
     # What the synthèse must show: waiting, in progress, to act on, paid, a recipient that never reports payment.
     assert {"MISE_A_DISPOSITION", "PRISE_EN_CHARGE", "SUSPENDUE", "REJETEE", "A_RECYCLER", "SERVICE_FAIT",
             "MISE_EN_PAIEMENT"} <= set(statuses.values())
-    history = await InvoiceHistory.count()
-    assert _run_demo().returncode == 0
+    history = demo.history_after_first
+    assert demo.second.returncode == 0
     assert {r["number"]: r["status"] for r in await Invoice.select(Invoice.number, Invoice.status)} == statuses
     assert await InvoiceHistory.count() == history
 
 
-async def test_demo_logins_work(client):
-    data = json.loads(_run_demo("--json").stdout)
+async def test_demo_logins_work(client, demo):
+    data = json.loads(demo.first.stdout)
     for login in [data["supplier"], *[s["agent"] for s in data["public_structures"]], data["support"], *data["works"],
                   data["justice"]["expert"], data["justice"]["agent"]]:
         response = await post_form(client, "/login", "/login", {"email": login["email"], "password": login["password"]})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.lib.db import engine
@@ -77,13 +79,29 @@ async def restore_rows(snapshot: Snapshot) -> None:
     eng = engine()
     postgres = isinstance(eng, PostgresEngine)
     async with eng.transaction():
-        if not postgres:
+        # The rows go back as they were: no trigger may add to them (the invoice counters,
+        # the search references) nor any foreign key check refuse their order.
+        if postgres:
+            await eng.run_ddl("SET LOCAL session_replication_role = replica")
+        else:
             await eng.run_ddl("PRAGMA defer_foreign_keys = ON")  # checked at commit
+            # SQLite cannot switch triggers off: they are dropped and created again, in the
+            # transaction. Those that keep a table outside the snapshot (the directory's
+            # full-text index) stay: the restored rows must reach it as the first ones did.
+            others = [r["name"] for r in await eng.run_ddl("SELECT name FROM sqlite_master WHERE type = 'table'")
+                      if r["name"] not in tables]
+            triggers = [t for t in await eng.run_ddl("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+                        if not any(re.search(rf"\b{re.escape(other)}\b", t["sql"]) for other in others)]
+            for trigger in triggers:
+                await eng.run_ddl(f'DROP TRIGGER "{trigger["name"]}"')
         for name, rows in snapshot.items():
             for row in rows:
                 columns = ", ".join(f'"{c}"' for c in row)
                 marks = ", ".join("{}" for _ in row)
                 await tables[name].raw(f"INSERT INTO {name} ({columns}) VALUES ({marks})", *row.values())
+        if not postgres:
+            for trigger in triggers:
+                await eng.run_ddl(trigger["sql"])
         if postgres:
             for name, column in await _serial_columns():
                 if snapshot.get(name):
