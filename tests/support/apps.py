@@ -12,7 +12,7 @@ instance; what a test could have changed in it is put back before the next test:
   connection of one test survives into the next.
 
 Startup and shutdown still run for every test (each test client enters the lifespan).
-The rest of the app is configuration that tests do not change: routes, middleware,
+The rest of the app is configuration that tests do not change: routes (a test that registers one of its own makes the next test get a newly built app), middleware,
 templates, stores (their rows live in the database, emptied for every test).
 Tests that build an app themselves (other settings for one test, a served uvicorn) still
 call `create_app`.
@@ -26,7 +26,7 @@ from backend.app import create_app
 from backend.settings import Settings
 from backend.tracking.stream import LiveChannels, make_channels
 
-_built: dict[str, tuple[Litestar, dict]] = {}  # oldest first
+_built: dict[str, tuple[Litestar, dict, int]] = {}  # oldest first: app, its state as built, its route count
 KEEP = 8  # apps kept at once: settings that change with every test would otherwise pile up
 
 
@@ -34,17 +34,23 @@ def app_for(settings: Settings) -> Litestar:
     """The app for these settings, as it was when built (see the module's docstring)."""
     key = repr(settings)
     if key not in _built:
-        app = create_app(settings, connection_pool=False)
-        _built[key] = (app, dict(app.state))
-        while len(_built) > KEEP:
-            del _built[next(iter(_built))]
-        return app
-    app, state = _built.pop(key)
-    _built[key] = (app, state)  # the most recently used last
+        return _build(key, settings)
+    app, state, routes = _built.pop(key)
+    if len(app.routes) != routes:  # a test registered a route of its own: that app is not "as new" any more
+        return _build(key, settings)
+    _built[key] = (app, state, routes)  # the most recently used last
     for name in list(app.state):
         del app.state[name]
     app.state.update(state)
     _fresh_channels(app, state["settings"])
+    return app
+
+
+def _build(key: str, settings: Settings) -> Litestar:
+    app = create_app(settings, connection_pool=False)
+    _built[key] = (app, dict(app.state), len(app.routes))
+    while len(_built) > KEEP:
+        del _built[next(iter(_built))]
     return app
 
 
