@@ -19,7 +19,7 @@ import anyio
 import msgspec
 
 from backend.lib.common import utcnow
-from backend.lib.db import is_unique_violation, retrying, transaction
+from backend.lib.db import insert_rows, is_unique_violation, retrying, transaction
 from backend.lib import heavy
 from backend.lib.effects import note_committed
 from backend.directory.tables import Structure
@@ -194,30 +194,31 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
     to_validate: list[int] = []
     memoire_events: list[int] = []
     async with transaction():
-        dep = Deposit(
+        # Rows written with SQL built once per process (db.insert_rows): Piccolo built each insert
+        # anew, about 4 ms of CPU per deposited invoice, more than the statements' round trips.
+        [deposit_id] = await insert_rows(Deposit, dict(
             structure=depositor.id, user=user_id, channel=channel, state=deposit_state(accepted, len(items)),
             file_count=len(items), accepted_count=accepted, rejected_count=len(items) - accepted,
             idempotency_key=idempotency_key,
-        )
-        await dep.save()
-        await note_committed("deposit", dep.id)
+        ))
+        await note_committed("deposit", deposit_id)
         for item in items:
             invoice_id = None
             file_id = None
             if item.accepted:
                 file_id = await storage.file_row(digests[item.position], len(item.data), MEDIA_TYPES[item.result.format])
-                invoice_id = await _create_invoice(dep.id, depositor, user_id, item, file_id)
+                invoice_id = await _create_invoice(deposit_id, depositor, user_id, item, file_id)
                 if memoire is not None:
                     memoire_events += await memoire(invoice_id) or []
                 if item.routing.validators[0] is not None:  # the validator first; the recipient after
                     to_validate.append(invoice_id)
                 else:
                     received.append((invoice_id, item))
-                    await Outbox.insert(_received_webhook(invoice_id, depositor.id, item))
+                    await insert_rows(Outbox, _received_webhook(invoice_id, depositor.id, item))
                 for upload, digest in stored_attachments:
                     await _attach(invoice_id, upload, digest)
-            await DepositItem.insert(DepositItem(
-                deposit=dep.id, position=item.position, filename=item.filename[:255], file=file_id,
+            await insert_rows(DepositItem, dict(
+                deposit=deposit_id, position=item.position, filename=item.filename[:255], file=file_id,
                 format=item.result.format if item.result else "unsupported",
                 profile=item.result.profile if item.result else None,
                 accepted=item.accepted, status_code=_status_code(item),
@@ -232,7 +233,7 @@ async def _record(settings, depositor, user_id, items, attachments, channel, ide
     await publish(event_ids)  # after the commit: both sides' live lists show the new invoice
     if event_ids or to_validate:
         outbox_worker.wake()  # the recipient's webhooks hear of it now
-    return dep.id
+    return deposit_id
 
 
 def _status_code(item: Item) -> str:
@@ -257,7 +258,7 @@ async def _received_event(invoice_id: int, supplier_id: int, item: Item) -> int:
     )
 
 
-def _received_webhook(invoice_id: int, supplier_id: int, item: Item) -> Outbox:
+def _received_webhook(invoice_id: int, supplier_id: int, item: Item) -> dict:
     """The outbox row of the recipient's "invoice.received" webhooks, written with the invoice."""
     now, status = utcnow(), "MISE_A_DISPOSITION"
     recipient_id = item.routing.recipient.id
@@ -266,8 +267,8 @@ def _received_webhook(invoice_id: int, supplier_id: int, item: Item) -> Outbox:
         "supplier_id": supplier_id, "recipient_id": recipient_id, "audience": {"structure_id": recipient_id},
         "status": status, "status_code": STATUSES[status].code_2026, "version": 1, "occurred_at": now.isoformat(),
     }
-    return Outbox(event_type="invoice.received", channel="webhook", invoice=invoice_id,
-                  payload=msgspec.json.encode(payload).decode(), created_at=now, next_attempt_at=now)
+    return dict(event_type="invoice.received", channel="webhook", invoice=invoice_id,
+                payload=msgspec.json.encode(payload).decode(), created_at=now, next_attempt_at=now)
 
 
 def _certificate_number() -> str:
@@ -281,7 +282,8 @@ async def _create_invoice(deposit_id: int, depositor: Structure, user_id: int | 
     # A subcontractor's or co-contractor's invoice waits for its validator (the lifecycle's
     # validation circuit): the recipient receives it, and its payment delay runs, only after.
     status = "A_VALIDER_1" if validator_1 is not None else "MISE_A_DISPOSITION"
-    invoice = Invoice(
+    payment_due_by = lifecycle.reception_due_by(item.routing.recipient, utcnow()) if validator_1 is None else None
+    [invoice_id] = await insert_rows(Invoice, dict(
         supplier=depositor.id, recipient=item.routing.recipient.id, deposit=deposit_id, original_file=file_id,
         original_name=item.filename[:255], format=item.result.format, profile=item.result.profile,
         number=inv.number[:100], number_year=item.routing.year, type_code=(inv.type_code or "380")[:3],
@@ -294,17 +296,15 @@ async def _create_invoice(deposit_id: int, depositor: Structure, user_id: int | 
         total_incl_vat=_value(totals.tax_inclusive), amount_due=_value(totals.payable),
         data=msgspec.json.encode(inv).decode(), status=status,
         status_code=STATUSES[status].code_2026, certificate_number=_certificate_number(),
-        payment_due_by=lifecycle.reception_due_by(item.routing.recipient, utcnow()) if validator_1 is None else None,
-        validator_1=validator_1, validator_2=validator_2,
-    )
-    await invoice.save()
-    await InvoiceHistory.insert(*(  # one statement for both rows
-        InvoiceHistory(invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=actor_kind, actor=actor)
+        payment_due_by=payment_due_by, validator_1=validator_1, validator_2=validator_2,
+    ))
+    await insert_rows(InvoiceHistory, *(  # one statement for both rows
+        dict(invoice=invoice_id, status=status, status_code=STATUSES[status].code_2026, actor_kind=actor_kind, actor=actor)
         for status, actor_kind, actor in (("DEPOSEE", "supplier", user_id), (status, "platform", None))
     ))
     if validator_1 is None:
-        await lifecycle.received(invoice.id, invoice.payment_due_by)  # the payment delay runs from now
-    return invoice.id
+        await lifecycle.received(invoice_id, payment_due_by, new=True)  # the payment delay runs from now
+    return invoice_id
 
 
 async def _attach(invoice_id: int, upload: Upload, digest: str) -> None:

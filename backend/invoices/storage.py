@@ -29,14 +29,20 @@ async def write_blob(settings, data: bytes) -> str:
     return digest
 
 
+# New content is the common case (every deposited invoice is a new file): one statement
+# inserts it, and only content already stored is then looked up. A concurrent deposit of the
+# same bytes waits for the other's commit, then finds its row, instead of failing on the index.
+_NEW_FILE_SQL = ("INSERT INTO stored_file (sha256, size, media_type, created_at) VALUES ({}, {}, {}, {}) "
+                 "ON CONFLICT (sha256) DO NOTHING RETURNING id")
+_FILE_SQL = "SELECT id FROM stored_file WHERE sha256 = {}"
+
+
 async def file_row(digest: str, size: int, media_type: str) -> int:
     """The StoredFile row of this content, created if new (call inside the write transaction)."""
-    existing = await StoredFile.select(StoredFile.id).where(StoredFile.sha256 == digest).first()
-    if existing:
-        return existing["id"]
-    row = StoredFile(sha256=digest, size=size, media_type=media_type)
-    await row.save()
-    return row.id
+    created = await StoredFile.raw(_NEW_FILE_SQL, digest, size, media_type, utcnow())
+    if created:
+        return created[0]["id"]
+    return (await StoredFile.raw(_FILE_SQL, digest))[0]["id"]
 
 
 async def read_blob(settings, digest: str) -> bytes:

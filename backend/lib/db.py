@@ -9,12 +9,16 @@ import socket
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.columns.defaults.base import Default
+from piccolo.querystring import QueryString
+from piccolo.table import Table
+from piccolo.utils.sql_values import convert_to_sql_value
 
 from backend.settings import Settings
 
@@ -46,6 +50,49 @@ def transaction():
     if isinstance(eng, SQLiteEngine):
         return eng.transaction(transaction_type=TransactionType.immediate)
     return eng.transaction()
+
+
+# The INSERT text of each (table, row count), written once per process. Piccolo's insert builds
+# a tree of query strings for every value of every row, on every call (about 1 ms of CPU for
+# an invoice's 40 columns, 0.3 ms for a small row): the deposit writes six rows at each deposit.
+_INSERT_SQL: dict[tuple[type[Table], int], str] = {}
+
+
+def _insert_sql(table: type[Table], row_count: int) -> str:
+    key = (table, row_count)
+    if key not in _INSERT_SQL:
+        columns = [c for c in table._meta.columns if not c._meta.primary_key]
+        names = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
+        row = "(" + ", ".join("{}" for _ in columns) + ")"
+        pk = table._meta.primary_key._meta.db_column_name
+        _INSERT_SQL[key] = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES {", ".join([row] * row_count)} RETURNING "{pk}"'
+    return _INSERT_SQL[key]
+
+
+def _default(column) -> Any:
+    """A column's default as Table.__init__ computes it (TimestamptzNow() and the like give their value)."""
+    value = column.get_default_value()
+    value = value.python() if isinstance(value, Default) else value
+    if value is None and not column._meta.null:
+        raise ValueError(f"{column._meta.name} wasn't provided")
+    return convert_to_sql_value(value, column)
+
+
+async def insert_rows(table: type[Table], *rows: dict) -> list[int]:
+    """Insert rows given as {column name: value} and return their ids, in order: the same
+    rows as `table.insert(table(**row), …)` (each missing column takes its Piccolo default,
+    values are converted as Piccolo converts them), without Piccolo building the statement
+    anew. Runs in the caller's transaction, like any Piccolo query. Unknown names are an error."""
+    columns = [c for c in table._meta.columns if not c._meta.primary_key]
+    unknown = set().union(*rows) - {c._meta.name for c in columns}
+    if unknown:
+        raise ValueError(f"{table.__name__} has no column {sorted(unknown)}")
+    args = [convert_to_sql_value(row[c._meta.name], c) if c._meta.name in row else _default(c)
+            for row in rows for c in columns]
+    querystring = QueryString(_insert_sql(table, len(rows)), *args)
+    response = await engine().run_querystring(querystring, in_pool=True)
+    pk = table._meta.primary_key._meta.db_column_name
+    return [r[pk] for r in response]
 
 
 # PostgreSQL aborts one of two transactions that wait on each other (deadlock detected)

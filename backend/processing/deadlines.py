@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.lib.common import utcnow
-from backend.lib.db import transaction
+from backend.lib.db import insert_rows, transaction
 from backend.processing.tables import Deadline
 from backend.processing.worker import payload_of  # noqa: F401 — one reading of a row's JSON payload, outbox and deadlines alike
 
@@ -50,17 +50,25 @@ def kinds() -> list[str]:
     return sorted(_kinds)
 
 
-async def schedule(kind: str, invoice_id: int, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
+async def schedule(kind: str, invoice_id: int, due_at: datetime, payload: dict[str, Any] | None = None,
+                   *, new: bool = False) -> None:
     """Make the (kind, invoice) deadline pending at `due_at`, whether it existed or not.
 
     Call it inside the transaction of the change that causes it: the caller's own update of
     the invoice serializes two changes of one invoice, and the unique index stops the rest.
+    `new`: the invoice was created in this very transaction (a deposit), so no row can exist
+    yet: one INSERT instead of an UPDATE that finds nothing first (the unique index would
+    refuse a second row anyway).
     """
     values = {
         Deadline.due_at: due_at, Deadline.payload: json.dumps(payload or {}, ensure_ascii=False, default=str),
         Deadline.done_at: None, Deadline.outcome: "", Deadline.claimed_until: None, Deadline.attempts: 0,
         Deadline.last_error: "",
     }
+    if new:
+        await insert_rows(Deadline, dict(kind=kind, invoice=invoice_id, created_at=utcnow(),
+                                         **{column._meta.name: value for column, value in values.items()}))
+        return
     async with transaction():
         moved = await Deadline.update(values).where(
             (Deadline.kind == kind) & (Deadline.invoice == invoice_id)).returning(Deadline.id)

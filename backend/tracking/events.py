@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -29,6 +30,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.response.sse import ServerSentEventMessage
 
 from backend.lib.common import utcnow
+from backend.lib.db import insert_rows
 from backend.settings import Settings
 from backend.tracking.tables import Event, EventAudience
 
@@ -117,14 +119,28 @@ async def record_event(kind: str, *, invoice_id: int, supplier_id: int, recipien
         # that the few milliseconds between this insert and the commit are one at a time:
         # callers record their events last.
         await Event.raw("SELECT pg_advisory_xact_lock({})", EVENT_ORDER_LOCK)
-    rows = await Event.insert(Event(
-        kind=kind, invoice=invoice_id, supplier=supplier_id, recipient=recipient_id,
-        payload=json.dumps(payload, ensure_ascii=False, default=str), created_at=utcnow(),
-    ))
-    event_id = rows[0]["id"]
+    row = {"kind": kind, "invoice": invoice_id, "supplier": supplier_id, "recipient": recipient_id,
+           "payload": json.dumps(payload, ensure_ascii=False, default=str), "created_at": utcnow()}
+    [event_id] = await insert_rows(Event, row)
     if people:
-        await EventAudience.insert(*[EventAudience(event=event_id, person=person) for person in people])
+        await insert_rows(EventAudience, *[{"event": event_id, "person": person} for person in people])
+    _remember(event_id, as_message({**row, "id": event_id}))
     return event_id
+
+
+# The messages of the events this task recorded, until it publishes them after the commit:
+# the row was just written, reading it back was a statement (and Piccolo's select to build)
+# per change. Per task (a request, a worker pass), so nothing is shared between requests; an
+# event whose transaction rolled back is never published and goes with its task.
+_recorded: ContextVar[dict[int, dict[str, Any]] | None] = ContextVar("recorded_events", default=None)
+
+
+def _remember(event_id: int, message: dict[str, Any]) -> None:
+    recorded = _recorded.get()
+    if recorded is None:
+        recorded = {}
+        _recorded.set(recorded)
+    recorded[event_id] = message
 
 
 AUDIENCE_KEY = "_audience"  # in the stored payload; moved out of it before any browser sees it
@@ -211,9 +227,12 @@ async def events_by_id(event_ids: Iterable[int]) -> list[dict[str, Any]]:
 
 
 async def publish(event_ids: list[int]) -> None:
-    """Announce committed events to the live streams; never raises (resume recovers a loss)."""
+    """Announce committed events to the live streams; never raises (resume recovers a loss).
+    Those this task recorded are sent as written; any other is read from the table."""
     if event_ids:
-        await _hand_over(_publish, list(event_ids))
+        recorded = _recorded.get() or {}
+        known = [recorded.pop(i) for i in sorted(set(event_ids)) if i in recorded]
+        await _hand_over(_publish, (known, [i for i in event_ids if i not in {m["id"] for m in known}]))
 
 
 async def reset_streams(user_ids: Iterable[int]) -> None:
@@ -249,10 +268,13 @@ async def _send_reset(plugin: ChannelsPlugin, channels: list[str]) -> None:
         log.warning("stream reset on %s not published", channels, exc_info=True)
 
 
-async def _publish(plugin: ChannelsPlugin, event_ids: list[int]) -> None:
+async def _publish(plugin: ChannelsPlugin, events: tuple[list[dict[str, Any]], list[int]]) -> None:
+    known, unknown = events
+    event_ids = [m["id"] for m in known] + unknown
     try:
         with anyio.fail_after(PUBLISH_TIMEOUT):
-            for event in await events_by_id(event_ids):
+            messages = known + await events_by_id(unknown) if unknown else known
+            for event in sorted(messages, key=lambda m: m["id"]):
                 if channels := channels_of(event):  # an audience of nobody (an API key's ticket): no channel
                     await plugin.wait_published(sse_bytes(event), channels)
     except Exception:  # noqa: BLE001 — a live update is best effort; the table keeps the event

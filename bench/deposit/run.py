@@ -116,6 +116,31 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
+def connections_per_process(pids: list[int], port: int) -> dict[int, int]:
+    """How many established connections to `port` each process holds (Linux /proc): with
+    keep-alive, the worker that accepted a client's connection serves all its deposits."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # local port, ESTABLISHED
+                inodes.add(fields[9])
+    counts = {}
+    for pid in pids:
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except (FileNotFoundError, PermissionError):
+            continue
+        held = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+        if held:
+            counts[pid] = held
+    return counts
+
+
 async def database_backends(name: str) -> list[int]:
     conn = await asyncpg.connect(f"{SERVER}/postgres")
     try:
@@ -171,7 +196,7 @@ async def logged_in_client(base: str) -> httpx.AsyncClient:
     return client
 
 
-async def deposit_all(base: str, files: list[bytes], concurrency: int) -> tuple[list[float], float]:
+async def deposit_all(base: str, files: list[bytes], concurrency: int, on_connected=None) -> tuple[list[float], float]:
     clients = [await logged_in_client(base) for _ in range(concurrency)]
     tokens = []
     for client in clients:
@@ -190,6 +215,8 @@ async def deposit_all(base: str, files: list[bytes], concurrency: int) -> tuple[
             latencies.append(time.perf_counter() - start)
             assert response.status_code == 201, response.text[:500]
 
+    if on_connected:
+        on_connected()
     start = time.perf_counter()
     await asyncio.gather(*(worker(c, t) for c, t in zip(clients, tokens)))
     elapsed = time.perf_counter() - start
@@ -224,8 +251,11 @@ def main() -> None:
             asyncio.run(deposit_all(base, warmup, args.concurrency))  # warms every worker's stylesheets
             workers, backends = process_tree(server.pid), asyncio.run(database_backends(args.database))
             server_cpu, database_cpu = sum(map(cpu_seconds, workers)), sum(map(cpu_seconds, backends))
-            latencies, elapsed = asyncio.run(deposit_all(base, files, args.concurrency))
+            each_before = {pid: cpu_seconds(pid) for pid in workers}
+            spread: dict[int, int] = {}
+            latencies, elapsed = asyncio.run(deposit_all(base, files, args.concurrency, lambda: spread.update(connections_per_process(workers, port))))
             server_cpu = sum(map(cpu_seconds, workers)) - server_cpu
+            each = sorted((cpu_seconds(pid) - each_before[pid] for pid in workers), reverse=True)
             database_cpu = sum(map(cpu_seconds, set(backends) | set(asyncio.run(database_backends(args.database))))) - database_cpu
         finally:
             server.terminate()
@@ -244,6 +274,8 @@ def main() -> None:
     print(f"- CPU per deposit: server workers {server_cpu * per_deposit:.1f} ms + their PostgreSQL backends {database_cpu * per_deposit:.1f} ms"
           f" = {(server_cpu + database_cpu) / len(files) / bare_cpu_p50:.2f} × bare CPU p50 ({bare_cpu_p50 * 1000:.1f} ms);"
           f" load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"- the clients' connections per worker process: {sorted(spread.values(), reverse=True)}")
+    print(f"- CPU seconds of each server process during the run (busiest first): {', '.join(f'{c:.1f}' for c in each)}")
 
 
 if __name__ == "__main__":
