@@ -17,6 +17,7 @@ from backend.api.schemas import (
 )
 from backend.directory.tables import Structure
 from backend.lib.common import parse_id
+from backend.lib.db import get_object
 from backend.invoices.statuses import BEFORE_RECEPTION
 from backend.invoices.tables import Attachment, Deposit, DepositItem, Invoice, InvoiceHistory
 from backend.processing import late_interest, payment_delays
@@ -165,6 +166,6 @@ async def invoice_detail(invoice: Invoice, actions: list[str]) -> InvoiceDetail:
 
 
 async def structure_by_id(structure_id: int) -> Structure:
-    structure = await Structure.objects().get(Structure.id == structure_id)
+    structure = await get_object(Structure, "id = {}", structure_id)
     assert structure is not None
     return structure

@@ -18,6 +18,7 @@ from backend.invoices.portal_rules import Validators
 from backend.invoices.invoice_page import invoice_live_context, invoice_page_context
 from backend.invoices.tables import Attachment, Deposit, DepositItem, InvoiceDraft, StoredFile
 from backend.lib.uploads import read_uploads
+from backend.lib.db import get_object
 from backend.processing.lifecycle import TransitionError
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 
@@ -49,7 +50,7 @@ async def deposits_page(request: Request, current: NamedDependency[CurrentUser],
 @post("/deposits", opt=space("emises"))
 async def deposit_submit(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     structure_id = access.require_active_right(current, "can_deposit")
-    depositor = await Structure.objects().get(Structure.id == structure_id)
+    depositor = await get_object(Structure, "id = {}", structure_id)
     files, attachments = await read_uploads(request, "file"), await read_uploads(request, "attachment")
     try:
         form = await form_data(request)

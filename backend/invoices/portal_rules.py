@@ -16,6 +16,7 @@ from backend.invoices.tables import Invoice
 from backend.invoices.validation import Finding, NormalizedInvoice
 from backend.invoices.validation.messages_fr import FIELD_LABELS
 from backend.invoices.validation.model import Party
+from backend.lib.db import get_object
 from backend.lib.formats import money
 from backend.processing import frameworks
 
@@ -248,7 +249,7 @@ async def _recipient_findings(invoice: NormalizedInvoice) -> tuple[list[Finding]
         return [finding("FCT-PORTAL-01", "BT-47", found=f"l'acheteur y est identifié par {found}" if found else "aucun identifiant de l'acheteur")], None
     if not SIRET.fullmatch(siret):
         return [finding("FCT-PORTAL-19", "BT-47", siret=siret)], None
-    recipient = await Structure.objects().get((Structure.siret == siret) & (Structure.is_public == True))  # noqa: E712
+    recipient = await get_object(Structure, "siret = {} AND is_public = {}", siret, True)  # asked for every invoice
     if recipient is None:
         return [finding("FCT-PORTAL-02", "BT-47", siret=siret)], None
     if not recipient.active:
@@ -262,9 +263,7 @@ async def routing_findings(invoice: NormalizedInvoice, recipient: Structure) -> 
     findings: list[Finding] = []
     service = None
     if code:
-        service = await Service.objects().get(
-            (Service.structure == recipient.id) & (Service.code == code) & (Service.active == True)  # noqa: E712
-        )
+        service = await get_object(Service, "structure = {} AND code = {} AND active = {}", recipient.id, code, True)
         if service is None:
             findings.append(finding("FCT-PORTAL-05", "BT-10", code=code, name=recipient.name, services=await _service_list(recipient.id)))
     elif recipient.requires_service:

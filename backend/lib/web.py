@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from backend.accounts import spaces, twofactor
 from backend.accounts.memberships import user_structures
 from backend.accounts.tables import User
+from backend.lib.db import get_object
 from backend.tracking.events import latest_event_id
 
 
@@ -83,7 +84,7 @@ async def load_enrolling_user(request: Request, *, for_page: bool = True) -> Cur
     user_id = request.session.get("user_id") if _has_session(request) else None
     current = None
     if user_id:
-        user = await User.objects().get((User.id == user_id) & (User.is_active == True))  # noqa: E712
+        user = await get_object(User, "id = {} AND is_active = {}", user_id, True)  # on every signed-in request
         if user is not None and request.session.get("epoch", 0) != user.session_epoch:
             user = None  # opened before a password reset: that session is over
             request.clear_session()

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.lib.common import utcnow
-from backend.lib.db import insert_rows, transaction
+from backend.lib.db import insert_rows, select_rows, transaction
 from backend.processing.tables import Deadline
 from backend.processing.worker import payload_of  # noqa: F401 — one reading of a row's JSON payload, outbox and deadlines alike
 
@@ -94,12 +94,11 @@ async def pending(kind: str, invoice_id: int) -> dict[str, Any] | None:
 # --- the worker's side -----------------------------------------------------------------------
 
 async def _due(limit: int) -> list[dict[str, Any]]:
-    now = utcnow()
-    return await Deadline.select().where(
-        Deadline.done_at.is_null() & (Deadline.due_at <= now)
-        & (Deadline.claimed_until.is_null() | (Deadline.claimed_until <= now))
-        & Deadline.kind.is_in(kinds())
-    ).order_by(Deadline.due_at).order_by(Deadline.id).limit(limit)
+    """Asked at every pass of the worker (after each change, and at each poll): written once."""
+    now, names = utcnow(), kinds()
+    return await select_rows(
+        Deadline, "done_at IS NULL AND due_at <= {} AND (claimed_until IS NULL OR claimed_until <= {}) "
+                  f"AND kind IN ({', '.join('{}' for _ in names)}) ORDER BY due_at, id LIMIT {{}}", now, now, *names, limit)
 
 
 async def _claim(row: dict[str, Any]) -> bool:

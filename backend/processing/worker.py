@@ -24,7 +24,7 @@ from typing import Any
 import anyio
 
 from backend.lib.common import utcnow
-from backend.lib.db import transaction
+from backend.lib.db import select_rows, transaction
 from backend.processing.tables import Outbox
 
 log = logging.getLogger(__name__)
@@ -138,25 +138,26 @@ async def fan_out(row: dict[str, Any], children: Iterable[Outbox]) -> None:
     wake()
 
 
+# The worker's own statements run after every change that writes an outbox row, and at each
+# poll: written once (Piccolo built them anew each time, 0.5 to 1 ms of CPU apiece).
+_CLAIM_SQL = ("UPDATE outbox SET attempts = {}, next_attempt_at = {} WHERE id = {} AND attempts = {} "
+              "AND delivered_at IS NULL AND next_attempt_at <= {} RETURNING id")
+_FINISH_SQL = {column: f"UPDATE outbox SET {column} = {{}}, last_error = {{}} WHERE id = {{}} AND delivered_at IS NULL"
+               for column in ("delivered_at", "failed_at")}
+
+
 async def _due(channel_names: list[str], limit: int) -> list[dict[str, Any]]:
-    return await Outbox.select().where(
-        Outbox.delivered_at.is_null()
-        & Outbox.failed_at.is_null()
-        & (Outbox.next_attempt_at <= utcnow())
-        & Outbox.channel.is_in(channel_names)
-    ).order_by(Outbox.next_attempt_at).order_by(Outbox.id).limit(limit)
+    names = ", ".join("{}" for _ in channel_names)
+    return await select_rows(
+        Outbox, f"delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= {{}} AND channel IN ({names}) "
+                "ORDER BY next_attempt_at, id LIMIT {}", utcnow(), *channel_names, limit)
 
 
 async def _claim(row: dict[str, Any]) -> bool:
     now = utcnow()
     # Still due and not touched since it was read: a row leased or rescheduled by another
     # worker in the meantime is left alone.
-    claimed = await Outbox.update({
-        Outbox.attempts: row["attempts"] + 1, Outbox.next_attempt_at: now + LEASE,
-    }).where(
-        (Outbox.id == row["id"]) & (Outbox.attempts == row["attempts"]) & Outbox.delivered_at.is_null()
-        & (Outbox.next_attempt_at <= now)
-    ).returning(Outbox.id)
+    claimed = await Outbox.raw(_CLAIM_SQL, row["attempts"] + 1, now + LEASE, row["id"], row["attempts"], now)
     if claimed:
         row["attempts"] += 1
     return bool(claimed)
@@ -192,10 +193,7 @@ async def _settle(row: dict[str, Any], handler: Handler) -> None:
 
 
 async def _finish(row: dict[str, Any], *, failed: bool, error: str) -> None:
-    column = Outbox.failed_at if failed else Outbox.delivered_at
-    await Outbox.update({column: utcnow(), Outbox.last_error: error}).where(
-        (Outbox.id == row["id"]) & Outbox.delivered_at.is_null()
-    )
+    await Outbox.raw(_FINISH_SQL["failed_at" if failed else "delivered_at"], utcnow(), error, row["id"])
 
 
 async def run_once(channel_names: Iterable[str] | None = None, *, limit: int = BATCH) -> int:

@@ -48,6 +48,11 @@ IMAGE_MAGIC = {
 }
 
 logger = logging.getLogger(__name__)
+# The factur-x library tells at INFO level what it found in every file ("A valid XML file
+# factur-x.xml has been found in the PDF", flavor, level: five records per deposit). Under the
+# server's logging each record was formatted and written, for nothing anybody reads: its
+# warnings and errors are kept.
+logging.getLogger("factur-x").setLevel(logging.WARNING)
 
 
 class Detection:
