@@ -303,7 +303,7 @@ async def _create_invoice(deposit_id: int, depositor: Structure, user_id: int | 
         for status, actor_kind, actor in (("DEPOSEE", "supplier", user_id), (status, "platform", None))
     ))
     if validator_1 is None:
-        await lifecycle.received(invoice_id, payment_due_by, new=True)  # the payment delay runs from now
+        await lifecycle.received(invoice_id, payment_due_by)  # the payment delay runs from now
     return invoice_id
 
 

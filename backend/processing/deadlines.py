@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.lib.common import utcnow
-from backend.lib.db import insert_rows, select_rows, transaction
+from backend.lib.db import select_rows, transaction
 from backend.processing.tables import Deadline
 from backend.processing.worker import payload_of  # noqa: F401 — one reading of a row's JSON payload, outbox and deadlines alike
 
@@ -50,31 +50,23 @@ def kinds() -> list[str]:
     return sorted(_kinds)
 
 
-async def schedule(kind: str, invoice_id: int, due_at: datetime, payload: dict[str, Any] | None = None,
-                   *, new: bool = False) -> None:
+# One statement whether the row exists or not (the unique index on kind and invoice): a new
+# row pending at due_at, or the existing one made pending again at due_at, its creation kept.
+_SCHEDULE_SQL = (
+    "INSERT INTO deadline (kind, invoice, due_at, payload, attempts, claimed_until, done_at, outcome, last_error, created_at) "
+    "VALUES ({}, {}, {}, {}, 0, NULL, NULL, '', '', {}) ON CONFLICT (kind, invoice) DO UPDATE SET "
+    "due_at = excluded.due_at, payload = excluded.payload, attempts = 0, claimed_until = NULL, done_at = NULL, "
+    "outcome = '', last_error = ''")
+
+
+async def schedule(kind: str, invoice_id: int, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
     """Make the (kind, invoice) deadline pending at `due_at`, whether it existed or not.
 
     Call it inside the transaction of the change that causes it: the caller's own update of
     the invoice serializes two changes of one invoice, and the unique index stops the rest.
-    `new`: the invoice was created in this very transaction (a deposit), so no row can exist
-    yet: one INSERT instead of an UPDATE that finds nothing first (the unique index would
-    refuse a second row anyway).
     """
-    values = {
-        Deadline.due_at: due_at, Deadline.payload: json.dumps(payload or {}, ensure_ascii=False, default=str),
-        Deadline.done_at: None, Deadline.outcome: "", Deadline.claimed_until: None, Deadline.attempts: 0,
-        Deadline.last_error: "",
-    }
-    if new:
-        await insert_rows(Deadline, dict(kind=kind, invoice=invoice_id, created_at=utcnow(),
-                                         **{column._meta.name: value for column, value in values.items()}))
-        return
-    async with transaction():
-        moved = await Deadline.update(values).where(
-            (Deadline.kind == kind) & (Deadline.invoice == invoice_id)).returning(Deadline.id)
-        if not moved:
-            await Deadline.insert(Deadline(kind=kind, invoice=invoice_id, created_at=utcnow(),
-                                           **{column._meta.name: value for column, value in values.items()}))
+    await Deadline.raw(_SCHEDULE_SQL, kind, invoice_id, due_at, json.dumps(payload or {}, ensure_ascii=False, default=str),
+                       utcnow())
 
 
 reschedule = schedule

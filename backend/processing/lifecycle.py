@@ -662,10 +662,9 @@ def reception_due_by(recipient: Structure, now) -> date:
     return payment_delays.due_by(payment_delays.paris_day(now), payment_delays.delay_days(recipient.payment_delay_days))
 
 
-async def received(invoice_id: int, due: date, *, new: bool = False) -> None:
-    """Reception (mise à disposition): the payment delay runs. Called in the deposit's transaction;
-    `new`: the invoice was created in it, so it has no deadline row yet."""
-    await payment_delays.schedule_overdue(invoice_id, due, new=new)
+async def received(invoice_id: int, due: date) -> None:
+    """Reception (mise à disposition): the payment delay runs. Called in the deposit's transaction."""
+    await payment_delays.schedule_overdue(invoice_id, due)
 
 
 async def _payment_clock(invoice: Invoice, final: str, steps, now) -> None:

@@ -127,8 +127,8 @@ def sentence(view: dict[str, Any]) -> str:
 
 # --- the "payment_overdue" deadline -----------------------------------------------------------
 
-async def schedule_overdue(invoice_id: int, due: date, *, new: bool = False) -> None:
-    await deadlines.schedule(KIND, invoice_id, overdue_at(due), {"due_by": due.isoformat()}, new=new)
+async def schedule_overdue(invoice_id: int, due: date) -> None:
+    await deadlines.schedule(KIND, invoice_id, overdue_at(due), {"due_by": due.isoformat()})
 
 
 async def cancel_overdue(invoice_id: int) -> None:
