@@ -16,7 +16,8 @@ from backend.lib.common import paris_today
 from backend.invoices.tables import Invoice, InvoiceDraft
 
 
-def _text(amount: dict | None) -> str:
+def amount_text(amount: dict | None) -> str:
+    """An extracted amount ({'value': …} or {'text': …}) as a form field shows it: '12.5', never '12.50' or '1.25E+1'."""
     if not amount:
         return ""
     raw = amount.get("value") if amount.get("value") is not None else amount.get("text")
@@ -29,7 +30,7 @@ def _text(amount: dict | None) -> str:
 
 
 def _rate(amount: dict | None) -> str:
-    rate = _text(amount) or "0"
+    rate = amount_text(amount) or "0"
     return rate if rate in capture.VAT_RATES else "20"
 
 
@@ -48,9 +49,9 @@ def supply_nature(business_process: str | None) -> str:
 def draft_form(invoice: Invoice, recipient_siret: str, recipient_name: str, number: str) -> dict:
     data = msgspec.json.decode(invoice.data) if isinstance(invoice.data, str) else dict(invoice.data or {})
     lines = [{
-        "description": (line.get("name") or "")[:300], "quantity": _text(line.get("quantity")) or "1",
+        "description": (line.get("name") or "")[:300], "quantity": amount_text(line.get("quantity")) or "1",
         "unit_code": line.get("unit") if line.get("unit") in capture.UNITS else "C62",
-        "unit_price": _text(line.get("net_price")), "vat_rate": _rate(line.get("vat_rate")), "exemption_reason": "",
+        "unit_price": amount_text(line.get("net_price")), "vat_rate": _rate(line.get("vat_rate")), "exemption_reason": "",
     } for line in (data.get("lines") or [])[: capture.MAX_LINES]]
     form = {name: "" for name in capture.TOP_FIELDS}
     return form | {

@@ -30,6 +30,7 @@ from backend.directory.tables import Structure
 from backend.invoices import capture, draft_files
 from backend.invoices.deposit import Upload, attachment_type, deposit
 from backend.invoices.generation import Problem
+from backend.invoices.reissue import amount_text
 from backend.invoices.tables import DepositItem, Invoice
 from backend.justice.tables import JusticeSetting, Memoire, MemoireDraft, MemoireDraftAttachment
 from backend.lib import heavy
@@ -385,8 +386,8 @@ async def form_of(invoice: Invoice) -> dict:
         name = line.get("name") or ""
         kind = next((k for k, text in LINE_KINDS.items() if name.startswith(f"{text} : ")), "honoraires")
         lines.append({"kind": kind, "description": name.removeprefix(f"{LINE_KINDS[kind]} : ")[:300],
-                      "quantity": _text(line.get("quantity")) or "1", "unit_code": line.get("unit") if line.get("unit") in UNITS else "C62",
-                      "unit_price": _text(line.get("net_price")), "vat_rate": _text(line.get("vat_rate")) or "0"})
+                      "quantity": amount_text(line.get("quantity")) or "1", "unit_code": line.get("unit") if line.get("unit") in UNITS else "C62",
+                      "unit_price": amount_text(line.get("net_price")), "vat_rate": amount_text(line.get("vat_rate")) or "0"})
     number = await suggest_number(invoice.supplier)
     form = {name: "" for name in TOP_FIELDS} | {"juridiction_siret": recipient.siret if recipient else "",
                                                "number": "" if number == invoice.number else number, "lines": lines or [blank_line()]}
@@ -396,18 +397,6 @@ async def form_of(invoice: Invoice) -> dict:
                  "mission_start": memoire.mission_start.isoformat(), "mission_end": memoire.mission_end.isoformat(),
                  "mission_place": memoire.mission_place}
     return form
-
-
-def _text(amount: dict | None) -> str:
-    if not amount:
-        return ""
-    raw = amount.get("value") if amount.get("value") is not None else amount.get("text")
-    try:
-        value = Decimal(str(raw))
-    except (InvalidOperation, TypeError):
-        return ""
-    text = format(value.normalize(), "f")
-    return text if "." not in text else text.rstrip("0").rstrip(".")
 
 
 # --- reading ------------------------------------------------------------------------------------
