@@ -73,10 +73,29 @@ STATUSES: dict[str, Status] = {
     # mémoire keeps its 210 Refusée.
     "ABANDONNEE": Status("", "Abandonné"),
     "DUPLIQUEE": Status("", "Dupliqué après refus"),
+    # Works monthly circuit (A4 projet de décompte mensuel → MOE → A15 état d'acompte → MOA → A19
+    # for the payer): Chorus Pro's names; no reform code, these steps come before the payer's reception.
+    "MISE_A_DISPOSITION_MOE": Status("", "À vérifier par le maître d'œuvre"),
+    "SUSPENDUE_MOE": Status("", "À compléter (demande du maître d'œuvre)"),
+    "COMPLETEE_MOE": Status("", "Complétée pour le maître d'œuvre"),
+    "PRISE_EN_COMPTE_MOE": Status("", "Acceptée par le maître d'œuvre"),
+    "REFUSEE_MOE": Status("", "Refusée par le maître d'œuvre"),
+    # Chorus Pro: ABSENCE_VALIDATION_MOE_DELAI_REGLEMENTAIRE (CHORUS_NAMES below; the status columns hold 24 characters).
+    "HORS_DELAI_MOE": Status("", "Sans réponse du maître d'œuvre en 7 jours"),
+    "TRANSMISE_MOA": Status("", "Transmise au maître d'ouvrage par l'entreprise"),
+    "MISE_A_DISPOSITION_MOA": Status("", "À valider par le maître d'ouvrage"),
+    "PRISE_EN_COMPTE_MOA": Status("", "Validée par le maître d'ouvrage"),
+    "REFUSEE_MOA": Status("", "Renvoyée au maître d'œuvre par le maître d'ouvrage"),
 }
+# Chorus Pro's name of a status where Facteur stores a shorter one (the API shows both).
+CHORUS_NAMES = {"HORS_DELAI_MOE": "ABSENCE_VALIDATION_MOE_DELAI_REGLEMENTAIRE"}
+WORKS_STATUSES = frozenset({"MISE_A_DISPOSITION_MOE", "SUSPENDUE_MOE", "COMPLETEE_MOE", "PRISE_EN_COMPTE_MOE", "REFUSEE_MOE",
+                            "HORS_DELAI_MOE", "TRANSMISE_MOA", "MISE_A_DISPOSITION_MOA", "PRISE_EN_COMPTE_MOA", "REFUSEE_MOA"})
 # A subcontractor's or co-contractor's invoice before (or instead of) its reception by the public
 # recipient: it is between the supplier and its validator, and the recipient does not see it.
-BEFORE_RECEPTION = frozenset({"A_VALIDER_1", "A_VALIDER_2", "REFUSEE_1", "REFUSEE_2"})
+# A works piece between the titulaire, its MOE and its MOA (A4, A15) is not the payer's either: the
+# payer receives the MOA's validated état d'acompte (A19), a piece of its own.
+BEFORE_RECEPTION = frozenset({"A_VALIDER_1", "A_VALIDER_2", "REFUSEE_1", "REFUSEE_2"}) | WORKS_STATUSES
 
 
 def reform_label(status: str) -> str:
@@ -111,6 +130,16 @@ HAPPENED: dict[str, tuple[str, str]] = {
     "ABSENCE_VALIDATION_2_HORS_DELAI": ("validée tacitement", "validé tacitement"),
     "ABANDONNEE": ("abandonnée", "abandonné"),
     "DUPLIQUEE": ("dupliquée après refus", "dupliqué après refus"),
+    "MISE_A_DISPOSITION_MOE": ("à vérifier par le maître d'œuvre", "à vérifier par le maître d'œuvre"),
+    "SUSPENDUE_MOE": ("à compléter pour le maître d'œuvre", "à compléter pour le maître d'œuvre"),
+    "COMPLETEE_MOE": ("complétée", "complété"),
+    "PRISE_EN_COMPTE_MOE": ("acceptée par le maître d'œuvre", "accepté par le maître d'œuvre"),
+    "REFUSEE_MOE": ("refusée par le maître d'œuvre", "refusé par le maître d'œuvre"),
+    "HORS_DELAI_MOE": ("sans réponse du maître d'œuvre en 7 jours", "sans réponse du maître d'œuvre en 7 jours"),
+    "TRANSMISE_MOA": ("transmise au maître d'ouvrage", "transmis au maître d'ouvrage"),
+    "MISE_A_DISPOSITION_MOA": ("à valider par le maître d'ouvrage", "à valider par le maître d'ouvrage"),
+    "PRISE_EN_COMPTE_MOA": ("validée par le maître d'ouvrage", "validé par le maître d'ouvrage"),
+    "REFUSEE_MOA": ("renvoyée au maître d'œuvre", "renvoyé au maître d'œuvre"),
 }
 CREDIT_NOTE = "381"
 

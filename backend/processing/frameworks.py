@@ -44,7 +44,7 @@ FRAMEWORKS: dict[str, Framework] = {f.code: f for f in (
     # A3: captured in Facteur (backend/justice: the decision, the mission, the one-year limit),
     # never as a plain file: portal rule FCT-PORTAL-JUS-01 says where to send it.
     Framework("A3", "Dépôt par un fournisseur d'un mémoire de frais de justice", "fournisseur", JUSTICE, enabled=True),
-    Framework("A4", "Dépôt par un fournisseur d'un projet de décompte mensuel", "titulaire", WORKS_MONTHLY),
+    Framework("A4", "Dépôt par un fournisseur d'un projet de décompte mensuel", "titulaire", WORKS_MONTHLY, enabled=True),
     Framework("A5", "Dépôt par un fournisseur d'un état d'acompte", "titulaire", WORKS_MONTHLY),
     Framework("A6", "Pièce de facturation de travaux transmise au service financier", "plateforme", PLATFORM),
     Framework("A7", "Dépôt par un fournisseur d'un projet de décompte final", "titulaire", WORKS_FINAL),
@@ -54,11 +54,11 @@ FRAMEWORKS: dict[str, Framework] = {f.code: f for f in (
     Framework("A12", "Dépôt par un cotraitant d'une facture", "cotraitant", VALIDATION, enabled=True),
     Framework("A13", "Dépôt par un cotraitant d'un projet de décompte mensuel", "cotraitant", VALIDATION),
     Framework("A14", "Dépôt par un cotraitant d'un projet de décompte final", "cotraitant", VALIDATION),
-    Framework("A15", "Dépôt par une MOE d'un état d'acompte", "maître d'œuvre (MOE)", WORKS_MONTHLY),
+    Framework("A15", "Dépôt par une MOE d'un état d'acompte", "maître d'œuvre (MOE)", WORKS_MONTHLY, enabled=True),
     Framework("A16", "Dépôt par une MOE d'un état d'acompte validé", "maître d'œuvre (MOE)", WORKS_MONTHLY),
     Framework("A17", "Dépôt par une MOE d'un projet de décompte général", "maître d'œuvre (MOE)", WORKS_FINAL),
     Framework("A18", "Dépôt par une MOE d'un décompte général", "maître d'œuvre (MOE)", WORKS_FINAL),
-    Framework("A19", "Dépôt par une MOA d'un état d'acompte validé", "maître d'ouvrage (MOA)", WORKS_MONTHLY),
+    Framework("A19", "Dépôt par une MOA d'un état d'acompte validé", "maître d'ouvrage (MOA)", WORKS_MONTHLY, enabled=True),
     Framework("A20", "Dépôt par une MOA d'un décompte général", "maître d'ouvrage (MOA)", WORKS_FINAL),
     Framework("A21", "Dépôt par un bénéficiaire d'une demande de remboursement de la TIC", "bénéficiaire", TIC),
     Framework("A22", "Dépôt par un fournisseur ou mandataire d'un projet de décompte général dans le cadre d'une procédure tacite",
@@ -99,6 +99,10 @@ def code_of(business_process: str | None) -> str | None:
     return value if value in FRAMEWORKS else None
 
 
+# Circuits whose pieces are entered in Facteur's pages or API, never deposited as a file.
+ENTERED = frozenset({WORKS_MONTHLY})
+
+
 def refusal(business_process: str | None) -> str | None:
     """Why a piece with this BT-23 cannot be deposited here, in French; None when it can."""
     code = code_of(business_process)
@@ -107,6 +111,11 @@ def refusal(business_process: str | None) -> str | None:
         return (f"Le cadre de facturation « {shown} » (BT-23) n'existe pas : les cadres de Chorus Pro vont de A1 à A25 "
                 "(A1 pour une facture ordinaire). Corrigez-le dans votre logiciel, puis déposez de nouveau la facture.")
     framework = FRAMEWORKS[code]
+    if framework.enabled and framework.circuit in ENTERED:
+        return (f"Cette pièce porte le cadre de facturation {code} (« {framework.label} ») : elle se saisit dans l'espace "
+                "Travaux de Facteur (ou par POST /api/v1/works/pieces), rattachée à son marché, pour aller à son maître "
+                "d'œuvre puis à son maître d'ouvrage ; elle ne se dépose pas comme une facture. S'il s'agit d'une facture "
+                "ordinaire, indiquez le cadre A1.")
     if framework.enabled:
         return None
     written = (business_process or "").strip().upper()
@@ -130,7 +139,7 @@ def needs_validator(code: str | None) -> bool:
 def offered() -> list[Framework]:
     """The frameworks a supplier may choose when capturing an invoice here (a mémoire de
     justice has its own capture, backend/justice)."""
-    return [f for f in FRAMEWORKS.values() if f.enabled and f.circuit != JUSTICE]
+    return [f for f in FRAMEWORKS.values() if f.enabled and f.circuit != JUSTICE and f.circuit not in ENTERED]
 
 
 def is_memoire(code: str | None) -> bool:

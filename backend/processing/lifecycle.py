@@ -35,18 +35,22 @@ from backend.lib.effects import note_committed
 from backend.directory.tables import Structure
 from backend.invoices.statuses import BEFORE_RECEPTION, STATUSES, label, status_sentence
 from backend.invoices.tables import Invoice, InvoiceHistory
-from backend.processing.reasons import REASONS, REASONS_BY_STATUS, reason_label
+from backend.processing.reasons import AMOUNT_REASONS, REASONS, REASONS_BY_STATUS, reason_label
 from backend.processing import frameworks, validation
 from backend.processing import payment_delays
 from backend.processing import worker as outbox_worker
+from backend.notifications.service import VALIDATION_EVENT
 from backend.processing.tables import Outbox
 from backend.tracking.events import publish, record_event
+from backend.works import circuit as works_circuit
 
 SUPPLIER, RECIPIENT, PLATFORM, VALIDATOR = "supplier", "recipient", "platform", "validator"
-ROLES = (SUPPLIER, RECIPIENT, PLATFORM, VALIDATOR)
+MOE, MOA = "moe", "moa"  # the maître d'œuvre and maître d'ouvrage of a works market
+ROLES = (SUPPLIER, RECIPIENT, PLATFORM, VALIDATOR, MOE, MOA)
 # A validator is a company (titulaire, mandataire, co-contractor): its people who deposit its own
-# invoices are the ones who vouch for a subcontractor's.
-RIGHTS = {SUPPLIER: "can_deposit", RECIPIENT: "can_process", VALIDATOR: "can_deposit"}
+# invoices are the ones who vouch for a subcontractor's. The MOE and MOA are public structures
+# whose agents process what they receive: the same right as for processing invoices.
+RIGHTS = {SUPPLIER: "can_deposit", RECIPIENT: "can_process", VALIDATOR: "can_deposit", MOE: "can_process", MOA: "can_process"}
 
 # Not a status: the supplier acknowledges a rejection; the status stays REJETEE.
 ACKNOWLEDGE = "ACCUSE_REJET"
@@ -142,13 +146,42 @@ JUSTICE_TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         "DEPOSEE": frozenset({"MISE_A_DISPOSITION"}),
     },
 }
+# --- the works monthly circuit (A4 → MOE → A15 → MOA → A19 → payer) ----------------------------
+# The titulaire's projet de décompte mensuel (A4) is the MOE's: within 7 days it accepts it, with
+# the amounts corrected if need be (partial acceptance; a whole refusal for an amount error is
+# not allowed, R.2192-34 CCP), asks for a completion, or refuses it for another reason. Past the 7
+# days the platform marks it HORS_DELAI_MOE (Chorus Pro: ABSENCE_VALIDATION_MOE_DELAI_REGLEMENTAIRE);
+# the MOE may still answer, or the titulaire transmits it to the MOA. Accepting (or transmitting)
+# files the état d'acompte (A15) for the MOA, who validates it (filing the A19 that the payer
+# receives and processes as any invoice, in the simple circuit) or sends it back to the MOE
+# (the A4 waits for the MOE again). The follow-up pieces are filed by the same change
+# (_works_followup), in its transaction.
+MOE_WAITING = frozenset({"MISE_A_DISPOSITION_MOE", "COMPLETEE_MOE"})  # the 7 days run
+MOE_DECISIONS = frozenset({"PRISE_EN_COMPTE_MOE", "SUSPENDUE_MOE", "REFUSEE_MOE"})
+WORKS_STEPS: dict[str, dict[str, frozenset[str]]] = {
+    MOE: {status: MOE_DECISIONS for status in (*MOE_WAITING, "HORS_DELAI_MOE")},
+    SUPPLIER: {"SUSPENDUE_MOE": frozenset({"COMPLETEE_MOE"}), "HORS_DELAI_MOE": frozenset({"TRANSMISE_MOA"})},
+    MOA: {"MISE_A_DISPOSITION_MOA": frozenset({"PRISE_EN_COMPTE_MOA", "REFUSEE_MOA"})},
+    PLATFORM: {
+        **{status: frozenset({"HORS_DELAI_MOE"}) for status in MOE_WAITING},
+        # the MOA sent the état d'acompte back: the statement waits for its MOE again
+        "PRISE_EN_COMPTE_MOE": frozenset({"MISE_A_DISPOSITION_MOE"}), "TRANSMISE_MOA": frozenset({"MISE_A_DISPOSITION_MOE"}),
+    },
+}
+# On a works piece before the payer, its recipient acts as the market's MOE (A4) or MOA (A15).
+RECIPIENT_ROLE = {"A4": MOE, "A15": MOA}
+# Who must act next on a works piece at this status: pushed and told live.
+WORKS_NEXT = {"MISE_A_DISPOSITION_MOE": MOE, "COMPLETEE_MOE": MOE, "MISE_A_DISPOSITION_MOA": MOA,
+              "SUSPENDUE_MOE": SUPPLIER, "HORS_DELAI_MOE": SUPPLIER}
 
 # Circuit → transition table. TRANSITIONS (above) is the simple circuit; the validation
-# circuit is the validation steps, then the simple circuit from MISE_A_DISPOSITION.
+# circuit is the validation steps, then the simple circuit from MISE_A_DISPOSITION; the works
+# monthly circuit is its steps, then the simple circuit for the A19 the payer receives.
 CIRCUITS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     frameworks.SIMPLE: TRANSITIONS,
     frameworks.VALIDATION: _merged(TRANSITIONS, _validation_steps()),
     frameworks.JUSTICE: JUSTICE_TRANSITIONS,
+    frameworks.WORKS_MONTHLY: _merged(TRANSITIONS, WORKS_STEPS),
 }
 
 
@@ -173,7 +206,7 @@ def validation_levels(invoice: Invoice) -> int:
     return 2 if invoice.validator_2 else 1 if invoice.validator_1 else 0
 
 
-TERMINAL = frozenset({"REJETEE", *REFUSED})
+TERMINAL = frozenset({"REJETEE", *REFUSED, "REFUSEE_MOE", "REFUSEE_MOA"})
 PUSH_STATUSES = frozenset({"REJETEE", "SUSPENDUE", "A_RECYCLER", "MISE_EN_PAIEMENT"})
 MAX_MANDATE = 50
 MAX_COMMENT = 2000
@@ -213,7 +246,7 @@ class Actor:
 def actor_for(user_id: int, structure_id: int | None, invoice: Invoice) -> Actor | None:
     """The actor a signed-in user is for this invoice, from the structure they act for."""
     if structure_id is not None and structure_id == invoice.recipient:
-        return Actor(RECIPIENT, user_id)
+        return Actor(RECIPIENT_ROLE.get(invoice.billing_framework, RECIPIENT), user_id)
     if structure_id is not None and structure_id == invoice.supplier:
         return Actor(SUPPLIER, user_id)
     if structure_id is not None and structure_id in (invoice.validator_1, invoice.validator_2):
@@ -257,6 +290,8 @@ def actions_for(status: str, role: str, *, remaining: Decimal | None = None, ack
     if status in ("MISE_EN_PAIEMENT", "ENCAISSEE") and role == SUPPLIER and remaining is not None and remaining <= 0:
         targets.discard("ENCAISSEE")
     order = [*PROCESSING, "ENCAISSEE", "COMPLETEE", "DEPOSEE", "MISE_A_DISPOSITION", ACKNOWLEDGE, DUPLICATE, ABANDON,
+             "PRISE_EN_COMPTE_MOE", "SUSPENDUE_MOE", "REFUSEE_MOE", "COMPLETEE_MOE", "TRANSMISE_MOA",
+             "PRISE_EN_COMPTE_MOA", "REFUSEE_MOA", "HORS_DELAI_MOE", "MISE_A_DISPOSITION_MOE",
              *(f"{step}_{n}" for n in VALIDATION_LEVELS for step in ("VALIDEE", "REFUSEE", "A_VALIDER")),
              *(f"ABSENCE_VALIDATION_{n}_HORS_DELAI" for n in VALIDATION_LEVELS)]
     return [t for t in order if t in targets]
@@ -278,6 +313,8 @@ def check_transition(status: str, role: str, target: str, circuit: str = framewo
             message = "Cette facture a été refusée par son valideur : son circuit est terminé."
         elif status in (ABANDON, DUPLICATE):
             message = f"Ce mémoire est {label(status).lower()} : son circuit est terminé."
+        elif status in ("REFUSEE_MOE", "REFUSEE_MOA"):
+            message = f"Cette pièce est « {label(status)} » : son circuit est terminé."
         elif status in TERMINAL and target != ACKNOWLEDGE:
             message = "Cette facture a été rejetée : son traitement est terminé."
         else:
@@ -309,6 +346,15 @@ def validate_data(
     if len(comment) > MAX_COMMENT:
         raise _invalid("comment_too_long", f"Le commentaire dépasse {MAX_COMMENT} caractères.")
     details: dict[str, Any] = {}
+    if target == "REFUSEE_MOE" and reason_code in AMOUNT_REASONS:
+        raise _invalid("amount_refusal_forbidden", "Un décompte ne se refuse pas pour une erreur de montant (article R.2192-34 du "
+                       "code de la commande publique) : corrigez les montants et acceptez-le pour le reste.")
+    if target in ("REFUSEE_MOE", "REFUSEE_MOA", "SUSPENDUE_MOE") and not comment:
+        raise _invalid("comment_required", {"REFUSEE_MOE": "Indiquez le motif du refus : l'entreprise le lira.",
+                                            "REFUSEE_MOA": "Dites au maître d'œuvre ce qu'il doit revoir.",
+                                            "SUSPENDUE_MOE": "Dites à l'entreprise ce qu'elle doit compléter."}[target])
+    if target == "REFUSEE_MOE" and reason_code is None:
+        raise _invalid("reason_required", "Choisissez un motif : il est obligatoire pour refuser un décompte.")
     if target in REFUSED:
         if not comment:
             raise _invalid("comment_required", "Indiquez le motif du refus : le sous-traitant ou le cotraitant le lira.")
@@ -320,7 +366,7 @@ def validate_data(
     elif target == "A_RECYCLER":
         if not comment:
             raise _invalid("comment_required", "Indiquez au fournisseur ce qu'il doit corriger (destinataire, code service ou engagement).")
-    if reason_code is not None and target not in ("SUSPENDUE", "REJETEE", "A_RECYCLER", *REFUSED):
+    if reason_code is not None and target not in ("SUSPENDUE", "REJETEE", "A_RECYCLER", "REFUSEE_MOE", *REFUSED):
         raise _invalid("reason_unexpected", "Un motif n'est demandé que pour une suspension, un rejet ou une facture à recycler.")
     if reason_code is not None and reason_code not in REASONS:
         raise _invalid("reason_invalid", f"Le motif « {reason_code} » ne fait pas partie de la liste des motifs.")
@@ -429,8 +475,8 @@ def _side(invoice: Invoice, role: str) -> int | None:
     """The structure a role acts for on this invoice; a validator, for the level waited for (else the first)."""
     if role == SUPPLIER:
         return invoice.supplier
-    if role == RECIPIENT:
-        return invoice.recipient
+    if role in (RECIPIENT, MOE, MOA):
+        return invoice.recipient if role == RECIPIENT or RECIPIENT_ROLE.get(invoice.billing_framework) == role else None
     return validator_of(invoice, WAITING.get(invoice.status, 1))
 
 
@@ -500,6 +546,7 @@ async def change_status(
     payment: Payment | None = None,
     routing: Routing | None = None,
     within: Callable[[], Awaitable[None]] | None = None,
+    correction: dict[str, Any] | None = None,
 ) -> Invoice:
     """Move an invoice to `target` (or ACKNOWLEDGE a rejection); returns the invoice as saved.
 
@@ -507,6 +554,8 @@ async def change_status(
     answer): both are saved, or neither.
 
     `routing` is only for the supplier's recycling (A_RECYCLER → DEPOSEE → MISE_A_DISPOSITION).
+    `correction` is only for the MOE accepting a works statement: the cumuls it corrects
+    (field → amount), the others kept as asked.
     """
     invoice = await Invoice.objects().get(Invoice.id == invoice_id)
     if invoice is None:
@@ -534,6 +583,10 @@ async def change_status(
     )
     reason_code = (reason_code or "").strip().upper()
     comment = (comment or "").strip()
+    if circuit == frameworks.WORKS_MONTHLY and target in ("PRISE_EN_COMPTE_MOE", "TRANSMISE_MOA"):
+        details.update(await _works_statement(invoice, correction if target == "PRISE_EN_COMPTE_MOE" else None, comment))
+    elif correction is not None:
+        raise _invalid("correction_unexpected", "Des montants ne se corrigent qu'en acceptant un projet de décompte mensuel.")
     changes: dict[Any, Any] = {}
     if target == "DEPOSEE":
         recipient_id, service_code, engagement = await _check_routing(routing, invoice)
@@ -600,17 +653,117 @@ async def _write_change(invoice: Invoice, final: str, new_version: int, now, cha
     await note_committed("invoice", invoice.id)
     await _validation_clock(invoice, final, steps, now)
     await _payment_clock(invoice, final, steps, now)
+    await _works_clock(invoice, final, steps, now)
+    await _history(invoice.id, steps, now)
+    await Outbox.insert(*_outbox_rows(invoice, steps, target, new_version, changes, now))
+    followed = await _works_followup(invoice, target, steps, now)
+    if within is not None:
+        await within()
+    return await _record_events(invoice, steps, new_version, changes) + followed
+
+
+async def _history(invoice_id: int, steps, now) -> None:
     await InvoiceHistory.insert(*(
         InvoiceHistory(
-            invoice=invoice.id, status=status, status_code=STATUSES[status].code_2026, actor_kind=who.role,
+            invoice=invoice_id, status=status, status_code=STATUSES[status].code_2026, actor_kind=who.role,
             actor=who.user_id, reason_code=reason, comment=text, details=_json(_with_key(extra, who)), created_at=now,
         )
         for status, who, reason, text, extra in steps
     ))
-    await Outbox.insert(*_outbox_rows(invoice, steps, target, new_version, changes, now))
-    if within is not None:
-        await within()
-    return await _record_events(invoice, steps, new_version, changes)
+
+
+# --- the works monthly circuit's writes ----------------------------------------------------------
+
+async def _works_statement(invoice: Invoice, correction: dict[str, Any] | None, comment: str) -> dict[str, Any]:
+    """The statement the MOE accepts (as asked, or with the cumuls it corrects), checked by computing
+    its état d'acompte from the last accepted one; stored in the history row's details."""
+    works = works_circuit.works_data(invoice)
+    asked = works_circuit.from_json(works.get("statement")) or works_circuit.Statement()
+    if correction is not None:
+        if not isinstance(correction, dict) or not set(correction) <= set(works_circuit.FIELDS):
+            unknown = ", ".join(sorted(str(k) for k in (correction if isinstance(correction, dict) else {}) if k not in works_circuit.FIELDS))
+            raise _invalid("correction_invalid", f"Montants corrigeables : {', '.join(works_circuit.FIELDS)}"
+                           + (f" (inconnu : {unknown[:100]})." if unknown else "."))
+    try:
+        accepted = asked if not correction else works_circuit.statement_of({**works_circuit.as_json(asked), **correction})
+        previous = await works_circuit.previous_statement(invoice.market, invoice.supplier)
+        works_circuit.compute(accepted, previous, works_circuit.terms_of(works.get("terms")))
+    except works_circuit.StatementError as exc:
+        raise _invalid(exc.code, exc.message) from None
+    corrected = works_circuit.corrected_fields(asked, accepted)
+    if corrected and not comment:
+        raise _invalid("comment_required", "Expliquez la correction à l'entreprise : elle la lira, et pourra la contester.")
+    return {"statement": works_circuit.as_json(accepted),
+            "corrected": {name: {"asked": f"{getattr(asked, name):.2f}", "accepted": f"{getattr(accepted, name):.2f}"}
+                          for name in corrected}}
+
+
+async def _works_clock(invoice: Invoice, final: str, steps, now) -> None:
+    """The MOE's 7 days run while a statement waits for it (MISE_A_DISPOSITION_MOE, COMPLETEE_MOE)."""
+    if invoice.status in MOE_WAITING:
+        await works_circuit.cancel_deadlines(invoice.id, keep_overdue=steps[0][0] == "HORS_DELAI_MOE")
+    if final in MOE_WAITING:
+        due = await works_circuit.schedule_deadlines(invoice.id, now)
+        await Invoice.update({Invoice.validation_due_at: due}).where(Invoice.id == invoice.id)
+    elif invoice.status in MOE_WAITING | {"HORS_DELAI_MOE"} and final != "HORS_DELAI_MOE":
+        await Invoice.update({Invoice.validation_due_at: None}).where(Invoice.id == invoice.id)
+
+
+async def _works_followup(invoice: Invoice, target: str, steps, now) -> list[int]:
+    """The piece a works step files in the same transaction: the état d'acompte (A15) for the MOA
+    when the MOE accepts or the titulaire transmits; the validated one (A19) for the payer when the
+    MOA validates; the statement back to its MOE when the MOA sends the état d'acompte back."""
+    if circuit_of(invoice) != frameworks.WORKS_MONTHLY:
+        return []
+    who, details = steps[0][1], steps[0][4]
+    platform = Actor.platform()
+    if target in ("PRISE_EN_COMPTE_MOE", "TRANSMISE_MOA"):
+        piece = await works_circuit.file_etat(invoice, details, by_titulaire=target == "TRANSMISE_MOA")
+        return await _filed(piece, [("DEPOSEE", who, "", "", {"source": invoice.id}),
+                                    ("MISE_A_DISPOSITION_MOA", platform, "", "", {})], now)
+    if target == "PRISE_EN_COMPTE_MOA":
+        payer = await works_circuit.payer_of(invoice)
+        piece = await works_circuit.file_validated(invoice, reception_due_by(payer, now))
+        await received(piece.id, piece.payment_due_by)
+        return await _filed(piece, [("DEPOSEE", who, "", "", {"source": invoice.id}),
+                                    ("MISE_A_DISPOSITION", platform, "", "", {})], now)
+    if target == "REFUSEE_MOA":
+        source = await Invoice.objects().get(Invoice.id == works_circuit.works_data(invoice).get("source"))
+        if source is None or source.status not in ("PRISE_EN_COMPTE_MOE", "TRANSMISE_MOA"):
+            return []
+        back = [("MISE_A_DISPOSITION_MOE", platform, "", steps[0][3], {"sent_back_by": invoice.id})]
+        return await _write_change(source, "MISE_A_DISPOSITION_MOE", source.version + 1, now, {}, back, "MISE_A_DISPOSITION_MOE", None)
+    return []
+
+
+async def _filed(piece: Invoice, steps, now) -> list[int]:
+    """A new works piece: its history, its clocks, its notifications and live events."""
+    await _works_clock(SimpleNamespace(id=piece.id, status=""), piece.status, steps, now)
+    await _history(piece.id, steps, now)
+    before = SimpleNamespace(**{name: getattr(piece, name) for name in (
+        "id", "number", "supplier", "recipient", "validator_1", "validator_2", "type_code", "billing_framework")}, status="")
+    await Outbox.insert(*_outbox_rows(before, steps, steps[-1][0], piece.version, {}, now))
+    return await _record_events(before, steps, piece.version, {})
+
+
+async def file_works_statement(piece_id: int, actor: Actor) -> list[int]:
+    """A titulaire's projet de décompte mensuel (A4), just saved at MISE_A_DISPOSITION_MOE by
+    backend/works/pieces.py in its transaction: its history, the MOE's 7 days, push and events."""
+    piece = await Invoice.objects().get(Invoice.id == piece_id)
+    assert piece is not None and piece.status == "MISE_A_DISPOSITION_MOE"
+    return await _filed(piece, [("DEPOSEE", actor, "", "", {}), ("MISE_A_DISPOSITION_MOE", Actor.platform(), "", "", {})], utcnow())
+
+
+async def works_overdue(invoice_id: int) -> None:
+    """7 days without the MOE's answer: the platform marks the statement HORS_DELAI_MOE (the MOE may
+    still answer; the titulaire may now transmit it to the MOA). Runs in the deadline row's transaction."""
+    invoice = await Invoice.objects().get(Invoice.id == invoice_id)
+    if invoice is None or invoice.status not in MOE_WAITING:
+        return
+    check_transition(invoice.status, PLATFORM, "HORS_DELAI_MOE", circuit_of(invoice))
+    steps = [("HORS_DELAI_MOE", Actor.platform(), "", "", {"days": works_circuit.DAYS})]
+    await _write_change(invoice, "HORS_DELAI_MOE", invoice.version + 1, utcnow(), {}, steps, "HORS_DELAI_MOE", None)
+    outbox_worker.wake()
 
 
 async def _validation_clock(invoice: Invoice, final: str, steps, now) -> None:
@@ -731,7 +884,7 @@ async def _record_events(invoice: Invoice, steps, version: int, changes: dict) -
                      "reason": reason or "", "version": version, "actor_kind": who.role,
                      "acknowledged": bool(extra.get("acknowledged"))},
         ))
-        if status == "MISE_A_DISPOSITION" and previous in PASSED:  # the recipient receives it now
+        if status == "MISE_A_DISPOSITION" and _now_received(invoice, previous):  # the recipient receives it now
             ids.append(await record_event(
                 "invoice.received", invoice_id=invoice.id, supplier_id=invoice.supplier, recipient_id=recipient,
                 payload={"number": invoice.number, "status": status, "status_code": STATUSES[status].code_2026,
@@ -751,17 +904,44 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _now_received(invoice, previous: str) -> bool:
+    """The recipient receives the invoice at this MISE_A_DISPOSITION (it did not at the deposit):
+    after its validation, or, for the MOA's validated état d'acompte (A19), as it is filed."""
+    return previous in PASSED or getattr(invoice, "billing_framework", "") == "A19"
+
+
+WORKS_PUSH = {
+    "MISE_A_DISPOSITION_MOE": ("Décompte mensuel n°\u00a0{number} à vérifier",
+                               f"Vous avez {works_circuit.DAYS} jours pour l'accepter ou corriger ses montants."),
+    "COMPLETEE_MOE": ("Décompte mensuel n°\u00a0{number} complété", "L'entreprise a répondu : il attend votre décision."),
+    "MISE_A_DISPOSITION_MOA": ("État d'acompte n°\u00a0{number} à valider", "Le maître d'œuvre l'a établi : validez-le ou renvoyez-le."),
+    "SUSPENDUE_MOE": ("Décompte mensuel n°\u00a0{number} à compléter", "Le maître d'œuvre attend un complément."),
+    "HORS_DELAI_MOE": ("Décompte mensuel n°\u00a0{number} : pas de réponse du maître d'œuvre",
+                       "Le délai de 7 jours est passé : vous pouvez le transmettre au maître d'ouvrage."),
+}
+
+
+def _works_rows(invoice, status: str, payload: dict, now) -> list[Outbox]:
+    """A works piece waits for someone: their people get a push (whatever their preferences)."""
+    role = WORKS_NEXT.get(status)
+    if role is None:
+        return []
+    title, body = WORKS_PUSH[status]
+    structure = invoice.supplier if role == SUPPLIER else invoice.recipient
+    push = {**payload, "event": VALIDATION_EVENT, "audience": {"structure_id": structure}, "title": title.format(number=invoice.number),
+            "comment": body, "url": f"/works/pieces/{invoice.id}", "tag": f"works-{invoice.id}"}
+    return [Outbox(event_type=VALIDATION_EVENT, channel="push", invoice=invoice.id, payload=_json(push), created_at=now, next_attempt_at=now)]
+
+
 def _validation_rows(invoice: Invoice, status: str, previous: str, payload: dict, recipient: int, now) -> list[Outbox]:
     """A level waits: the validator's people get a push. Validation over: the recipient receives the invoice."""
-    from backend.notifications.service import VALIDATION_EVENT
-
     if status in WAITING:
         push = {**payload, "event": VALIDATION_EVENT, "audience": {"structure_id": payload["validator_id"]},
                 "title": f"Facture n°\u00a0{invoice.number} à valider", "url": f"/invoices/{invoice.id}",
                 "comment": f"Vous avez {VALIDATION_DAYS} jours pour l'accepter ou la refuser ; sans réponse, elle sera validée tacitement."}
         return [Outbox(event_type=VALIDATION_EVENT, channel="push", invoice=invoice.id, payload=_json(push),
                        created_at=now, next_attempt_at=now)]
-    if status == "MISE_A_DISPOSITION" and previous in PASSED:
+    if status == "MISE_A_DISPOSITION" and _now_received(invoice, previous):
         received = {"event": "invoice.received", "invoice_id": invoice.id, "number": invoice.number,
                     "supplier_id": invoice.supplier, "recipient_id": recipient, "audience": {"structure_id": recipient},
                     "status": status, "status_code": STATUSES[status].code_2026, "version": payload["version"],
@@ -797,6 +977,7 @@ def _outbox_rows(invoice: Invoice, steps, target: str, version: int, changes: di
         rows.append(Outbox(event_type="invoice.status_changed", channel="webhook", invoice=invoice.id,
                            payload=_json(payload), created_at=now, next_attempt_at=now))
         rows += _validation_rows(invoice, status, previous, payload, recipient, now)
+        rows += _works_rows(invoice, status, payload, now)
         # Every change the supplier sees may be pushed: the push handler picks the members who
         # want it (PUSH_STATUSES by default, the others on request), never the author.
         push = {**payload, "audience": {"structure_id": invoice.supplier}, "actor_user_id": who.user_id}

@@ -62,6 +62,10 @@ REASONS_BY_STATUS: dict[str, tuple[str, ...]] = {
     # message): the reasons of a buyer's refusal fit it as well.
     "REFUSEE_1": REFUSAL_REASONS, "REFUSEE_2": REFUSAL_REASONS,
 }
+# A works statement is never refused whole for its amounts (R.2192-34 CCP, since 19 February 2025):
+# the MOE corrects them (partial acceptance). Its refusal takes the other reasons.
+AMOUNT_REASONS = frozenset({"MONTANTTOTAL_ERR", "CALCUL_ERR", "PU_ERR", "QTE_ERR", "REM_ERR", "TX_TVA_ERR"})
+REASONS_BY_STATUS["REFUSEE_MOE"] = tuple(r for r in REFUSAL_REASONS if r not in AMOUNT_REASONS)
 # BR-FR-CDV-15: the reform codes whose message must carry a reason.
 REASON_REQUIRED_CODES = frozenset({"206", "207", "208", "210", "213", "501"})
 

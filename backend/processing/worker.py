@@ -65,7 +65,8 @@ class Drop(Exception):
 # The modules that register a handler when imported (each domain owns its delivery).
 HANDLER_MODULES: tuple[str, ...] = ("backend.webhooks.delivery", "backend.notifications.delivery",
                                      "backend.processing.payment_delays", "backend.tickets.mails",
-                                     "backend.processing.validation", "backend.tickets.expiry")
+                                     "backend.processing.validation", "backend.tickets.expiry",
+                                     "backend.works.pieces")
 
 
 def payload_of(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,263 @@
+"""The works monthly circuit's pieces and deadlines (CCAG Travaux art. 12; issue #11).
+
+    A4  projet de décompte mensuel   titulaire → MOE (7 days: reminder 2 days before, then HORS_DELAI_MOE)
+    A15 état d'acompte               filed when the MOE accepts (or corrects) the A4 → MOA
+    A19 état d'acompte validé        filed when the MOA validates the A15 → the payer's "Factures reçues"
+
+The statuses and who may take each step are data in the lifecycle (CIRCUITS[WORKS_MONTHLY]);
+this module only builds the rows of the pieces the lifecycle files (never their status
+history: the lifecycle writes it), parses and checks statements, and schedules the MOE's
+deadline rows (backend/processing/deadlines.py). It does not import the lifecycle.
+
+A piece's `data` carries, under "works", the cumulative statement (cumuls since the start of
+the market, HT), its period, the previous accepted statement, and the état d'acompte's lines
+as computed by backend/works/acompte.py, so every actor reads the same lines.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from backend.directory.tables import Service, Structure
+from backend.invoices import storage
+from backend.invoices.tables import Invoice
+from backend.invoices.statuses import STATUSES
+from backend.lib.common import PARIS, utcnow
+from backend.processing import deadlines
+from backend.works import acompte
+from backend.works.acompte import AcompteError, Statement, Terms
+from backend.settings import get_settings
+from backend.works.tables import BillingFile, Market
+
+DAYS = 7  # the MOE's delay to accept or correct a projet de décompte mensuel (CCAG Travaux 12.2)
+REMIND_BEFORE = timedelta(days=2)
+OVERDUE_KIND = "works_moe_overdue"
+REMINDER_KIND = "works_moe_reminder"
+STATEMENT = "A4"
+ETAT = "A15"
+VALIDATED = "A19"
+FIELDS = tuple(acompte.STATEMENT_LABELS)  # works, supplies, price_revision, bonuses, expenses, penalties, advance_repaid
+CENT = Decimal("0.01")
+
+
+class StatementError(Exception):
+    """A statement that cannot be filed or a correction that cannot be made: code, French message, field."""
+
+    def __init__(self, code: str, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+
+# --- statements (pure) ---------------------------------------------------------------------------
+
+def parse_amount(raw: Any, name: str) -> Decimal:
+    """A cumulative amount as typed ("12 500,50") or sent ("12500.50"); never a float."""
+    if isinstance(raw, (float, bool)):
+        raise StatementError("amount_invalid", f"{acompte.STATEMENT_LABELS[name]} : envoyez le montant en texte (« 12500.50 »).", name)
+    text = str(raw if raw is not None else "").strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+    if not text:
+        return Decimal("0.00")
+    try:
+        value = Decimal(text)
+    except Exception:
+        raise StatementError("amount_invalid", f"{acompte.STATEMENT_LABELS[name]} : « {str(raw)[:30]} » n'est pas un montant.", name) from None
+    if not value.is_finite() or value != value.quantize(CENT) or abs(value) > Decimal("9999999999999.99"):
+        raise StatementError("amount_invalid", f"{acompte.STATEMENT_LABELS[name]} : un montant en euros, deux décimales au plus.", name)
+    if value < 0 and name != "price_revision":
+        raise StatementError("amount_negative", f"{acompte.STATEMENT_LABELS[name]} : un cumul ne peut pas être négatif.", name)
+    return value.quantize(CENT)
+
+
+def statement_of(raw: dict[str, Any]) -> Statement:
+    return Statement(**{name: parse_amount(raw.get(name), name) for name in FIELDS})
+
+
+def as_json(statement: Statement) -> dict[str, str]:
+    return {name: f"{getattr(statement, name):.2f}" for name in FIELDS}
+
+
+def from_json(raw: dict[str, str] | None) -> Statement | None:
+    return None if raw is None else Statement(**{name: Decimal(raw.get(name, "0")) for name in FIELDS})
+
+
+def terms_of(raw: dict[str, Any] | None) -> Terms:
+    raw = raw or {}
+    return Terms(vat_rate=Decimal(str(raw.get("vat_rate", "0.20"))), retenue_rate=Decimal(str(raw.get("retenue_rate", "0.05"))),
+                 caution=bool(raw.get("caution", False)))
+
+
+def terms_json(terms: Terms) -> dict[str, Any]:
+    return {"vat_rate": str(terms.vat_rate), "retenue_rate": str(terms.retenue_rate), "caution": terms.caution}
+
+
+def compute(current: Statement, previous: Statement | None, terms: Terms) -> acompte.EtatAcompte:
+    try:
+        return acompte.compute(current, previous, terms)
+    except AcompteError as exc:
+        raise StatementError(exc.code, exc.message) from None
+
+
+def lines_json(etat: acompte.EtatAcompte) -> list[dict[str, Any]]:
+    return [{"code": line.code, "letter": line.letter, "label": line.label, "amount": f"{line.amount:.2f}", "sign": line.sign}
+            for line in etat.lines]
+
+
+def totals(etat: acompte.EtatAcompte) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """(HT, TVA, TTC, à payer) of an état d'acompte."""
+    excl, vat = etat.line("excl_vat").amount, etat.line("vat").amount
+    return excl, vat, excl + vat, etat.total
+
+
+def corrected_fields(asked: Statement, corrected: Statement) -> list[str]:
+    return [name for name in FIELDS if getattr(asked, name) != getattr(corrected, name)]
+
+
+def works_data(invoice: Invoice | dict) -> dict[str, Any]:
+    data = invoice["data"] if isinstance(invoice, dict) else invoice.data
+    if isinstance(data, (str, bytes)):
+        data = json.loads(data or "{}")
+    return (data or {}).get("works") or {}
+
+
+def _document(works: dict[str, Any], vat_rate: Decimal, excl: Decimal, vat: Decimal) -> str:
+    """The piece's `data`: the works statement, with a VAT breakdown as the invoice pages read it."""
+    return json.dumps({"works": works, "lines": [], "vat_breakdown": [
+        {"rate": f"{vat_rate * 100:.2f}", "taxable": f"{excl:.2f}", "tax": f"{vat:.2f}"}]}, ensure_ascii=False)
+
+
+# --- reading the market's history ---------------------------------------------------------------
+
+async def previous_statement(market_id: int, supplier_id: int, before_id: int | None = None) -> Statement | None:
+    """The last statement the MOE accepted (or corrected) for this company in this market: the
+    cumul the next acompte is computed from. An état d'acompte sent back by the MOA does not count."""
+    query = Invoice.select(Invoice.data).where(
+        (Invoice.market == market_id) & (Invoice.supplier == supplier_id) & (Invoice.billing_framework == ETAT)
+        & (Invoice.status != "REFUSEE_MOA"))
+    if before_id is not None:
+        query = query.where(Invoice.id < before_id)
+    row = await query.order_by(Invoice.id, ascending=False).first()
+    return from_json(works_data(row).get("statement")) if row else None
+
+
+# --- building pieces (rows only: the lifecycle writes their history) ---------------------------
+
+def _certificate() -> str:
+    return f"TX{utcnow():%Y%m%d}-{secrets.token_hex(4).upper()}"
+
+
+async def _original(settings, works: dict[str, Any]) -> int:
+    """The piece's original: its statement as JSON (a works piece is entered, not uploaded)."""
+    raw = json.dumps(works, ensure_ascii=False, sort_keys=True).encode()
+    digest = await storage.write_blob(settings, raw)
+    return await storage.file_row(digest, len(raw), "application/json")
+
+
+async def build_piece(settings, *, framework: str, market: Market, dossier_id: int, supplier: Structure, recipient: Structure,
+                      number: str, status: str, works: dict[str, Any], etat: acompte.EtatAcompte, terms: Terms,
+                      service_code: str = "", payment_due_by: date | None = None) -> Invoice:
+    """Save one piece of the market (inside the caller's transaction) and return it."""
+    excl, vat, incl, due = totals(etat)
+    works = {**works, "lines": lines_json(etat), "warnings": etat.warnings, "terms": terms_json(terms)}
+    file_id = await _original(settings, works)
+    now = utcnow()
+    piece = Invoice(
+        supplier=supplier.id, recipient=recipient.id, deposit=None, original_file=file_id, original_name=f"{number}.json",
+        format="works", profile=None, number=number[:100], number_year=now.astimezone(PARIS).year, type_code="380",
+        issue_date=now.astimezone(PARIS).date(), due_date=None, currency="EUR", service_code=service_code[:100],
+        engagement=(market.engagement or "")[:50], billing_framework=framework, seller_siret=supplier.siret,
+        buyer_siret=recipient.siret, seller_name=supplier.name[:255], buyer_name=recipient.name[:255],
+        total_excl_vat=excl, total_vat=vat, total_incl_vat=incl, amount_due=due,
+        data=_document(works, terms.vat_rate, excl, vat), status=status, status_code=STATUSES[status].code_2026,
+        certificate_number=_certificate(), payment_due_by=payment_due_by, market=market.id, dossier=dossier_id,
+        deposited_at=now, updated_at=now,
+    )
+    await piece.save()
+    return piece
+
+
+async def _numbered(invoice: Invoice, framework: str, suffix: str) -> str:
+    """A follow-up piece's number: the statement's, with a suffix (a second état d'acompte of the
+    same dossier, after the MOA sent the first back, gets a rank: the number stays unique)."""
+    base = works_data(invoice).get("statement_number") or invoice.number
+    count = await Invoice.count().where((Invoice.dossier == invoice.dossier) & (Invoice.billing_framework == framework))
+    return f"{base[:90]}-{suffix}" + (str(count + 1) if count else "")
+
+
+async def payer_of(invoice: Invoice) -> Structure:
+    market = await Market.objects().get(Market.id == invoice.market)
+    return await Structure.objects().get(Structure.id == market.payer)
+
+
+async def file_etat(statement: Invoice, details: dict[str, Any], *, by_titulaire: bool) -> Invoice:
+    """The MOE's état d'acompte (A15) for the MOA, from the statement as accepted (or corrected), or,
+    when the titulaire transmits a statement its MOE left unanswered, from the statement as asked."""
+    settings = get_settings()
+    market = await Market.objects().get(Market.id == statement.market)
+    works = works_data(statement)
+    accepted = from_json(details["statement"])
+    previous = await previous_statement(market.id, statement.supplier)
+    terms = terms_of(works.get("terms"))
+    etat = compute(accepted, previous, terms)
+    supplier = await Structure.objects().get(Structure.id == statement.supplier)
+    moa = await Structure.objects().get(Structure.id == market.moa)
+    data = {"kind": "etat_acompte", "source": statement.id, "statement_number": works.get("statement_number") or statement.number,
+            "period_start": works.get("period_start"), "period_end": works.get("period_end"),
+            "asked": works.get("statement"), "statement": as_json(accepted), "previous": as_json(previous) if previous else None,
+            "corrected": details.get("corrected") or {}, "transmitted_by_titulaire": by_titulaire}
+    return await build_piece(settings, framework=ETAT, market=market, dossier_id=statement.dossier, supplier=supplier,
+                             recipient=moa, number=await _numbered(statement, ETAT, "EA"), status="MISE_A_DISPOSITION_MOA",
+                             works=data, etat=etat, terms=terms)
+
+
+async def file_validated(etat_piece: Invoice, payment_due_by: date) -> Invoice:
+    """The MOA's validated état d'acompte (A19): the same lines, for the payer's "Factures reçues"."""
+    settings = get_settings()
+    market = await Market.objects().get(Market.id == etat_piece.market)
+    works = works_data(etat_piece)
+    terms = terms_of(works.get("terms"))
+    etat = compute(from_json(works["statement"]), from_json(works.get("previous")), terms)
+    supplier = await Structure.objects().get(Structure.id == etat_piece.supplier)
+    payer = await Structure.objects().get(Structure.id == market.payer)
+    service = await Service.select(Service.code).where(Service.id == market.payer_service).first() if market.payer_service else None
+    data = {**{k: v for k, v in works.items() if k not in ("lines", "warnings", "terms")}, "kind": "etat_acompte_valide",
+            "source": etat_piece.id}
+    return await build_piece(settings, framework=VALIDATED, market=market, dossier_id=etat_piece.dossier, supplier=supplier,
+                             recipient=payer, number=await _numbered(etat_piece, VALIDATED, "EAV"), status="MISE_A_DISPOSITION",
+                             works=data, etat=etat, terms=terms, service_code=service["code"] if service else "",
+                             payment_due_by=payment_due_by)
+
+
+async def dossier_for(market_id: int, number: str, period_start: date, period_end: date, user_id: int | None) -> int:
+    row = BillingFile(market=market_id, number=number[:50], period_start=period_start, period_end=period_end,
+                      created_by=user_id, created_at=utcnow())
+    await row.save()
+    return row.id
+
+
+# --- deadlines -----------------------------------------------------------------------------------
+
+def due_at(since: datetime) -> datetime:
+    return since + timedelta(days=DAYS)
+
+
+async def schedule_deadlines(invoice_id: int, now: datetime) -> datetime:
+    due = due_at(now)
+    await deadlines.schedule(OVERDUE_KIND, invoice_id, due, {})
+    await deadlines.schedule(REMINDER_KIND, invoice_id, due - REMIND_BEFORE, {"due_at": due.isoformat()})
+    return due
+
+
+async def cancel_deadlines(invoice_id: int, *, keep_overdue: bool = False) -> None:
+    await deadlines.cancel(REMINDER_KIND, invoice_id)
+    if not keep_overdue:
+        await deadlines.cancel(OVERDUE_KIND, invoice_id)
+
+
+def days_left(due: datetime | None, now: datetime) -> int | None:
+    if due is None:
+        return None
+    return max((due.astimezone(PARIS).date() - now.astimezone(PARIS).date()).days, 0)

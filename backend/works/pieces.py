@@ -1,0 +1,293 @@
+"""Works pieces: the titulaire files a projet de décompte mensuel (A4); every actor of the market
+lists and reads the pieces; the MOE, the MOA and the titulaire act on them through the lifecycle.
+
+The circuit (who may take which step, deadlines, the pieces each step files) is the lifecycle's
+(CIRCUITS[WORKS_MONTHLY]); this module checks the input, saves the A4 and its dossier, and
+reads pieces for the pages and the API. A piece is visible to every actor of its market (the
+dossier is one timeline for all of them); anyone else gets "not found".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from backend.directory.tables import Service, Structure
+from backend.invoices.statuses import CHORUS_NAMES, label
+from backend.invoices.tables import Invoice, InvoiceHistory
+from backend.lib.common import parse_id, utcnow
+from backend.lib.db import is_unique_violation, retrying, transaction
+from backend.processing import deadlines, frameworks, lifecycle
+from backend.processing import worker as outbox_worker
+from backend.notifications.service import VALIDATION_EVENT
+from backend.processing.lifecycle import Actor, TransitionError
+from backend.processing.tables import Outbox
+from backend.settings import get_settings
+from backend.tracking.events import publish
+from backend.works import circuit
+from backend.works.acompte import STATEMENT_LABELS, Terms
+from backend.works.circuit import StatementError
+from backend.works.markets import NOT_FOUND, WorksError, visible_market
+from backend.works.tables import ACTIVE, MarketActor
+
+WORKS_FRAMEWORKS = (circuit.STATEMENT, circuit.ETAT, circuit.VALIDATED)
+VAT_RATES = (Decimal("0.20"), Decimal("0.10"), Decimal("0.055"), Decimal("0"))
+MAX_NUMBER = 50
+PAGE_SIZE = 20
+# role → (the framework of the pieces it receives; None: the pieces it files)
+ROLE_PIECES = {"titulaire": None, "moe": circuit.STATEMENT, "moa": circuit.ETAT, "payer": circuit.VALIDATED}
+KIND_LABELS = {circuit.STATEMENT: "Projet de décompte mensuel", circuit.ETAT: "État d'acompte",
+               circuit.VALIDATED: "État d'acompte validé"}
+ACTION_LABELS = {
+    "PRISE_EN_COMPTE_MOE": "Accepter", "SUSPENDUE_MOE": "Demander un complément", "REFUSEE_MOE": "Refuser (autre motif qu'un montant)",
+    "COMPLETEE_MOE": "Envoyer le complément", "TRANSMISE_MOA": "Transmettre au maître d'ouvrage",
+    "PRISE_EN_COMPTE_MOA": "Valider l'état d'acompte", "REFUSEE_MOA": "Renvoyer au maître d'œuvre",
+}
+
+
+@dataclass
+class StatementIn:
+    """A projet de décompte mensuel as typed or sent: cumuls since the start of the market, HT."""
+
+    number: str = ""
+    period_start: str = ""
+    period_end: str = ""
+    amounts: dict[str, Any] = field(default_factory=dict)  # works, supplies, price_revision, bonuses, expenses, penalties, advance_repaid
+    vat_rate: str = "0.20"
+    retenue_rate: str = "0.05"
+    caution: bool = False
+
+
+def _date(raw: str, name: str, what: str) -> date:
+    try:
+        return date.fromisoformat((raw or "").strip())
+    except ValueError:
+        raise WorksError("invalid", f"{what} : une date (aaaa-mm-jj).", errors={name: f"{what} : une date."}) from None
+
+
+def _terms(data: StatementIn) -> Terms:
+    try:
+        vat, retenue = Decimal(str(data.vat_rate).replace(",", ".")), Decimal(str(data.retenue_rate).replace(",", "."))
+    except Exception:
+        raise WorksError("invalid", "Taux de TVA ou de retenue illisible.", errors={"vat_rate": "Taux illisible."}) from None
+    if vat not in VAT_RATES:
+        raise WorksError("invalid", "Le taux de TVA est 20 %, 10 %, 5,5 % ou 0 (autoliquidation).", errors={"vat_rate": "Taux de TVA invalide."})
+    return Terms(vat_rate=vat, retenue_rate=Decimal(0) if data.caution else retenue, caution=bool(data.caution))
+
+
+async def file_statement(market_id: int, structure_id: int, actor: Actor, data: StatementIn) -> Invoice:
+    """The titulaire files a projet de décompte mensuel: a new dossier, the A4 for the MOE, its 7 days."""
+    market = await visible_market(market_id, structure_id)
+    if market.titulaire != structure_id:
+        raise WorksError("not_titulaire", "Seul le titulaire du marché dépose un projet de décompte mensuel.", 403)
+    if market.status != ACTIVE:
+        raise WorksError("market_pending", "Ce marché attend la confirmation du maître d'ouvrage : déposez vos décomptes ensuite.", 409)
+    number = (data.number or "").strip()
+    if not number or len(number) > MAX_NUMBER or any(ord(c) < 32 for c in number):
+        raise WorksError("invalid", f"Le numéro du décompte est obligatoire ({MAX_NUMBER} caractères au plus).",
+                         errors={"number": "Numéro obligatoire."})
+    start, end = _date(data.period_start, "period_start", "Début de la période"), _date(data.period_end, "period_end", "Fin de la période")
+    if end < start:
+        raise WorksError("invalid", "La fin de la période précède son début.", errors={"period_end": "La fin précède le début."})
+    terms = _terms(data)
+    unknown = set(data.amounts) - set(circuit.FIELDS)
+    if unknown:
+        raise WorksError("invalid", f"Montant inconnu : {', '.join(sorted(unknown))[:100]}.", errors={"amounts": "Montant inconnu."})
+    try:
+        statement = circuit.statement_of(data.amounts)
+        previous = await circuit.previous_statement(market.id, structure_id)
+        etat = circuit.compute(statement, previous, terms)
+    except StatementError as exc:
+        raise WorksError(exc.code, exc.message, errors={exc.field or "amounts": exc.message}) from None
+    supplier = await Structure.objects().get(Structure.id == structure_id)
+    moe = await Structure.objects().get(Structure.id == market.moe)
+    service = await Service.select(Service.code).where(Service.id == market.moe_service).first() if market.moe_service else None
+    works = {"kind": "projet_decompte_mensuel", "statement_number": number, "period_start": start.isoformat(),
+             "period_end": end.isoformat(), "statement": circuit.as_json(statement),
+             "previous": circuit.as_json(previous) if previous else None}
+
+    async def write() -> tuple[Invoice, list[int]]:
+        async with transaction():
+            dossier_id = await circuit.dossier_for(market.id, number, start, end, actor.user_id)
+            piece = await circuit.build_piece(get_settings(), framework=circuit.STATEMENT, market=market, dossier_id=dossier_id,
+                                              supplier=supplier, recipient=moe, number=number, status="MISE_A_DISPOSITION_MOE",
+                                              works=works, etat=etat, terms=terms, service_code=service["code"] if service else "")
+            return piece, await lifecycle.file_works_statement(piece.id, actor)
+
+    try:
+        piece, event_ids = await retrying(write)
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise WorksError("duplicate", f"Le numéro {number} est déjà pris (un décompte ou une facture de votre structure, "
+                             "ou un dossier de ce marché) : choisissez-en un autre.", 409, errors={"number": "Numéro déjà pris."}) from None
+        raise
+    outbox_worker.wake()
+    await publish(event_ids)
+    return await Invoice.objects().get(Invoice.id == piece.id)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+async def visible_piece(piece_id: int, structure_id: int | None) -> Invoice:
+    piece = await Invoice.objects().get(Invoice.id == piece_id)
+    if piece is None or piece.market is None or piece.billing_framework not in WORKS_FRAMEWORKS or structure_id is None:
+        raise WorksError("not_found", "Cette pièce n'existe pas ou vous n'y avez pas accès.", 404)
+    if not await MarketActor.exists().where((MarketActor.market == piece.market) & (MarketActor.structure == structure_id)):
+        raise WorksError("not_found", "Cette pièce n'existe pas ou vous n'y avez pas accès.", 404)
+    return piece
+
+
+def encode_cursor(piece_id: int) -> str:
+    return base64.urlsafe_b64encode(f"p{piece_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    piece_id = parse_id(raw[1:]) if raw.startswith("p") else None
+    if piece_id is None:
+        raise WorksError("cursor_invalid", "Le curseur de pagination n'est pas valide : reprenez celui de la page précédente.")
+    return piece_id
+
+
+LIST_COLUMNS = (Invoice.id, Invoice.number, Invoice.billing_framework, Invoice.status, Invoice.version, Invoice.market,
+                Invoice.dossier, Invoice.total_excl_vat, Invoice.total_incl_vat, Invoice.amount_due, Invoice.validation_due_at,
+                Invoice.deposited_at, Invoice.updated_at, Invoice.supplier, Invoice.recipient,
+                Invoice.supplier.name.as_alias("supplier_name"), Invoice.recipient.name.as_alias("recipient_name"))
+
+
+def _waiting_for(structure_id: int):
+    """The pieces whose next step is this structure's."""
+    moe = list(lifecycle.MOE_WAITING | {"HORS_DELAI_MOE"})
+    return (((Invoice.billing_framework == circuit.STATEMENT) & (Invoice.recipient == structure_id) & Invoice.status.is_in(moe))
+            | ((Invoice.billing_framework == circuit.ETAT) & (Invoice.recipient == structure_id) & (Invoice.status == "MISE_A_DISPOSITION_MOA"))
+            | ((Invoice.billing_framework == circuit.STATEMENT) & (Invoice.supplier == structure_id)
+               & Invoice.status.is_in(["SUSPENDUE_MOE", "HORS_DELAI_MOE"])))
+
+
+async def piece_page(structure_id: int, *, role: str | None = None, status: str | None = None, to_act: bool = False,
+                     market_id: int | None = None, cursor: str | None = None, limit: int = PAGE_SIZE) -> tuple[list[dict], str | None]:
+    """The works pieces this structure files or receives, newest first (keyset on id)."""
+    if role is not None and role not in ROLE_PIECES:
+        raise WorksError("role_invalid", f"Rôle inconnu : {role[:30]} (titulaire, moe, moa ou payer).")
+    query = Invoice.select(*LIST_COLUMNS).where(Invoice.billing_framework.is_in(list(WORKS_FRAMEWORKS)) & Invoice.market.is_not_null())
+    if role is None:
+        query = query.where((Invoice.supplier == structure_id) | (Invoice.recipient == structure_id))
+    elif ROLE_PIECES[role] is None:
+        query = query.where(Invoice.supplier == structure_id)
+    else:
+        query = query.where((Invoice.recipient == structure_id) & (Invoice.billing_framework == ROLE_PIECES[role]))
+    if status:
+        query = query.where(Invoice.status == status)
+    if to_act:
+        query = query.where(_waiting_for(structure_id))
+    if market_id is not None:
+        query = query.where(Invoice.market == market_id)
+    if cursor:
+        query = query.where(Invoice.id < decode_cursor(cursor))
+    rows = await query.order_by(Invoice.id, ascending=False).limit(limit + 1)
+    now = utcnow()
+    for row in rows[:limit]:
+        _decorate(row, now)
+    return rows[:limit], (encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None)
+
+
+def _decorate(row: dict, now) -> None:
+    row["kind_label"] = KIND_LABELS[row["billing_framework"]]
+    row["status_label"] = label(row["status"])
+    row["chorus_status"] = CHORUS_NAMES.get(row["status"], row["status"])
+    due = row["validation_due_at"] if row["status"] in lifecycle.MOE_WAITING else None
+    row["days_left"] = circuit.days_left(due, now)
+
+
+async def count_to_act(structure_id: int | None) -> int:
+    return await Invoice.count().where(_waiting_for(structure_id)) if structure_id else 0
+
+
+def _money(value) -> str:
+    return f"{Decimal(str(value or 0)):.2f}"
+
+
+async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
+    """What the piece page and the API show: amounts asked and accepted, the état d'acompte's lines,
+    the countdown, the history, and the viewer's possible steps."""
+    works = circuit.works_data(piece)
+    history = await InvoiceHistory.select(InvoiceHistory.status, InvoiceHistory.actor_kind, InvoiceHistory.reason_code,
+                                          InvoiceHistory.comment, InvoiceHistory.details, InvoiceHistory.created_at).where(
+        InvoiceHistory.invoice == piece.id).order_by(InvoiceHistory.id)
+    for row in history:
+        if isinstance(row["details"], str):
+            row["details"] = json.loads(row["details"] or "{}")
+        row["label"] = label(row["status"])
+    now = utcnow()
+    row = {name: getattr(piece, name) for name in ("id", "number", "billing_framework", "status", "version", "market", "dossier",
+                                                    "validation_due_at", "deposited_at", "updated_at", "supplier", "recipient")}
+    _decorate(row, now)
+    actions = await lifecycle.allowed_actions(piece, viewer) if viewer is not None else []
+    statement = works.get("statement") or {}
+    asked = works.get("asked") or statement
+    amounts = [{"code": name, "label": STATEMENT_LABELS[name], "asked": asked.get(name, "0.00"), "accepted": statement.get(name, "0.00"),
+                "previous": (works.get("previous") or {}).get(name, "0.00"),
+                "corrected": name in (works.get("corrected") or {})} for name in circuit.FIELDS]
+    market = await visible_market(piece.market, piece.supplier)
+    return {**row, "framework_label": frameworks.label(piece.billing_framework), "period_start": works.get("period_start"),
+            "period_end": works.get("period_end"), "amounts": amounts, "lines": works.get("lines") or [],
+            "warnings": works.get("warnings") or [], "total_excl_vat": _money(piece.total_excl_vat),
+            "total_incl_vat": _money(piece.total_incl_vat), "amount_due": _money(piece.amount_due),
+            "source": works.get("source"), "corrected": works.get("corrected") or {},
+            "transmitted_by_titulaire": bool(works.get("transmitted_by_titulaire")), "history": history,
+            "actions": [a for a in actions if a in ACTION_LABELS or piece.billing_framework == circuit.VALIDATED],
+            "market_number": market.number, "market_title": market.title, "viewer_role": viewer.role if viewer else None}
+
+
+def viewer_for(piece: Invoice, structure_id: int | None, *, user_id: int | None = None, api_key_id: int | None = None) -> Actor | None:
+    """The role of a person (or an API key's structure) on this piece: titulaire, MOE, MOA, payer."""
+    if structure_id is None:
+        return None
+    if user_id is not None:
+        return lifecycle.actor_for(user_id, structure_id, piece)
+    if structure_id == piece.recipient:
+        return Actor(lifecycle.RECIPIENT_ROLE.get(piece.billing_framework, lifecycle.RECIPIENT), api_structure_id=structure_id, api_key_id=api_key_id)
+    if structure_id == piece.supplier:
+        return Actor(lifecycle.SUPPLIER, api_structure_id=structure_id, api_key_id=api_key_id)
+    return None
+
+
+async def act(piece_id: int, structure_id: int | None, actor: Actor | None, target: str, *, version: int | None,
+              reason_code: str | None = None, comment: str = "", correction: dict[str, Any] | None = None) -> Invoice:
+    """One step on a works piece, through the lifecycle (404 for a piece not visible)."""
+    piece = await visible_piece(piece_id, structure_id)
+    if actor is None:
+        raise TransitionError("forbidden", "Vous n'avez pas d'action possible sur cette pièce.", 403)
+    return await lifecycle.change_status(piece.id, actor, target, expected_version=version, reason_code=reason_code,
+                                         comment=comment, correction=correction)
+
+
+async def on_overdue(row: dict[str, Any]) -> None:
+    await lifecycle.works_overdue(row["invoice"])
+
+
+async def on_reminder(row: dict[str, Any]) -> None:
+    """Two days before the MOE's deadline, still unanswered: its people get a push."""
+    piece = await Invoice.objects().get(Invoice.id == row["invoice"])
+    if piece is None or piece.status not in lifecycle.MOE_WAITING:
+        return
+    now = utcnow()
+    push = {"event": VALIDATION_EVENT, "invoice_id": piece.id, "number": piece.number, "supplier_id": piece.supplier,
+            "recipient_id": piece.recipient, "status": piece.status, "audience": {"structure_id": piece.recipient},
+            "title": f"Décompte mensuel n°\u00a0{piece.number} : plus que {circuit.REMIND_BEFORE.days} jours pour répondre",
+            "comment": "Sans réponse, l'entreprise pourra le transmettre au maître d'ouvrage.", "url": f"/works/pieces/{piece.id}",
+            "tag": f"works-{piece.id}", "occurred_at": now.isoformat(), "reminder": True}
+    await Outbox.insert(Outbox(event_type=VALIDATION_EVENT, channel="push", invoice=piece.id,
+                               payload=json.dumps(push, ensure_ascii=False), created_at=now, next_attempt_at=now))
+
+
+deadlines.register_kind(circuit.OVERDUE_KIND, on_overdue)
+deadlines.register_kind(circuit.REMINDER_KIND, on_reminder)
