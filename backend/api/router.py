@@ -26,6 +26,7 @@ from backend.works.api import HANDLERS as WORKS_HANDLERS
 from backend.works.api import REQUEST_EXAMPLE as WORKS_EXAMPLE
 from backend.justice.api import HANDLERS as JUSTICE_HANDLERS
 from backend.justice.api import REQUEST_EXAMPLE as JUSTICE_EXAMPLE
+from backend.works.api import ACTION_EXAMPLE as WORKS_ACTION_EXAMPLE, PIECE_EXAMPLE as WORKS_PIECE_EXAMPLE
 from backend.api.decoding import ApiRequest, finding, french, location, schema_problem
 from backend.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem
 from backend.lib.errors import CODES, MESSAGES
@@ -200,6 +201,8 @@ REQUEST_EXAMPLES = {
     ("/works/markets", "post"): WORKS_EXAMPLE,
     ("/justice/memoires", "post"): JUSTICE_EXAMPLE,
     ("/justice/memoires/{invoice_id}/duplicate", "post"): {**JUSTICE_EXAMPLE, "number": "MJ2026-0002", "version": 3},
+    ("/works/pieces", "post"): WORKS_PIECE_EXAMPLE,
+    ("/works/pieces/{piece_id}/actions", "post"): WORKS_ACTION_EXAMPLE,
 }
 
 # Decimal fields that take a JSON number or a string (Litestar would say "string" only).

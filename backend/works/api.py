@@ -23,7 +23,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from backend.api.auth import ApiPrincipal, require_scope
 from backend.api.idempotency import idempotent
 from backend.api.problems import ApiProblem
-from backend.works import dossiers, markets
+from backend.works import dossiers, markets, pieces
 from backend.works.markets import Declarer, MarketIn, WorksError
 
 Siret = Annotated[str, msgspec.Meta(max_length=20, examples=["21690123100011"])]
@@ -197,7 +197,240 @@ async def confirm_market(request: Request, principal: NamedDependency[ApiPrincip
     return await idempotent(request, principal, work)
 
 
-HANDLERS = [create_market, list_markets, get_market, confirm_market]
+# --- pieces: the monthly circuit (A4 → MOE → A15 → MOA → A19 → payer) ----------------------------
+#
+#     POST /api/v1/works/pieces                      the titulaire files a projet de décompte mensuel (scope deposit)
+#     GET  /api/v1/works/pieces                      the pieces the key's structure files or receives (?role, status, to_act)
+#     GET  /api/v1/works/pieces/{piece_id}           one piece: amounts asked and accepted, état d'acompte lines, history
+#     POST /api/v1/works/pieces/{piece_id}/actions   a step of the circuit (MOE, MOA: scope process; titulaire: deposit)
+
+PIECE_TAG = ["Pièces de travaux"]
+Amount = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$", examples=["12500.00"])]
+
+
+class StatementAmounts(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Cumuls depuis le début du marché, HT, en euros (texte)."""
+
+    works: Amount = "0"
+    supplies: Amount = "0"
+    price_revision: Amount = "0"
+    bonuses: Amount = "0"
+    expenses: Amount = "0"
+    penalties: Amount = "0"
+    advance_repaid: Amount = "0"
+
+
+class CorrectionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Les cumuls que le maître d'œuvre corrige ; les autres restent ceux demandés."""
+
+    works: Amount | None = None
+    supplies: Amount | None = None
+    price_revision: Amount | None = None
+    bonuses: Amount | None = None
+    expenses: Amount | None = None
+    penalties: Amount | None = None
+    advance_repaid: Amount | None = None
+
+
+class PieceCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Un projet de décompte mensuel (A4) du titulaire, pour le maître d'œuvre du marché."""
+
+    market_id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+    number: Annotated[str, msgspec.Meta(min_length=1, max_length=50, description="Numéro du décompte (et du dossier de facturation).")]
+    period_start: date
+    period_end: date
+    amounts: StatementAmounts
+    vat_rate: Annotated[str, msgspec.Meta(pattern=r"^0(\.[0-9]{1,3})?$", examples=["0.20"])] = "0.20"
+    retenue_rate: Annotated[str, msgspec.Meta(pattern=r"^0(\.[0-9]{1,3})?$", examples=["0.05"])] = "0.05"
+    caution: bool = False
+
+
+class PieceAction(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    action: Annotated[str, msgspec.Meta(max_length=24, examples=["PRISE_EN_COMPTE_MOE"], description=(
+        "MOE : PRISE_EN_COMPTE_MOE (avec `correction` éventuelle), SUSPENDUE_MOE, REFUSEE_MOE (motif autre qu'un montant) ; "
+        "titulaire : COMPLETEE_MOE, TRANSMISE_MOA (après le délai de 7 jours) ; MOA : PRISE_EN_COMPTE_MOA, REFUSEE_MOA."))]
+    version: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+    reason_code: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    comment: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    correction: CorrectionIn | None = None
+
+
+class AmountOut(msgspec.Struct, kw_only=True):
+    code: str
+    label: str
+    asked: str
+    accepted: str
+    previous: str
+    corrected: bool
+
+
+class LineOut(msgspec.Struct, kw_only=True):
+    code: str
+    letter: str
+    label: str
+    amount: str
+    sign: int
+
+
+class StepOut(msgspec.Struct, kw_only=True):
+    status: str
+    label: str
+    actor_kind: str
+    reason_code: str
+    comment: str
+    at: datetime
+
+
+class PieceSummary(msgspec.Struct, kw_only=True):
+    id: int
+    number: str
+    billing_framework: str  # A4 | A15 | A19
+    kind_label: str
+    status: str
+    chorus_status: str  # Chorus Pro's name (ABSENCE_VALIDATION_MOE_DELAI_REGLEMENTAIRE for HORS_DELAI_MOE)
+    status_label: str
+    version: int
+    market_id: int
+    dossier_id: int | None
+    days_left: int | None  # the MOE's days left to answer, while it runs
+    due_at: datetime | None
+
+
+class PieceListItem(PieceSummary, kw_only=True):
+    total_excl_vat: str
+    amount_due: str
+    supplier_name: str
+    recipient_name: str
+
+
+class PieceDetail(PieceSummary, kw_only=True):
+    framework_label: str
+    market_number: str
+    period_start: str | None
+    period_end: str | None
+    amounts: list[AmountOut]
+    lines: list[LineOut]
+    warnings: list[str]
+    total_excl_vat: str
+    total_incl_vat: str
+    amount_due: str
+    source_id: int | None  # the piece this one was filed from (A15 ← A4, A19 ← A15)
+    actions: list[str]  # the steps the key may take now
+    history: list[StepOut]
+
+
+class PiecePage(msgspec.Struct, kw_only=True):
+    items: list[PieceListItem]
+    next_cursor: str | None
+
+
+def _summary(row: dict) -> dict:
+    return {"id": row["id"], "number": row["number"], "billing_framework": row["billing_framework"], "kind_label": row["kind_label"],
+            "status": row["status"], "chorus_status": row["chorus_status"], "status_label": row["status_label"],
+            "version": row["version"], "market_id": row["market"], "dossier_id": row["dossier"], "days_left": row["days_left"],
+            "due_at": row["validation_due_at"] if row["days_left"] is not None else None}
+
+
+async def _piece_detail(piece_id: int, principal: ApiPrincipal) -> PieceDetail:
+    piece = await pieces.visible_piece(piece_id, principal.structure_id)
+    viewer = pieces.viewer_for(piece, principal.structure_id, api_key_id=principal.key_id)
+    d = await pieces.detail(piece, viewer)
+    return PieceDetail(
+        **_summary(d), framework_label=d["framework_label"], market_number=d["market_number"], period_start=d["period_start"],
+        period_end=d["period_end"], amounts=[AmountOut(**a) for a in d["amounts"]], lines=[LineOut(**line) for line in d["lines"]],
+        warnings=d["warnings"], total_excl_vat=d["total_excl_vat"], total_incl_vat=d["total_incl_vat"], amount_due=d["amount_due"],
+        source_id=d["source"], actions=d["actions"],
+        history=[StepOut(status=h["status"], label=h["label"], actor_kind=h["actor_kind"], reason_code=h["reason_code"] or "",
+                         comment=h["comment"] or "", at=h["created_at"]) for h in d["history"]])
+
+
+@post("/works/pieces", status_code=201, summary="Déposer un projet de décompte mensuel (A4)", tags=PIECE_TAG)
+async def create_piece(request: Request, principal: NamedDependency[ApiPrincipal], data: JSONBody[PieceCreate]) -> Response[PieceDetail]:
+    """Par le titulaire du marché (permission `deposit`). Les montants sont les cumuls depuis le début du
+    marché ; l'état d'acompte (cumul − cumul précédent accepté, TVA, retenue de garantie…) est calculé
+    aussitôt. La pièce va au maître d'œuvre, qui a 7 jours pour l'accepter ou corriger ses montants.
+    422 pour un montant illisible ou un acompte négatif ; 409 pour un numéro déjà pris ; 404 pour un
+    marché où la structure n'agit pas ; 403 quand elle n'en est pas le titulaire."""
+    require_scope(principal, "deposit")
+    statement = pieces.StatementIn(number=data.number, period_start=data.period_start.isoformat(), period_end=data.period_end.isoformat(),
+                                   amounts=msgspec.structs.asdict(data.amounts), vat_rate=data.vat_rate,
+                                   retenue_rate=data.retenue_rate, caution=data.caution)
+
+    async def work() -> Response:
+        try:
+            piece = await pieces.file_statement(data.market_id, principal.structure_id, principal.actor("supplier"), statement)
+            return _json(await _piece_detail(piece.id, principal), 201)
+        except WorksError as exc:
+            raise _problem(exc) from None
+
+    return await idempotent(request, principal, work)
+
+
+@get("/works/pieces", summary="Pièces de travaux (pagination par curseur)", tags=PIECE_TAG)
+async def list_pieces(
+    principal: NamedDependency[ApiPrincipal],
+    role: Annotated[str | None, QueryParameter(description="titulaire, moe, moa ou payer", max_length=20)] = None,
+    status: Annotated[str | None, QueryParameter(description="Un statut (MISE_A_DISPOSITION_MOE…).", max_length=40)] = None,
+    to_act: Annotated[bool, QueryParameter(description="Seulement celles qui attendent la structure de la clé.")] = False,
+    market_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+    cursor: Annotated[str | None, QueryParameter(description="Le `next_cursor` de la page précédente.", max_length=200)] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=markets.MAX_PAGE)] = pieces.PAGE_SIZE,
+) -> PiecePage:
+    """Les pièces que la structure de la clé dépose (titulaire) ou reçoit (maître d'œuvre, maître
+    d'ouvrage, payeur), de la plus récente à la plus ancienne."""
+    require_scope(principal, "read")
+    try:
+        rows, next_cursor = await pieces.piece_page(principal.structure_id, role=role, status=status, to_act=to_act,
+                                                    market_id=market_id, cursor=cursor, limit=limit)
+    except WorksError as exc:
+        raise _problem(exc) from None
+    return PiecePage(items=[PieceListItem(**_summary(r), total_excl_vat=f"{r['total_excl_vat']:.2f}", amount_due=f"{r['amount_due']:.2f}",
+                                          supplier_name=r["supplier_name"], recipient_name=r["recipient_name"]) for r in rows],
+                     next_cursor=next_cursor)
+
+
+@get("/works/pieces/{piece_id:int}", summary="Une pièce de travaux", tags=PIECE_TAG)
+async def get_piece(principal: NamedDependency[ApiPrincipal], piece_id: Annotated[int, ID]) -> PieceDetail:
+    """Visible de tous les acteurs du marché ; 404 pour les autres."""
+    require_scope(principal, "read")
+    try:
+        return await _piece_detail(piece_id, principal)
+    except WorksError as exc:
+        raise _problem(exc) from None
+
+
+@post("/works/pieces/{piece_id:int}/actions", status_code=200, summary="Une étape du circuit d'une pièce de travaux", tags=PIECE_TAG)
+async def act_on_piece(request: Request, principal: NamedDependency[ApiPrincipal], piece_id: Annotated[int, ID],
+                       data: JSONBody[PieceAction]) -> Response[PieceDetail]:
+    """Le maître d'œuvre accepte (en corrigeant des montants : acceptation partielle ; un refus entier
+    pour une erreur de montant est interdit, R.2192-34 CCP, code `amount_refusal_forbidden`), demande
+    un complément ou refuse pour un autre motif ; le titulaire complète, ou transmet au maître d'ouvrage
+    après 7 jours sans réponse ; le maître d'ouvrage valide ou renvoie au maître d'œuvre. 409
+    `stale_version` si la pièce a changé depuis `version`."""
+    require_scope(principal, "deposit" if data.action in ("COMPLETEE_MOE", "TRANSMISE_MOA") else "process")
+    correction = {k: v for k, v in msgspec.structs.asdict(data.correction).items() if v is not None} if data.correction else None
+
+    async def work() -> Response:
+        try:
+            piece = await pieces.visible_piece(piece_id, principal.structure_id)
+            actor = pieces.viewer_for(piece, principal.structure_id, api_key_id=principal.key_id)
+            await pieces.act(piece_id, principal.structure_id, actor, data.action, version=data.version,
+                             reason_code=data.reason_code, comment=data.comment, correction=correction or None)
+            return _json(await _piece_detail(piece_id, principal))
+        except WorksError as exc:
+            raise _problem(exc) from None
+
+    return await idempotent(request, principal, work)
+
+
+HANDLERS = [create_market, list_markets, get_market, confirm_market, create_piece, list_pieces, get_piece, act_on_piece]
+
+PIECE_EXAMPLE = {
+    "market_id": 1, "number": "DM-2026-09", "period_start": "2026-09-01", "period_end": "2026-09-30",
+    "amounts": {"works": "48000.00", "supplies": "2500.00", "bonuses": "0", "expenses": "120.00"}, "vat_rate": "0.20",
+}
+ACTION_EXAMPLE = {"action": "PRISE_EN_COMPTE_MOE", "version": 2, "comment": "Travaux constatés : 45 000 € au cumul.",
+                  "correction": {"works": "45000.00"}}
 
 REQUEST_EXAMPLE = {
     "number": "2026-TX-014", "title": "Réfection de la toiture de l'école Jules-Ferry",
