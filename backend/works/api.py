@@ -306,8 +306,8 @@ class PieceListItem(PieceSummary, kw_only=True):
 class PieceDetail(PieceSummary, kw_only=True):
     framework_label: str
     market_number: str
-    period_start: str | None
-    period_end: str | None
+    period_start: date | None
+    period_end: date | None
     amounts: list[AmountOut]
     lines: list[LineOut]
     warnings: list[str]

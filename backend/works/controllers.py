@@ -6,6 +6,11 @@
     GET  /works/markets/{id}             the market: actors, dossiers, confirmation for the MOA
     POST /works/markets/{id}/confirm     the MOA confirms a market declared by its titulaire
     GET  /works/dossiers/{id}            a dossier de facturation: its timeline of amounts
+    GET  /works/markets/{id}/statements/new   the titulaire's projet de décompte mensuel (form)
+    POST /works/markets/{id}/statements       file it: a dossier, the A4 for the MOE
+    GET  /works/pieces/{id}              a works piece: amounts asked and accepted, état d'acompte, countdown, steps
+    GET  /works/pieces/{id}/live         its live block (swapped on sse:invoice-<id>)
+    POST /works/pieces/{id}/actions      a step of the circuit (MOE, MOA, titulaire), through the lifecycle
 
 A structure that is not an actor of a market gets 404 on every route of that market. A
 refused declaration shows each field's French error in place, with what was typed (422).
@@ -21,9 +26,12 @@ from litestar.response import Redirect, Template
 
 from backend.accounts.spaces import space
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
-from backend.works import dossiers, markets
+from backend.processing.lifecycle import Actor, TransitionError
+from backend.processing.reasons import reasons_for
+from backend.works import circuit, dossiers, markets, pieces
+from backend.works.acompte import STATEMENT_LABELS
 from backend.works.markets import Declarer, MarketIn, WorksError
-from backend.works.tables import MOA, PENDING
+from backend.works.tables import ACTIVE, MOA, PENDING
 
 FORM_FIELDS = ("number", "title", "moa_siret", "moa_service", "moe_siret", "moe_service", "payer_siret", "payer_service",
                "engagement", "titulaire_siret", "mandataire_siret", "start_date", "amount_excl_vat")
@@ -58,7 +66,10 @@ async def workspace(request: Request, current: NamedDependency[CurrentUser], cur
     except WorksError as exc:
         _raise(exc)
     to_confirm = [r for r in rows if r["status"] == PENDING and MOA in r["roles"]] if not cursor else []
-    return page(request, "works/workspace.html", markets=rows, next_cursor=next_cursor, to_confirm=to_confirm)
+    to_act = (await pieces.piece_page(current.structure_id, to_act=True, limit=50))[0] if not cursor else []
+    recent = (await pieces.piece_page(current.structure_id, limit=10))[0] if not cursor else []
+    return page(request, "works/workspace.html", markets=rows, next_cursor=next_cursor, to_confirm=to_confirm,
+                to_act=to_act, recent=recent)
 
 
 def _form_page(request: Request, current: CurrentUser, form: dict, errors: dict, status: int = 200, error: str = "") -> Template:
@@ -99,7 +110,9 @@ async def market_page(request: Request, current: NamedDependency[CurrentUser], m
     for dossier in detail["dossiers"]:
         dossier["summary_label"] = (await dossiers.dossier_summary(dossier["id"]))[1]
     can_confirm = market.status == PENDING and MOA in detail["roles"] and current.is_manager
-    return page(request, "works/market.html", can_confirm=can_confirm, **detail)
+    can_file = market.status == ACTIVE and market.titulaire == current.structure_id and _may_deposit(current)
+    market_pieces = (await pieces.piece_page(current.structure_id, market_id=market.id, limit=50))[0]
+    return page(request, "works/market.html", can_confirm=can_confirm, can_file=can_file, pieces=market_pieces, **detail)
 
 
 @post("/works/markets/{market_id:int}/confirm")
@@ -123,5 +136,124 @@ async def dossier_page(request: Request, current: NamedDependency[CurrentUser], 
                 summary=dossiers.SUMMARY_LABELS[dossiers.summary_of(steps)])
 
 
+def _may_deposit(current: CurrentUser) -> bool:
+    active = current.active or {}
+    return bool(active.get("can_deposit"))
+
+
+STATEMENT_FIELDS = ("works", "supplies", "price_revision", "bonuses", "expenses", "penalties", "advance_repaid")
+STATEMENT_HINTS = {"works": "Travaux et autres prestations, cumul depuis le début du marché", "supplies": "Approvisionnements",
+                   "price_revision": "Effet de la révision ou de l'actualisation des prix (peut être négatif)",
+                   "bonuses": "Primes", "expenses": "Débours avancés pour le maître d'ouvrage (hors TVA)",
+                   "penalties": "Pénalités appliquées", "advance_repaid": "Remboursement de l'avance"}
+
+
+def _statement_page(request: Request, market, form: dict, errors: dict, error: str = "", status: int = 200) -> Template:
+    return page(request, "works/statement.html", status_code=status, market=market, form=form, errors=errors, error=error,
+                fields=STATEMENT_FIELDS, labels=STATEMENT_LABELS, hints=STATEMENT_HINTS)
+
+
+async def _filing_market(current: CurrentUser, market_id: int):
+    try:
+        market = await markets.visible_market(market_id, current.structure_id)
+    except WorksError as exc:
+        _raise(exc)
+    if market.titulaire != current.structure_id or not _may_deposit(current):
+        raise NotFoundException("Seul le titulaire du marché, avec le droit de dépôt, dépose un projet de décompte mensuel.")
+    return market
+
+
+@get("/works/markets/{market_id:int}/statements/new")
+async def statement_form(request: Request, current: NamedDependency[CurrentUser], market_id: FromPath[int]) -> Template:
+    market = await _filing_market(current, market_id)
+    return _statement_page(request, market, {"vat_rate": "0.20"}, {})
+
+
+@post("/works/markets/{market_id:int}/statements")
+async def statement_file(request: Request, current: NamedDependency[CurrentUser], market_id: FromPath[int]) -> Template | Redirect:
+    market = await _filing_market(current, market_id)
+    data = await form_data(request)
+    form = {k: (v or "")[:MAX_FIELD] for k, v in data.items() if k != "_csrf_token"}
+    statement = pieces.StatementIn(number=form.get("number", ""), period_start=form.get("period_start", ""),
+                                   period_end=form.get("period_end", ""), vat_rate=form.get("vat_rate", "0.20"),
+                                   amounts={name: form.get(name, "") for name in STATEMENT_FIELDS},
+                                   caution=bool(form.get("caution")))
+    try:
+        piece = await pieces.file_statement(market.id, current.structure_id, Actor("supplier", current.id), statement)
+    except WorksError as exc:
+        return _statement_page(request, market, form, exc.errors, exc.message, exc.http_status)
+    flash(request, f"Projet de décompte n° {piece.number} envoyé au maître d'œuvre : il a {circuit.DAYS} jours pour l'accepter.", "success")
+    return Redirect(f"/works/pieces/{piece.id}", status_code=303)
+
+
+ACTION_TONES = {"REFUSEE_MOE": "btn-danger", "REFUSEE_MOA": "btn-danger"}
+TONES = {"MISE_A_DISPOSITION_MOE": "warn", "COMPLETEE_MOE": "warn", "SUSPENDUE_MOE": "warn", "HORS_DELAI_MOE": "bad",
+         "REFUSEE_MOE": "bad", "REFUSEE_MOA": "bad", "MISE_A_DISPOSITION_MOA": "warn", "PRISE_EN_COMPTE_MOE": "ok",
+         "PRISE_EN_COMPTE_MOA": "ok", "TRANSMISE_MOA": "ok", "MISE_EN_PAIEMENT": "ok"}
+
+
+async def _piece_context(current: CurrentUser, piece_id: int) -> dict:
+    try:
+        piece = await pieces.visible_piece(piece_id, current.structure_id)
+    except WorksError as exc:
+        _raise(exc)
+    viewer = pieces.viewer_for(piece, current.structure_id, user_id=current.id)
+    detail = await pieces.detail(piece, viewer)
+    return {"piece": detail, "action_labels": pieces.ACTION_LABELS, "action_tones": ACTION_TONES, "tones": TONES,
+            "refusal_reasons": reasons_for("REFUSEE_MOE"), "moe_days": circuit.DAYS,
+            "is_payer_piece": piece.billing_framework == circuit.VALIDATED and current.structure_id == piece.recipient}
+
+
+@get("/works/pieces/{piece_id:int}")
+async def piece_page(request: Request, current: NamedDependency[CurrentUser], piece_id: FromPath[int]) -> Template:
+    return page(request, "works/piece.html", **await _piece_context(current, piece_id))
+
+
+@get("/works/pieces/{piece_id:int}/live")
+async def piece_live(request: Request, current: NamedDependency[CurrentUser], piece_id: FromPath[int]) -> Template:
+    return page(request, "works/_piece_live.html", **await _piece_context(current, piece_id))
+
+
+@post("/works/pieces/{piece_id:int}/actions")
+async def piece_act(request: Request, current: NamedDependency[CurrentUser], piece_id: FromPath[int]) -> Template | Redirect:
+    data = await form_data(request)
+    target = (data.get("action") or "")[:30]
+    correction = None
+    if target == "PRISE_EN_COMPTE_MOE":
+        try:
+            piece = await pieces.visible_piece(piece_id, current.structure_id)
+        except WorksError as exc:
+            _raise(exc)
+        asked = circuit.works_data(piece).get("statement") or {}
+        typed = {name: data[name] for name in STATEMENT_FIELDS if name in data}
+        try:
+            correction = {name: value for name, value in typed.items()
+                          if circuit.parse_amount(value, name) != circuit.parse_amount(asked.get(name, "0"), name)} or None
+        except circuit.StatementError as exc:
+            return await _refused(request, current, piece_id, exc.message, 422)
+    try:
+        version = int(data.get("version") or 0) or None
+    except ValueError:
+        version = None
+    try:
+        piece = await pieces.visible_piece(piece_id, current.structure_id)
+        actor = pieces.viewer_for(piece, current.structure_id, user_id=current.id)
+        await pieces.act(piece_id, current.structure_id, actor, target, version=version, reason_code=data.get("reason_code") or None,
+                         comment=(data.get("comment") or "")[:MAX_FIELD], correction=correction)
+    except WorksError as exc:
+        _raise(exc)
+    except TransitionError as exc:
+        if exc.http_status == 404:
+            raise NotFoundException(exc.message_fr) from None
+        return await _refused(request, current, piece_id, exc.message_fr, exc.http_status)
+    flash(request, "C'est fait.", "success")
+    return Redirect(f"/works/pieces/{piece_id}", status_code=303)
+
+
+async def _refused(request: Request, current: CurrentUser, piece_id: int, message: str, status: int) -> Template:
+    return page(request, "works/piece.html", status_code=status, action_error=message, **await _piece_context(current, piece_id))
+
+
 router = Router(opt=space("travaux"), path="/", dependencies={"current": Provide(require_user)},
-                route_handlers=[workspace, declare_form, declare, market_page, confirm, dossier_page])
+                route_handlers=[workspace, declare_form, declare, market_page, confirm, dossier_page, statement_form, statement_file,
+                                piece_page, piece_live, piece_act])

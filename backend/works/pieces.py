@@ -233,15 +233,19 @@ async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
     actions = await lifecycle.allowed_actions(piece, viewer) if viewer is not None else []
     statement = works.get("statement") or {}
     asked = works.get("asked") or statement
+    corrected = works.get("corrected") or {}
+    if piece.billing_framework == circuit.STATEMENT and piece.status == "PRISE_EN_COMPTE_MOE":
+        # The statement as its MOE accepted it: the titulaire reads each correction on its own piece.
+        accepted = next(h["details"] for h in reversed(history) if h["status"] == "PRISE_EN_COMPTE_MOE")
+        statement, corrected = accepted.get("statement") or statement, accepted.get("corrected") or {}
     amounts = [{"code": name, "label": STATEMENT_LABELS[name], "asked": asked.get(name, "0.00"), "accepted": statement.get(name, "0.00"),
-                "previous": (works.get("previous") or {}).get(name, "0.00"),
-                "corrected": name in (works.get("corrected") or {})} for name in circuit.FIELDS]
+                "previous": (works.get("previous") or {}).get(name, "0.00"), "corrected": name in corrected} for name in circuit.FIELDS]
     market = await visible_market(piece.market, piece.supplier)
-    return {**row, "framework_label": frameworks.label(piece.billing_framework), "period_start": works.get("period_start"),
-            "period_end": works.get("period_end"), "amounts": amounts, "lines": works.get("lines") or [],
+    period = [date.fromisoformat(works[k]) if works.get(k) else None for k in ("period_start", "period_end")]
+    return {**row, "framework_label": frameworks.label(piece.billing_framework), "period_start": period[0], "period_end": period[1], "amounts": amounts, "lines": works.get("lines") or [],
             "warnings": works.get("warnings") or [], "total_excl_vat": _money(piece.total_excl_vat),
             "total_incl_vat": _money(piece.total_incl_vat), "amount_due": _money(piece.amount_due),
-            "source": works.get("source"), "corrected": works.get("corrected") or {},
+            "source": works.get("source"), "corrected": corrected,
             "transmitted_by_titulaire": bool(works.get("transmitted_by_titulaire")), "history": history,
             "actions": [a for a in actions if a in ACTION_LABELS or piece.billing_framework == circuit.VALIDATED],
             "market_number": market.number, "market_title": market.title, "viewer_role": viewer.role if viewer else None}

@@ -1,0 +1,67 @@
+"""The "Travaux" pages of the monthly circuit, through the test client: the titulaire files on its
+phone, the MOE corrects one amount, the titulaire reads the correction, the MOA validates, and the
+payer finds the validated état d'acompte in its "Factures reçues"."""
+
+from __future__ import annotations
+
+from backend.invoices.tables import Invoice
+from backend.works import markets
+from tests.integration.works.test_market_pages_and_api import member_of
+from tests.support.web import post_form
+
+STATEMENT = {"number": "DM-09", "period_start": "2026-09-01", "period_end": "2026-09-30", "works": "10 000,00",
+             "supplies": "2000", "price_revision": "", "bonuses": "", "expenses": "150", "penalties": "", "advance_repaid": "",
+             "vat_rate": "0.20"}
+
+
+async def test_monthly_statement_pages(client, accounts, cast):
+    market_id = await markets.declare(cast.declaration(), cast.as_moa())
+    await member_of(accounts, cast.titulaire)
+    market = await client.get(f"/works/markets/{market_id}")
+    assert "Déposer un projet de décompte mensuel" in market.text
+    new = f"/works/markets/{market_id}/statements/new"
+    refused = await post_form(client, new, f"/works/markets/{market_id}/statements", STATEMENT | {"works": "douze"})
+    assert refused.status_code == 422 and "n&#39;est pas un montant" in refused.text and 'value="DM-09"' in refused.text
+    filed = await post_form(client, new, f"/works/markets/{market_id}/statements", STATEMENT, follow_redirects=False)
+    assert filed.status_code == 303, filed.text
+    url = filed.headers["location"]
+    page = await client.get(url)
+    assert "À vérifier par le maître d&#39;œuvre" in page.text and 'data-days-left="7"' in page.text
+    assert "Accepter" not in page.text  # the titulaire waits
+    await accounts.logout()
+
+    await member_of(accounts, cast.moe)
+    workspace = await client.get("/works")
+    assert "À traiter" in workspace.text and "7&nbsp;j" in workspace.text
+    page = await client.get(url)
+    assert "Accepter" in page.text and 'name="works" value="10000.00"' in page.text
+    a4 = await Invoice.objects().where(Invoice.billing_framework == "A4").first()
+    no_comment = await post_form(client, url, f"{url}/actions", {"action": "PRISE_EN_COMPTE_MOE", "version": str(a4.version),
+                                                                 "works": "9000,00"})
+    assert no_comment.status_code == 422 and "Expliquez la correction" in no_comment.text
+    corrected = await post_form(client, url, f"{url}/actions", {"action": "PRISE_EN_COMPTE_MOE", "version": str(a4.version),
+                                                                "works": "9000,00", "supplies": "2000.00", "comment": "9 000 € constatés"},
+                                follow_redirects=False)
+    assert corrected.status_code == 303
+    await accounts.logout()
+
+    await member_of(accounts, cast.titulaire)
+    page = await client.get(url)
+    assert "Acceptée par le maître d&#39;œuvre" in page.text and 'data-corrected="works"' in page.text and "9 000 € constatés" in page.text
+    await accounts.logout()
+
+    await member_of(accounts, cast.moa)
+    a15 = await Invoice.objects().where(Invoice.billing_framework == "A15").first()
+    validated = await post_form(client, f"/works/pieces/{a15.id}", f"/works/pieces/{a15.id}/actions",
+                                {"action": "PRISE_EN_COMPTE_MOA", "version": str(a15.version)}, follow_redirects=False)
+    assert validated.status_code == 303
+    await accounts.logout()
+
+    await member_of(accounts, cast.payer)
+    a19 = await Invoice.objects().where(Invoice.billing_framework == "A19").first()
+    received = await client.get("/invoices/" + str(a19.id))
+    assert received.status_code == 200 and "DM-09-EAV" in received.text
+    assert (await client.get(f"/works/pieces/{a4.id}")).status_code == 200  # every actor of the market reads the pieces
+    await accounts.logout()
+    await member_of(accounts, cast.stranger)
+    assert (await client.get(f"/works/pieces/{a4.id}")).status_code == 404
