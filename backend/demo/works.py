@@ -2,13 +2,19 @@
 and one declared by its titulaire (waiting for the MOA's confirmation), with a dossier.
 
 Declared through backend.works.markets, the way a person does; idempotent (found by number).
+The active market has monthly statements at several steps of the circuit (backend/works/pieces.py,
+through the lifecycle as people do): September validated by the MOA and paid, October accepted
+with a correction and waiting for the MOA, November waiting for the MOE.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from backend.works import dossiers, markets
+from backend.invoices.tables import Invoice
+from backend.lib.common import paris_today
+from backend.processing.lifecycle import Actor, Payment, change_status
+from backend.works import dossiers, markets, pieces
 from backend.works.tables import BillingFile, Market
 
 # Fictitious but Luhn-valid SIRETs (checked by tests/unit/test_demo_data.py).
@@ -63,6 +69,44 @@ async def load_demo_works(structure_ids: dict[str, int], user_ids: dict[str, int
     market = await Market.objects().get((Market.moa == moa) & (Market.number == ACTIVE_MARKET["number"]))
     if not await BillingFile.exists().where(BillingFile.market == market.id):
         await dossiers.open_dossier(market.id, moa, user_ids["moa"], "SITUATION-01", date(2026, 11, 1), date(2026, 11, 30))
+    await load_demo_pieces(market.id, structure_ids, user_ids)
+
+
+# Cumuls since the start of the market, HT; the MOE corrects October's works.
+STATEMENTS = [
+    ("DM-2026-09", "2026-09-01", "2026-09-30", {"works": "42000.00", "supplies": "6500.00", "expenses": "180.00"}, "paid"),
+    ("DM-2026-10", "2026-10-01", "2026-10-31", {"works": "98000.00", "supplies": "9000.00", "expenses": "180.00"}, "moa"),
+    ("DM-2026-11", "2026-11-01", "2026-11-30", {"works": "151000.00", "supplies": "9000.00", "expenses": "420.00"}, "moe"),
+]
+
+
+async def _latest(framework: str, titulaire: int) -> Invoice:
+    return await Invoice.objects().where((Invoice.billing_framework == framework) & (Invoice.supplier == titulaire)).order_by(
+        Invoice.id, ascending=False).first()
+
+
+async def load_demo_pieces(market_id: int, structure_ids: dict[str, int], user_ids: dict[str, int]) -> None:
+    titulaire = structure_ids["titulaire"]
+    for number, start, end, amounts, step in STATEMENTS:
+        if await Invoice.exists().where((Invoice.supplier == titulaire) & (Invoice.number == number)):
+            continue
+        a4 = await pieces.file_statement(market_id, titulaire, Actor("supplier", user_ids["titulaire"]),
+                                         pieces.StatementIn(number=number, period_start=start, period_end=end, amounts=amounts))
+        if step == "moe":
+            continue
+        correction = {"works": "95500.00"} if step == "moa" else None
+        await change_status(a4.id, Actor("moe", user_ids["moe"]), "PRISE_EN_COMPTE_MOE", expected_version=a4.version,
+                            comment="Travaux constatés : 95 500 € au cumul (lot carrelage inachevé)." if correction else "",
+                            correction=correction)
+        if step == "moa":
+            continue
+        a15 = await _latest("A15", titulaire)
+        await change_status(a15.id, Actor("moa", user_ids["moa"]), "PRISE_EN_COMPTE_MOA", expected_version=a15.version)
+        a19 = await _latest("A19", titulaire)
+        payer = Actor("recipient", user_ids["payer"])
+        a19 = await change_status(a19.id, payer, "SERVICE_FAIT", expected_version=a19.version)
+        await change_status(a19.id, payer, "MISE_EN_PAIEMENT", expected_version=a19.version,
+                            payment=Payment(date=paris_today(), amount=a19.amount_due))
 
 
 def works_description() -> list[dict]:
