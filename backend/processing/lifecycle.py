@@ -957,6 +957,8 @@ def _outbox_rows(invoice: Invoice, steps, target: str, version: int, changes: di
         "invoice_id": invoice.id, "number": invoice.number, "supplier_id": invoice.supplier,
         "recipient_id": recipient, "version": version, "occurred_at": now.isoformat(),
     }
+    if getattr(invoice, "billing_framework", None) in RECIPIENT_ROLE or getattr(invoice, "billing_framework", None) == "A19":
+        base["billing_framework"] = invoice.billing_framework  # a works piece: which one, for the ERPs
     rows: list[Outbox] = []
     if target == ACKNOWLEDGE:
         payload = {**base, "event": "invoice.rejection_acknowledged", "status": invoice.status,

@@ -85,6 +85,10 @@ async def test_statement_goes_to_moe_then_moa_then_payer_who_pays(cast, market):
     assert a19.amount_due == a15.amount_due and a19.service_code == "FIN" and a19.engagement == "EJ-42"
     received = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.event_type == "invoice.received")]
     assert [r["invoice_id"] for r in received] == [a19.id]
+    hooks = [json.loads(r["payload"]) for r in await Outbox.select().where(
+        (Outbox.event_type == "invoice.status_changed") & (Outbox.channel == "webhook"))]
+    assert {(h["billing_framework"], h["status"]) for h in hooks} >= {("A4", "PRISE_EN_COMPTE_MOE"), ("A15", "MISE_A_DISPOSITION_MOA"),
+                                                                     ("A19", "MISE_A_DISPOSITION")}
     payer = Actor("recipient", users["payer"])
     a19 = await change_status(a19.id, payer, "SERVICE_FAIT", expected_version=a19.version)
     await change_status(a19.id, payer, "MISE_EN_PAIEMENT", expected_version=a19.version,
