@@ -11,6 +11,8 @@
     GET  /works/pieces/{id}              a works piece: amounts asked and accepted, état d'acompte, countdown, steps
     GET  /works/pieces/{id}/live         its live block (swapped on sse:invoice-<id>)
     POST /works/pieces/{id}/actions      a step of the circuit (MOE, MOA, titulaire), through the lifecycle
+    GET  /works/pieces/{id}/messages     the piece's message thread (backend/messages), between its filer and receiver
+    POST /works/pieces/{id}/messages     write in it: where the titulaire contests a correction (30 days)
 
 A structure that is not an actor of a market gets 404 on every route of that market. A
 refused declaration shows each field's French error in place, with what was typed (422).
@@ -25,7 +27,10 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from backend.accounts.spaces import space
+from backend.lib.uploads import read_uploads
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
+from backend.messages import service as messages
+from backend.messages.service import MessageError
 from backend.processing.lifecycle import Actor, TransitionError
 from backend.processing.reasons import reasons_for
 from backend.works import circuit, dossiers, markets, pieces
@@ -204,9 +209,50 @@ async def _piece_context(current: CurrentUser, piece_id: int) -> dict:
             "is_payer_piece": piece.billing_framework == circuit.VALIDATED and current.structure_id == piece.recipient}
 
 
+THREAD = "messages/_thread.html"
+
+
+async def _thread(piece_id: int, current: CurrentUser, **kwargs) -> dict:
+    """The piece's thread (the messages of its invoice row), posted through the works routes: the MOE
+    and the MOA read their pieces here, not in the invoice pages."""
+    try:
+        piece = await pieces.visible_piece(piece_id, current.structure_id)
+    except WorksError as exc:
+        _raise(exc)
+    context = await messages.thread_context(piece, current, **kwargs)
+    context["thread"]["url"] = f"/works/pieces/{piece.id}/messages"
+    return context
+
+
 @get("/works/pieces/{piece_id:int}")
 async def piece_page(request: Request, current: NamedDependency[CurrentUser], piece_id: FromPath[int]) -> Template:
-    return page(request, "works/piece.html", **await _piece_context(current, piece_id))
+    return page(request, "works/piece.html", **await _piece_context(current, piece_id), **await _thread(piece_id, current))
+
+
+@get("/works/pieces/{piece_id:int}/messages")
+async def piece_thread(request: Request, current: NamedDependency[CurrentUser], piece_id: FromPath[int]) -> Template:
+    context = await _thread(piece_id, current)
+    if not context["thread"]["visible"]:
+        raise NotFoundException(context["thread"]["reason"])
+    return page(request, THREAD, **context)
+
+
+@post("/works/pieces/{piece_id:int}/messages")
+async def piece_message(request: Request, current: NamedDependency[CurrentUser], piece_id: FromPath[int]) -> Template | Redirect:
+    await _thread(piece_id, current, mark=False)  # 404 for a piece this structure may not see
+    data = await form_data(request)
+    try:
+        files = await read_uploads(request, "file")
+        await messages.post_message(request.app.state.settings, piece_id, current.id, current.structure_id, data.get("body"), files)
+    except MessageError as exc:
+        if exc.http_status in (403, 404):
+            raise NotFoundException(exc.message_fr) from None
+        return page(request, THREAD, status_code=exc.http_status,
+                    **await _thread(piece_id, current, error=exc.message_fr, draft=data.get("body") or ""))
+    if request.headers.get("hx-request") == "true":
+        return page(request, THREAD, status_code=201, **await _thread(piece_id, current))
+    flash(request, "Message envoyé.", "success")
+    return Redirect(f"/works/pieces/{piece_id}#messages", status_code=303)
 
 
 @get("/works/pieces/{piece_id:int}/live")
@@ -251,9 +297,10 @@ async def piece_act(request: Request, current: NamedDependency[CurrentUser], pie
 
 
 async def _refused(request: Request, current: CurrentUser, piece_id: int, message: str, status: int) -> Template:
-    return page(request, "works/piece.html", status_code=status, action_error=message, **await _piece_context(current, piece_id))
+    return page(request, "works/piece.html", status_code=status, action_error=message, **await _piece_context(current, piece_id),
+                **await _thread(piece_id, current, mark=False))
 
 
 router = Router(opt=space("travaux"), path="/", dependencies={"current": Provide(require_user)},
                 route_handlers=[workspace, declare_form, declare, market_page, confirm, dossier_page, statement_form, statement_file,
-                                piece_page, piece_live, piece_act])
+                                piece_page, piece_live, piece_act, piece_thread, piece_message])

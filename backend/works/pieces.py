@@ -13,14 +13,14 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from backend.directory.tables import Service, Structure
 from backend.invoices.statuses import CHORUS_NAMES, label
 from backend.invoices.tables import Invoice, InvoiceHistory
-from backend.lib.common import parse_id, utcnow
+from backend.lib.common import PARIS, parse_id, utcnow
 from backend.lib.db import is_unique_violation, retrying, transaction
 from backend.processing import deadlines, frameworks, lifecycle
 from backend.processing import worker as outbox_worker
@@ -38,6 +38,7 @@ from backend.works.tables import ACTIVE, MarketActor
 WORKS_FRAMEWORKS = (circuit.STATEMENT, circuit.ETAT, circuit.VALIDATED)
 VAT_RATES = (Decimal("0.20"), Decimal("0.10"), Decimal("0.055"), Decimal("0"))
 MAX_NUMBER = 50
+CONTEST_DELAY = timedelta(days=30)  # the titulaire may contest the MOE's correction, in the piece's messages
 PAGE_SIZE = 20
 # role → (the framework of the pieces it receives; None: the pieces it files)
 ROLE_PIECES = {"titulaire": None, "moe": circuit.STATEMENT, "moa": circuit.ETAT, "payer": circuit.VALIDATED}
@@ -238,6 +239,10 @@ async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
         # The statement as its MOE accepted it: the titulaire reads each correction on its own piece.
         accepted = next(h["details"] for h in reversed(history) if h["status"] == "PRISE_EN_COMPTE_MOE")
         statement, corrected = accepted.get("statement") or statement, accepted.get("corrected") or {}
+    contest_until = None
+    if corrected and piece.billing_framework == circuit.STATEMENT and piece.status == "PRISE_EN_COMPTE_MOE":
+        decided_at = next(h["created_at"] for h in reversed(history) if h["status"] == "PRISE_EN_COMPTE_MOE")
+        contest_until = (decided_at + CONTEST_DELAY).astimezone(PARIS).date()
     amounts = [{"code": name, "label": STATEMENT_LABELS[name], "asked": asked.get(name, "0.00"), "accepted": statement.get(name, "0.00"),
                 "previous": (works.get("previous") or {}).get(name, "0.00"), "corrected": name in corrected} for name in circuit.FIELDS]
     market = await visible_market(piece.market, piece.supplier)
@@ -245,7 +250,7 @@ async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
     return {**row, "framework_label": frameworks.label(piece.billing_framework), "period_start": period[0], "period_end": period[1], "amounts": amounts, "lines": works.get("lines") or [],
             "warnings": works.get("warnings") or [], "total_excl_vat": _money(piece.total_excl_vat),
             "total_incl_vat": _money(piece.total_incl_vat), "amount_due": _money(piece.amount_due),
-            "source": works.get("source"), "corrected": corrected,
+            "source": works.get("source"), "corrected": corrected, "contest_until": contest_until,
             "transmitted_by_titulaire": bool(works.get("transmitted_by_titulaire")), "history": history,
             "actions": [a for a in actions if a in ACTION_LABELS or piece.billing_framework == circuit.VALIDATED],
             "market_number": market.number, "market_title": market.title, "viewer_role": viewer.role if viewer else None}

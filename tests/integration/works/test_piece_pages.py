@@ -48,6 +48,14 @@ async def test_monthly_statement_pages(client, accounts, cast):
     await member_of(accounts, cast.titulaire)
     page = await client.get(url)
     assert "Acceptée par le maître d&#39;œuvre" in page.text and 'data-corrected="works"' in page.text and "9 000 € constatés" in page.text
+    assert "Vous pouvez contester la correction jusqu'au" in page.text
+    contested = await post_form(client, url, f"{url}/messages", {"body": "Nous contestons : l'attachement n° 4 montre 10 000 €."},
+                                follow_redirects=False)
+    assert contested.status_code == 303
+    await accounts.logout()
+
+    await member_of(accounts, cast.moe)
+    assert "l&#39;attachement n° 4 montre 10 000 €" in (await client.get(url)).text  # the MOE reads it on the piece
     await accounts.logout()
 
     await member_of(accounts, cast.moa)
