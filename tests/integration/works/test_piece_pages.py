@@ -73,3 +73,11 @@ async def test_monthly_statement_pages(client, accounts, cast):
     await accounts.logout()
     await member_of(accounts, cast.stranger)
     assert (await client.get(f"/works/pieces/{a4.id}")).status_code == 404
+    await accounts.logout()
+
+    # The titulaire's own invoice pages and lists show its works pieces too (no error on their data).
+    await member_of(accounts, cast.titulaire)
+    for piece in (a4, a15, a19):
+        assert (await client.get(f"/invoices/{piece.id}")).status_code == 200
+    assert (await client.get("/")).status_code == 200
+    assert (await client.get("/invoices")).status_code == 200
