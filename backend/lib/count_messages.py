@@ -174,6 +174,8 @@ COUNT_MESSAGES: list[CountMessage] = [
                  lambda n: {"left": n}, ("0 jour", "1 jour", "2 jours")),
     CountMessage(T + "invoices/validations.html", '{{ row.days_left | plural("jour", "jours") }}',
                  lambda n: {"row": {"days_left": n}}, ("0 jour", "1 jour", "2 jours")),
+    CountMessage(T + "works/_piece_live.html", '{{ piece.days_left | plural("jour", "jours") }}',
+                 lambda n: {"piece": {"days_left": n}}, ("0 jour", "1 jour", "2 jours")),
     # A CDAR message refused by the API: how many blocking findings.
     CountMessage("backend/api/lifecycle_controllers.py", 'plural(len(problems), "erreur bloquante", "erreurs bloquantes")',
                  lambda n: {"problems": [None] * n}, ("0 erreur bloquante", "1 erreur bloquante", "2 erreurs bloquantes")),

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from backend.directory.tables import Service, Structure
-from backend.invoices.statuses import CHORUS_NAMES, label
+from backend.invoices.statuses import CHORUS_NAMES, STATUSES, label
 from backend.invoices.tables import Invoice, InvoiceHistory
 from backend.lib.common import PARIS, parse_id, utcnow
 from backend.lib.db import is_unique_violation, retrying, transaction
@@ -177,7 +177,9 @@ async def piece_page(structure_id: int, *, role: str | None = None, status: str 
                      market_id: int | None = None, cursor: str | None = None, limit: int = PAGE_SIZE) -> tuple[list[dict], str | None]:
     """The works pieces this structure files or receives, newest first (keyset on id)."""
     if role is not None and role not in ROLE_PIECES:
-        raise WorksError("role_invalid", f"Rôle inconnu : {role[:30]} (titulaire, moe, moa ou payer).")
+        raise WorksError("role_invalid", "Rôle inconnu : titulaire, moe, moa ou payer.")
+    if status and status not in STATUSES:
+        raise WorksError("status_invalid", "Statut inconnu : voyez la liste des statuts des pièces de travaux dans la documentation.")
     query = Invoice.select(*LIST_COLUMNS).where(Invoice.billing_framework.is_in(list(WORKS_FRAMEWORKS)) & Invoice.market.is_not_null())
     if role is None:
         query = query.where((Invoice.supplier == structure_id) | (Invoice.recipient == structure_id))
