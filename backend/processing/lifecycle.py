@@ -157,6 +157,9 @@ JUSTICE_TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
 # (the A4 waits for the MOE again). The follow-up pieces are filed by the same change
 # (_works_followup), in its transaction.
 MOE_WAITING = frozenset({"MISE_A_DISPOSITION_MOE", "COMPLETEE_MOE"})  # the 7 days run
+# A subcontractor's (A10) or co-contractor's (A13) monthly statement is validated first by the
+# titulaire or mandataire (the validation circuit's levels, 15 days, tacit after), then is its MOE's.
+VALIDATED_FOR_MOE = frozenset({"A10", "A13"})
 MOE_DECISIONS = frozenset({"PRISE_EN_COMPTE_MOE", "SUSPENDUE_MOE", "REFUSEE_MOE"})
 WORKS_STEPS: dict[str, dict[str, frozenset[str]]] = {
     MOE: {status: MOE_DECISIONS for status in (*MOE_WAITING, "HORS_DELAI_MOE")},
@@ -166,10 +169,12 @@ WORKS_STEPS: dict[str, dict[str, frozenset[str]]] = {
         **{status: frozenset({"HORS_DELAI_MOE"}) for status in MOE_WAITING},
         # the MOA sent the état d'acompte back: the statement waits for its MOE again
         "PRISE_EN_COMPTE_MOE": frozenset({"MISE_A_DISPOSITION_MOE"}), "TRANSMISE_MOA": frozenset({"MISE_A_DISPOSITION_MOE"}),
+        # a subcontractor's or co-contractor's statement, once its validator passed it
+        **{passed: frozenset({"MISE_A_DISPOSITION_MOE"}) for passed in PASSED},
     },
 }
 # On a works piece before the payer, its recipient acts as the market's MOE (A4) or MOA (A15).
-RECIPIENT_ROLE = {"A4": MOE, "A15": MOA}
+RECIPIENT_ROLE = {"A4": MOE, "A10": MOE, "A13": MOE, "A15": MOA}
 # Who must act next on a works piece at this status: pushed and told live.
 WORKS_NEXT = {"MISE_A_DISPOSITION_MOE": MOE, "COMPLETEE_MOE": MOE, "MISE_A_DISPOSITION_MOA": MOA,
               "SUSPENDUE_MOE": SUPPLIER, "HORS_DELAI_MOE": SUPPLIER}
@@ -181,7 +186,7 @@ CIRCUITS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     frameworks.SIMPLE: TRANSITIONS,
     frameworks.VALIDATION: _merged(TRANSITIONS, _validation_steps()),
     frameworks.JUSTICE: JUSTICE_TRANSITIONS,
-    frameworks.WORKS_MONTHLY: _merged(TRANSITIONS, WORKS_STEPS),
+    frameworks.WORKS_MONTHLY: _merged(TRANSITIONS, _validation_steps(), WORKS_STEPS),
 }
 
 
@@ -192,10 +197,13 @@ def circuit_of(invoice: Invoice | dict) -> str:
     return framework.circuit if framework is not None and framework.circuit in CIRCUITS else frameworks.SIMPLE
 
 
-def next_after_validation(passed: str, levels: int) -> str:
-    """After level n is passed: the next level waits when the invoice has one, else the recipient receives it."""
+def next_after_validation(passed: str, levels: int, framework: str | None = None) -> str:
+    """After level n is passed: the next level waits when the invoice has one, else the recipient
+    receives it (for a subcontractor's or co-contractor's monthly statement, its MOE)."""
     level = PASSED[passed]
-    return f"A_VALIDER_{level + 1}" if level < levels else "MISE_A_DISPOSITION"
+    if level < levels:
+        return f"A_VALIDER_{level + 1}"
+    return "MISE_A_DISPOSITION_MOE" if framework in VALIDATED_FOR_MOE else "MISE_A_DISPOSITION"
 
 
 def validator_of(invoice: Invoice, level: int) -> int | None:
@@ -604,7 +612,7 @@ async def change_status(
         steps = [("DEPOSEE", actor, "", comment, details), ("MISE_A_DISPOSITION", Actor.platform(), "", "", {})]
         final = "MISE_A_DISPOSITION"
     elif target in PASSED:  # a level validated: the next level waits, or the recipient receives it
-        final = next_after_validation(target, validation_levels(invoice))
+        final = next_after_validation(target, validation_levels(invoice), invoice.billing_framework)
         steps = [(target, actor, reason_code, comment, details), (final, Actor.platform(), "", "", {})]
     else:
         steps = [(target, actor, reason_code, comment, details)]
@@ -747,10 +755,13 @@ async def _filed(piece: Invoice, steps, now) -> list[int]:
 
 
 async def file_works_statement(piece_id: int, actor: Actor) -> list[int]:
-    """A titulaire's projet de décompte mensuel (A4), just saved at MISE_A_DISPOSITION_MOE by
+    """A projet de décompte mensuel (A4; A10, A13 at A_VALIDER_1), just saved at MISE_A_DISPOSITION_MOE by
     backend/works/pieces.py in its transaction: its history, the MOE's 7 days, push and events."""
     piece = await Invoice.objects().get(Invoice.id == piece_id)
-    assert piece is not None and piece.status == "MISE_A_DISPOSITION_MOE"
+    assert piece is not None and piece.status in ("MISE_A_DISPOSITION_MOE", "A_VALIDER_1")
+    if piece.status == "A_VALIDER_1":  # a subcontractor's or co-contractor's: its validator first (15 days)
+        await _history(piece.id, [("DEPOSEE", actor, "", "", {}), ("A_VALIDER_1", Actor.platform(), "", "", {})], utcnow())
+        return await deposited_for_validation(piece.id)
     return await _filed(piece, [("DEPOSEE", actor, "", "", {}), ("MISE_A_DISPOSITION_MOE", Actor.platform(), "", "", {})], utcnow())
 
 
@@ -803,7 +814,7 @@ async def tacit_validation(invoice_id: int, level: int) -> None:
         return
     target = f"ABSENCE_VALIDATION_{level}_HORS_DELAI"
     check_transition(invoice.status, PLATFORM, target, circuit_of(invoice))
-    final = next_after_validation(target, validation_levels(invoice))
+    final = next_after_validation(target, validation_levels(invoice), invoice.billing_framework)
     platform = Actor.platform()
     steps = [(target, platform, "", "", {"days": VALIDATION_DAYS}), (final, platform, "", "", {})]
     await _write_change(invoice, final, invoice.version + 1, utcnow(), {}, steps, target, None)

@@ -248,7 +248,8 @@ class PieceCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class PieceAction(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     action: Annotated[str, msgspec.Meta(max_length=24, examples=["PRISE_EN_COMPTE_MOE"], description=(
         "MOE : PRISE_EN_COMPTE_MOE (avec `correction` éventuelle), SUSPENDUE_MOE, REFUSEE_MOE (motif autre qu'un montant) ; "
-        "titulaire : COMPLETEE_MOE, TRANSMISE_MOA (après le délai de 7 jours) ; MOA : PRISE_EN_COMPTE_MOA, REFUSEE_MOA."))]
+        "titulaire : COMPLETEE_MOE, TRANSMISE_MOA (après le délai de 7 jours) ; MOA : PRISE_EN_COMPTE_MOA, REFUSEE_MOA ; "
+        "valideur d'un décompte de sous-traitant (A10) ou de cotraitant (A13) : VALIDEE_1, REFUSEE_1 (VALIDEE_2, REFUSEE_2)."))]
     version: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
     reason_code: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     comment: Annotated[str, msgspec.Meta(max_length=2000)] = ""
@@ -346,7 +347,8 @@ async def _piece_detail(piece_id: int, principal: ApiPrincipal) -> PieceDetail:
 
 @post("/works/pieces", status_code=201, summary="Déposer un projet de décompte mensuel (A4)", tags=PIECE_TAG)
 async def create_piece(request: Request, principal: NamedDependency[ApiPrincipal], data: JSONBody[PieceCreate]) -> Response[PieceDetail]:
-    """Par le titulaire du marché (permission `deposit`). Les montants sont les cumuls depuis le début du
+    """Par le titulaire du marché (A4), un sous-traitant (A10, validé d'abord par le titulaire) ou un
+    cotraitant (A13, validé d'abord par le mandataire), avec la permission `deposit`. Les montants sont les cumuls depuis le début du
     marché ; l'état d'acompte (cumul − cumul précédent accepté, TVA, retenue de garantie…) est calculé
     aussitôt. La pièce va au maître d'œuvre, qui a 7 jours pour l'accepter ou corriger ses montants.
     422 pour un montant illisible ou un acompte négatif ; 409 pour un numéro déjà pris ; 404 pour un
@@ -407,7 +409,9 @@ async def act_on_piece(request: Request, principal: NamedDependency[ApiPrincipal
     un complément ou refuse pour un autre motif ; le titulaire complète, ou transmet au maître d'ouvrage
     après 7 jours sans réponse ; le maître d'ouvrage valide ou renvoie au maître d'œuvre. 409
     `stale_version` si la pièce a changé depuis `version`."""
-    require_scope(principal, "deposit" if data.action in ("COMPLETEE_MOE", "TRANSMISE_MOA") else "process")
+    # The companies' steps (completing, transmitting, validating a subcontractor's statement) need `deposit`.
+    require_scope(principal, "deposit" if data.action in ("COMPLETEE_MOE", "TRANSMISE_MOA", "VALIDEE_1", "REFUSEE_1", "VALIDEE_2",
+                                                           "REFUSEE_2") else "process")
     correction = {k: v for k, v in msgspec.structs.asdict(data.correction).items() if v is not None} if data.correction else None
 
     async def work() -> Response:

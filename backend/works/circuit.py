@@ -38,6 +38,8 @@ REMIND_BEFORE = timedelta(days=2)
 OVERDUE_KIND = "works_moe_overdue"
 REMINDER_KIND = "works_moe_reminder"
 STATEMENT = "A4"
+SUBCONTRACTOR_STATEMENT, COCONTRACTOR_STATEMENT = "A10", "A13"  # validated by the titulaire or mandataire first
+STATEMENTS = (STATEMENT, SUBCONTRACTOR_STATEMENT, COCONTRACTOR_STATEMENT)
 ETAT = "A15"
 VALIDATED = "A19"
 FIELDS = tuple(acompte.STATEMENT_LABELS)  # works, supplies, price_revision, bonuses, expenses, penalties, advance_repaid
@@ -158,7 +160,7 @@ async def _original(settings, works: dict[str, Any]) -> int:
 
 async def build_piece(settings, *, framework: str, market: Market, dossier_id: int, supplier: Structure, recipient: Structure,
                       number: str, status: str, works: dict[str, Any], etat: acompte.EtatAcompte, terms: Terms,
-                      service_code: str = "", payment_due_by: date | None = None) -> Invoice:
+                      service_code: str = "", payment_due_by: date | None = None, validator: int | None = None) -> Invoice:
     """Save one piece of the market (inside the caller's transaction) and return it."""
     excl, vat, incl, due = totals(etat)
     works = {**works, "lines": lines_json(etat), "warnings": etat.warnings, "terms": terms_json(terms)}
@@ -172,7 +174,7 @@ async def build_piece(settings, *, framework: str, market: Market, dossier_id: i
         buyer_siret=recipient.siret, seller_name=supplier.name[:255], buyer_name=recipient.name[:255],
         total_excl_vat=excl, total_vat=vat, total_incl_vat=incl, amount_due=due,
         data=_document(works, terms.vat_rate, excl, vat), status=status, status_code=STATUSES[status].code_2026,
-        certificate_number=_certificate(), payment_due_by=payment_due_by, market=market.id, dossier=dossier_id,
+        certificate_number=_certificate(), payment_due_by=payment_due_by, market=market.id, dossier=dossier_id, validator_1=validator,
         deposited_at=now, updated_at=now,
     )
     await piece.save()

@@ -115,7 +115,8 @@ async def market_page(request: Request, current: NamedDependency[CurrentUser], m
     for dossier in detail["dossiers"]:
         dossier["summary_label"] = (await dossiers.dossier_summary(dossier["id"]))[1]
     can_confirm = market.status == PENDING and MOA in detail["roles"] and current.is_manager
-    can_file = market.status == ACTIVE and market.titulaire == current.structure_id and _may_deposit(current)
+    can_file = market.status == ACTIVE and _may_deposit(current) and bool(
+        {"titulaire", "cotraitant", "sous_traitant"} & set(detail["roles"]))
     market_pieces = (await pieces.piece_page(current.structure_id, market_id=market.id, limit=50))[0]
     return page(request, "works/market.html", can_confirm=can_confirm, can_file=can_file, pieces=market_pieces, **detail)
 
@@ -163,8 +164,9 @@ async def _filing_market(current: CurrentUser, market_id: int):
         market = await markets.visible_market(market_id, current.structure_id)
     except WorksError as exc:
         _raise(exc)
-    if market.titulaire != current.structure_id or not _may_deposit(current):
-        raise NotFoundException("Seul le titulaire du marché, avec le droit de dépôt, dépose un projet de décompte mensuel.")
+    roles = (await markets.market_detail(market, current.structure_id))["roles"]
+    if not ({"titulaire", "cotraitant", "sous_traitant"} & set(roles)) or not _may_deposit(current):
+        raise NotFoundException("Seules les entreprises du marché, avec le droit de dépôt, déposent un projet de décompte mensuel.")
     return market
 
 
@@ -191,7 +193,7 @@ async def statement_file(request: Request, current: NamedDependency[CurrentUser]
     return Redirect(f"/works/pieces/{piece.id}", status_code=303)
 
 
-ACTION_TONES = {"REFUSEE_MOE": "btn-danger", "REFUSEE_MOA": "btn-danger"}
+ACTION_TONES = {"REFUSEE_MOE": "btn-danger", "REFUSEE_MOA": "btn-danger", "REFUSEE_1": "btn-danger", "REFUSEE_2": "btn-danger"}
 TONES = {"MISE_A_DISPOSITION_MOE": "warn", "COMPLETEE_MOE": "warn", "SUSPENDUE_MOE": "warn", "HORS_DELAI_MOE": "bad",
          "REFUSEE_MOE": "bad", "REFUSEE_MOA": "bad", "MISE_A_DISPOSITION_MOA": "warn", "PRISE_EN_COMPTE_MOE": "ok",
          "PRISE_EN_COMPTE_MOA": "ok", "TRANSMISE_MOA": "ok", "MISE_EN_PAIEMENT": "ok"}

@@ -35,19 +35,22 @@ from backend.works.circuit import StatementError
 from backend.works.markets import NOT_FOUND, WorksError, visible_market
 from backend.works.tables import ACTIVE, MarketActor
 
-WORKS_FRAMEWORKS = (circuit.STATEMENT, circuit.ETAT, circuit.VALIDATED)
+WORKS_FRAMEWORKS = (*circuit.STATEMENTS, circuit.ETAT, circuit.VALIDATED)
 VAT_RATES = (Decimal("0.20"), Decimal("0.10"), Decimal("0.055"), Decimal("0"))
 MAX_NUMBER = 50
 CONTEST_DELAY = timedelta(days=30)  # the titulaire may contest the MOE's correction, in the piece's messages
 PAGE_SIZE = 20
 # role → (the framework of the pieces it receives; None: the pieces it files)
-ROLE_PIECES = {"titulaire": None, "moe": circuit.STATEMENT, "moa": circuit.ETAT, "payer": circuit.VALIDATED}
-KIND_LABELS = {circuit.STATEMENT: "Projet de décompte mensuel", circuit.ETAT: "État d'acompte",
+ROLE_PIECES = {"titulaire": None, "moe": circuit.STATEMENTS, "moa": (circuit.ETAT,), "payer": (circuit.VALIDATED,)}
+KIND_LABELS = {circuit.STATEMENT: "Projet de décompte mensuel", circuit.SUBCONTRACTOR_STATEMENT: "Décompte mensuel de sous-traitant",
+               circuit.COCONTRACTOR_STATEMENT: "Décompte mensuel de cotraitant", circuit.ETAT: "État d'acompte",
                circuit.VALIDATED: "État d'acompte validé"}
 ACTION_LABELS = {
     "PRISE_EN_COMPTE_MOE": "Accepter", "SUSPENDUE_MOE": "Demander un complément", "REFUSEE_MOE": "Refuser (autre motif qu'un montant)",
     "COMPLETEE_MOE": "Envoyer le complément", "TRANSMISE_MOA": "Transmettre au maître d'ouvrage",
     "PRISE_EN_COMPTE_MOA": "Valider l'état d'acompte", "REFUSEE_MOA": "Renvoyer au maître d'œuvre",
+    "VALIDEE_1": "Valider pour le maître d'œuvre", "REFUSEE_1": "Refuser", "VALIDEE_2": "Valider pour le maître d'œuvre",
+    "REFUSEE_2": "Refuser",
 }
 
 
@@ -81,11 +84,26 @@ def _terms(data: StatementIn) -> Terms:
     return Terms(vat_rate=vat, retenue_rate=Decimal(0) if data.caution else retenue, caution=bool(data.caution))
 
 
+async def _filer(market, structure_id: int) -> tuple[str, int | None]:
+    """The framework of the statement this structure files in the market, and who validates it first:
+    the titulaire files an A4 (straight to the MOE); a first-rank subcontractor an A10, validated by
+    the titulaire; a co-contractor an A13, validated by the mandataire (when it is not the mandataire)."""
+    if market.titulaire == structure_id:
+        return circuit.STATEMENT, None
+    roles = {r["role"] for r in await MarketActor.select(MarketActor.role).where(
+        (MarketActor.market == market.id) & (MarketActor.structure == structure_id))}
+    if "sous_traitant" in roles:
+        return circuit.SUBCONTRACTOR_STATEMENT, market.titulaire
+    if "cotraitant" in roles:
+        validator = market.mandataire or market.titulaire
+        return circuit.COCONTRACTOR_STATEMENT, (None if validator == structure_id else validator)
+    raise WorksError("not_titulaire", "Seuls le titulaire, ses cotraitants et ses sous-traitants déposent un projet de décompte mensuel.", 403)
+
+
 async def file_statement(market_id: int, structure_id: int, actor: Actor, data: StatementIn) -> Invoice:
     """The titulaire files a projet de décompte mensuel: a new dossier, the A4 for the MOE, its 7 days."""
     market = await visible_market(market_id, structure_id)
-    if market.titulaire != structure_id:
-        raise WorksError("not_titulaire", "Seul le titulaire du marché dépose un projet de décompte mensuel.", 403)
+    framework, validator = await _filer(market, structure_id)
     if market.status != ACTIVE:
         raise WorksError("market_pending", "Ce marché attend la confirmation du maître d'ouvrage : déposez vos décomptes ensuite.", 409)
     number = (data.number or "").strip()
@@ -115,9 +133,11 @@ async def file_statement(market_id: int, structure_id: int, actor: Actor, data: 
     async def write() -> tuple[Invoice, list[int]]:
         async with transaction():
             dossier_id = await circuit.dossier_for(market.id, number, start, end, actor.user_id)
-            piece = await circuit.build_piece(get_settings(), framework=circuit.STATEMENT, market=market, dossier_id=dossier_id,
-                                              supplier=supplier, recipient=moe, number=number, status="MISE_A_DISPOSITION_MOE",
-                                              works=works, etat=etat, terms=terms, service_code=service["code"] if service else "")
+            piece = await circuit.build_piece(get_settings(), framework=framework, market=market, dossier_id=dossier_id,
+                                              supplier=supplier, recipient=moe, number=number,
+                                              status="A_VALIDER_1" if validator else "MISE_A_DISPOSITION_MOE",
+                                              works=works, etat=etat, terms=terms, service_code=service["code"] if service else "",
+                                              validator=validator)
             return piece, await lifecycle.file_works_statement(piece.id, actor)
 
     try:
@@ -167,10 +187,13 @@ LIST_COLUMNS = (Invoice.id, Invoice.number, Invoice.billing_framework, Invoice.s
 def _waiting_for(structure_id: int):
     """The pieces whose next step is this structure's."""
     moe = list(lifecycle.MOE_WAITING | {"HORS_DELAI_MOE"})
-    return (((Invoice.billing_framework == circuit.STATEMENT) & (Invoice.recipient == structure_id) & Invoice.status.is_in(moe))
+    statements = list(circuit.STATEMENTS)
+    return ((Invoice.billing_framework.is_in(statements) & (Invoice.recipient == structure_id) & Invoice.status.is_in(moe))
             | ((Invoice.billing_framework == circuit.ETAT) & (Invoice.recipient == structure_id) & (Invoice.status == "MISE_A_DISPOSITION_MOA"))
-            | ((Invoice.billing_framework == circuit.STATEMENT) & (Invoice.supplier == structure_id)
-               & Invoice.status.is_in(["SUSPENDUE_MOE", "HORS_DELAI_MOE"])))
+            | (Invoice.billing_framework.is_in(statements) & (Invoice.supplier == structure_id)
+               & Invoice.status.is_in(["SUSPENDUE_MOE", "HORS_DELAI_MOE"]))
+            | (Invoice.billing_framework.is_in(statements) & (((Invoice.status == "A_VALIDER_1") & (Invoice.validator_1 == structure_id))
+                                                               | ((Invoice.status == "A_VALIDER_2") & (Invoice.validator_2 == structure_id)))))
 
 
 async def piece_page(structure_id: int, *, role: str | None = None, status: str | None = None, to_act: bool = False,
@@ -182,11 +205,12 @@ async def piece_page(structure_id: int, *, role: str | None = None, status: str 
         raise WorksError("status_invalid", "Statut inconnu : voyez la liste des statuts des pièces de travaux dans la documentation.")
     query = Invoice.select(*LIST_COLUMNS).where(Invoice.billing_framework.is_in(list(WORKS_FRAMEWORKS)) & Invoice.market.is_not_null())
     if role is None:
-        query = query.where((Invoice.supplier == structure_id) | (Invoice.recipient == structure_id))
+        query = query.where((Invoice.supplier == structure_id) | (Invoice.recipient == structure_id) | (Invoice.validator_1 == structure_id)
+                            | (Invoice.validator_2 == structure_id))
     elif ROLE_PIECES[role] is None:
         query = query.where(Invoice.supplier == structure_id)
     else:
-        query = query.where((Invoice.recipient == structure_id) & (Invoice.billing_framework == ROLE_PIECES[role]))
+        query = query.where((Invoice.recipient == structure_id) & Invoice.billing_framework.is_in(list(ROLE_PIECES[role])))
     if status:
         query = query.where(Invoice.status == status)
     if to_act:
@@ -237,12 +261,12 @@ async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
     statement = works.get("statement") or {}
     asked = works.get("asked") or statement
     corrected = works.get("corrected") or {}
-    if piece.billing_framework == circuit.STATEMENT and piece.status == "PRISE_EN_COMPTE_MOE":
+    if piece.billing_framework in circuit.STATEMENTS and piece.status == "PRISE_EN_COMPTE_MOE":
         # The statement as its MOE accepted it: the titulaire reads each correction on its own piece.
         accepted = next(h["details"] for h in reversed(history) if h["status"] == "PRISE_EN_COMPTE_MOE")
         statement, corrected = accepted.get("statement") or statement, accepted.get("corrected") or {}
     contest_until = None
-    if corrected and piece.billing_framework == circuit.STATEMENT and piece.status == "PRISE_EN_COMPTE_MOE":
+    if corrected and piece.billing_framework in circuit.STATEMENTS and piece.status == "PRISE_EN_COMPTE_MOE":
         decided_at = next(h["created_at"] for h in reversed(history) if h["status"] == "PRISE_EN_COMPTE_MOE")
         contest_until = (decided_at + CONTEST_DELAY).astimezone(PARIS).date()
     amounts = [{"code": name, "label": STATEMENT_LABELS[name], "asked": asked.get(name, "0.00"), "accepted": statement.get(name, "0.00"),
@@ -268,6 +292,8 @@ def viewer_for(piece: Invoice, structure_id: int | None, *, user_id: int | None 
         return Actor(lifecycle.RECIPIENT_ROLE.get(piece.billing_framework, lifecycle.RECIPIENT), api_structure_id=structure_id, api_key_id=api_key_id)
     if structure_id == piece.supplier:
         return Actor(lifecycle.SUPPLIER, api_structure_id=structure_id, api_key_id=api_key_id)
+    if structure_id in (piece.validator_1, piece.validator_2):
+        return Actor(lifecycle.VALIDATOR, api_structure_id=structure_id, api_key_id=api_key_id)
     return None
 
 

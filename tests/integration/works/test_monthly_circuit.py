@@ -180,3 +180,37 @@ async def test_only_the_titulaire_files_and_names_are_unique(cast, market):
         await file(cast, market)
     assert again.value.http_status == 409
     assert await Invoice.count() == 1
+
+
+async def test_subcontractor_statement_is_validated_by_the_titulaire_then_goes_to_the_moe(cast, market):
+    market_id, users = market
+    sub_user = await make_user(cast.sous_traitant.id, can_deposit=True)
+    data = StatementIn(number="ST-09", period_start="2026-09-01", period_end="2026-09-30", amounts={"works": "3000.00"})
+    a10 = await pieces.file_statement(market_id, cast.sous_traitant.id, Actor("supplier", sub_user), data)
+    assert (a10.billing_framework, a10.status, a10.validator_1) == ("A10", "A_VALIDER_1", cast.titulaire.id)
+    assert await deadlines.pending("validation_tacit_1", a10.id) is not None
+    with pytest.raises(TransitionError):  # the MOE does not have it yet
+        await change_status(a10.id, Actor("moe", users["moe"]), "PRISE_EN_COMPTE_MOE", expected_version=a10.version)
+    [waiting] = (await pieces.piece_page(cast.titulaire.id, to_act=True))[0]
+    assert waiting["id"] == a10.id
+    await change_status(a10.id, Actor("validator", users["titulaire"]), "VALIDEE_1", expected_version=a10.version)
+    a10 = await Invoice.objects().get(Invoice.id == a10.id)
+    assert a10.status == "MISE_A_DISPOSITION_MOE" and await deadlines.pending("works_moe_overdue", a10.id) is not None
+    await change_status(a10.id, Actor("moe", users["moe"]), "PRISE_EN_COMPTE_MOE", expected_version=a10.version)
+    a15 = await piece("A15")
+    await change_status(a15.id, Actor("moa", users["moa"]), "PRISE_EN_COMPTE_MOA", expected_version=a15.version)
+    a19 = await piece("A19")
+    # The payer pays the subcontractor directly.
+    assert (a19.supplier, a19.recipient, a19.total_excl_vat) == (cast.sous_traitant.id, cast.payer.id, Decimal("3000.00"))
+
+
+async def test_cocontractor_statement_tacitly_validated_after_15_days(cast, market, clock):
+    market_id, users = market
+    co_user = await make_user(cast.cotraitant.id, can_deposit=True)
+    data = StatementIn(number="CO-09", period_start="2026-09-01", period_end="2026-09-30", amounts={"works": "5000.00"})
+    a13 = await pieces.file_statement(market_id, cast.cotraitant.id, Actor("supplier", co_user), data)
+    assert (a13.billing_framework, a13.status, a13.validator_1) == ("A13", "A_VALIDER_1", cast.titulaire.id)  # the mandataire
+    clock.advance(days=15, seconds=1)
+    await deadlines.run_due()
+    assert await statuses(a13.id) == ["DEPOSEE", "A_VALIDER_1", "ABSENCE_VALIDATION_1_HORS_DELAI", "MISE_A_DISPOSITION_MOE"]
+    assert await deadlines.pending("works_moe_overdue", a13.id) is not None  # now the MOE's 7 days run

@@ -33,9 +33,10 @@ def test_a_works_statement_file_is_refused_with_where_to_enter_it():
     assert "Chorus Pro" in frameworks.refusal("A7")  # the final circuit does not run yet
 
 
-def test_a_subcontractor_statement_is_refused_until_the_works_circuit_exists():
+def test_subcontractor_statements_are_entered_in_the_works_space_final_ones_refused():
     assert frameworks.refusal("A9") is None and frameworks.refusal("A12") is None
-    assert "projets de décompte des sous-traitants" in frameworks.refusal("A10")
+    assert "espace Travaux" in frameworks.refusal("A10") and "espace Travaux" in frameworks.refusal("A13")
+    assert "projets de décompte final des cotraitants" in frameworks.refusal("A14")
 
 
 def test_a_reform_code_is_taken_as_the_framework_it_names():

@@ -87,7 +87,18 @@ def test_statement_amounts_and_corrections():
     assert circuit.statement_of({"price_revision": "-10"}).price_revision == Decimal("-10.00")  # an index may fall
 
 
+def test_a_subcontractor_statement_goes_to_the_moe_once_validated():
+    from backend.processing.lifecycle import VALIDATOR, next_after_validation
+
+    assert actions_for("A_VALIDER_1", VALIDATOR, circuit=W) == ["VALIDEE_1", "REFUSEE_1"]
+    assert next_after_validation("VALIDEE_1", 1, "A10") == "MISE_A_DISPOSITION_MOE"
+    assert next_after_validation("ABSENCE_VALIDATION_1_HORS_DELAI", 1, "A13") == "MISE_A_DISPOSITION_MOE"
+    assert next_after_validation("VALIDEE_1", 2, "A10") == "A_VALIDER_2"
+    assert next_after_validation("VALIDEE_1", 1, "A9") == "MISE_A_DISPOSITION"  # an invoice goes to its recipient
+    check_transition("VALIDEE_1", PLATFORM, "MISE_A_DISPOSITION_MOE", W)
+
+
 def test_works_pieces_are_entered_not_deposited():
-    assert all(frameworks.FRAMEWORKS[c].enabled for c in ("A4", "A15", "A19"))
+    assert all(frameworks.FRAMEWORKS[c].enabled for c in ("A4", "A10", "A13", "A15", "A19"))
     assert "espace Travaux" in frameworks.refusal("A4")
     assert {f.code for f in frameworks.offered()} == {"A1", "A2", "A9", "A12"}
