@@ -159,7 +159,7 @@ def choices() -> list[dict]:
     items = [{"key": s, "label": label(s), "default": s in DEFAULT_EVENTS} for s in statuses if s in STATUSES]
     defaults = sum(1 for item in items if item["default"])
     items.insert(defaults, {"key": OVERDUE_EVENT, "label": "Paiement en retard", "default": True})
-    items.insert(defaults + 1, {"key": VALIDATION_EVENT, "label": "Facture de sous-traitant ou de cotraitant à valider", "default": True})
+    items.insert(defaults + 1, {"key": VALIDATION_EVENT, "label": "Pièce à valider (sous-traitant, cotraitant) ou à traiter (travaux)", "default": True})
     items.insert(defaults + 2, {"key": MESSAGE_EVENT, "label": "Nouveau message", "default": False})
     return items
 
