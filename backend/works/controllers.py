@@ -11,6 +11,7 @@
     GET  /works/pieces/{id}              a works piece: amounts asked and accepted, état d'acompte, countdown, steps
     GET  /works/pieces/{id}/live         its live block (swapped on sse:invoice-<id>)
     POST /works/pieces/{id}/actions      a step of the circuit (MOE, MOA, titulaire), through the lifecycle
+    GET  /works/pieces/{id}/attachments/{aid}  an attachment of the statement (every actor of the market)
     GET  /works/pieces/{id}/messages     the piece's message thread (backend/messages), between its filer and receiver
     POST /works/pieces/{id}/messages     write in it: where the titulaire contests a correction (30 days)
 
@@ -24,9 +25,10 @@ from litestar import Request, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from backend.accounts.spaces import space
+from backend.invoices import storage
 from backend.lib.uploads import read_uploads
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 from backend.messages import service as messages
@@ -180,13 +182,14 @@ async def statement_form(request: Request, current: NamedDependency[CurrentUser]
 async def statement_file(request: Request, current: NamedDependency[CurrentUser], market_id: FromPath[int]) -> Template | Redirect:
     market = await _filing_market(current, market_id)
     data = await form_data(request)
-    form = {k: (v or "")[:MAX_FIELD] for k, v in data.items() if k != "_csrf_token"}
+    form = {k: (v or "")[:MAX_FIELD] for k, v in data.items() if k not in ("_csrf_token", "attachment")}
     statement = pieces.StatementIn(number=form.get("number", ""), period_start=form.get("period_start", ""),
                                    period_end=form.get("period_end", ""), vat_rate=form.get("vat_rate", "0.20"),
                                    amounts={name: form.get(name, "") for name in STATEMENT_FIELDS},
                                    caution=bool(form.get("caution")))
     try:
-        piece = await pieces.file_statement(market.id, current.structure_id, Actor("supplier", current.id), statement)
+        uploads = await read_uploads(request, "attachment")
+        piece = await pieces.file_statement(market.id, current.structure_id, Actor("supplier", current.id), statement, uploads)
     except WorksError as exc:
         return _statement_page(request, market, form, exc.errors, exc.message, exc.http_status)
     flash(request, f"Projet de décompte n° {piece.number} envoyé au maître d'œuvre : il a {circuit.DAYS} jours pour l'accepter.", "success")
@@ -229,6 +232,22 @@ async def _thread(piece_id: int, current: CurrentUser, **kwargs) -> dict:
 @get("/works/pieces/{piece_id:int}")
 async def piece_page(request: Request, current: NamedDependency[CurrentUser], piece_id: FromPath[int]) -> Template:
     return page(request, "works/piece.html", **await _piece_context(current, piece_id), **await _thread(piece_id, current))
+
+
+@get("/works/pieces/{piece_id:int}/attachments/{attachment_id:int}")
+async def piece_attachment(request: Request, current: NamedDependency[CurrentUser], piece_id: FromPath[int],
+                           attachment_id: FromPath[int]) -> Response:
+    """An attachment of the statement, for every actor of the market; a download, never rendered here."""
+    try:
+        piece = await pieces.visible_piece(piece_id, current.structure_id)
+        row = await pieces.attachment_of(piece, attachment_id)
+    except WorksError as exc:
+        _raise(exc)
+    data = await storage.read_blob(request.app.state.settings, row["file.sha256"])
+    safe_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in row["filename"]) or "piece-jointe"
+    return Response(data, media_type=row["media_type"], headers={
+        "Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=3600", "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"})
 
 
 @get("/works/pieces/{piece_id:int}/messages")
@@ -305,4 +324,4 @@ async def _refused(request: Request, current: CurrentUser, piece_id: int, messag
 
 router = Router(opt=space("travaux"), path="/", dependencies={"current": Provide(require_user)},
                 route_handlers=[workspace, declare_form, declare, market_page, confirm, dossier_page, statement_form, statement_file,
-                                piece_page, piece_live, piece_act, piece_thread, piece_message])
+                                piece_page, piece_live, piece_act, piece_thread, piece_message, piece_attachment])

@@ -19,7 +19,9 @@ from typing import Any
 
 from backend.directory.tables import Service, Structure
 from backend.invoices.statuses import CHORUS_NAMES, STATUSES, label
-from backend.invoices.tables import Invoice, InvoiceHistory
+from backend.invoices import storage
+from backend.invoices.deposit import attachment_type
+from backend.invoices.tables import Attachment, Invoice, InvoiceHistory
 from backend.lib.common import PARIS, parse_id, utcnow
 from backend.lib.db import is_unique_violation, retrying, transaction
 from backend.processing import deadlines, frameworks, lifecycle
@@ -38,6 +40,7 @@ from backend.works.tables import ACTIVE, MarketActor
 WORKS_FRAMEWORKS = (*circuit.STATEMENTS, circuit.ETAT, circuit.VALIDATED)
 VAT_RATES = (Decimal("0.20"), Decimal("0.10"), Decimal("0.055"), Decimal("0"))
 MAX_NUMBER = 50
+MAX_ATTACHMENTS = 10
 CONTEST_DELAY = timedelta(days=30)  # the titulaire may contest the MOE's correction, in the piece's messages
 PAGE_SIZE = 20
 # role → (the framework of the pieces it receives; None: the pieces it files)
@@ -100,7 +103,20 @@ async def _filer(market, structure_id: int) -> tuple[str, int | None]:
     raise WorksError("not_titulaire", "Seuls le titulaire, ses cotraitants et ses sous-traitants déposent un projet de décompte mensuel.", 403)
 
 
-async def file_statement(market_id: int, structure_id: int, actor: Actor, data: StatementIn) -> Invoice:
+def check_attachments(uploads: list, max_size: int) -> None:
+    """The statement's attachments (attachements, situations): PDF, JPEG or PNG, MAX_ATTACHMENTS at most."""
+    if len(uploads) > MAX_ATTACHMENTS:
+        raise WorksError("attachments_invalid", f"Trop de pièces jointes : {MAX_ATTACHMENTS} au plus.", errors={"attachment": "Trop de fichiers."})
+    for upload in uploads:
+        if len(upload.data) > max_size:
+            raise WorksError("attachments_invalid", f"La pièce jointe « {upload.filename[:80]} » dépasse {max_size // (1024 * 1024)} Mo.",
+                             errors={"attachment": "Fichier trop lourd."})
+        if attachment_type(upload.data) is None:
+            raise WorksError("attachments_invalid", f"La pièce jointe « {upload.filename[:80]} » n'est ni un PDF, ni une image JPEG ou PNG.",
+                             errors={"attachment": "PDF, JPEG ou PNG seulement."})
+
+
+async def file_statement(market_id: int, structure_id: int, actor: Actor, data: StatementIn, attachments: list | None = None) -> Invoice:
     """The titulaire files a projet de décompte mensuel: a new dossier, the A4 for the MOE, its 7 days."""
     market = await visible_market(market_id, structure_id)
     framework, validator = await _filer(market, structure_id)
@@ -126,6 +142,10 @@ async def file_statement(market_id: int, structure_id: int, actor: Actor, data: 
     supplier = await Structure.objects().get(Structure.id == structure_id)
     moe = await Structure.objects().get(Structure.id == market.moe)
     service = await Service.select(Service.code).where(Service.id == market.moe_service).first() if market.moe_service else None
+    settings = get_settings()
+    attachments = attachments or []
+    check_attachments(attachments, settings.max_file_size)
+    stored = [(upload, await storage.write_blob(settings, upload.data)) for upload in attachments]  # before the commit
     works = {"kind": "projet_decompte_mensuel", "statement_number": number, "period_start": start.isoformat(),
              "period_end": end.isoformat(), "statement": circuit.as_json(statement),
              "previous": circuit.as_json(previous) if previous else None}
@@ -133,11 +153,16 @@ async def file_statement(market_id: int, structure_id: int, actor: Actor, data: 
     async def write() -> tuple[Invoice, list[int]]:
         async with transaction():
             dossier_id = await circuit.dossier_for(market.id, number, start, end, actor.user_id)
-            piece = await circuit.build_piece(get_settings(), framework=framework, market=market, dossier_id=dossier_id,
+            piece = await circuit.build_piece(settings, framework=framework, market=market, dossier_id=dossier_id,
                                               supplier=supplier, recipient=moe, number=number,
                                               status="A_VALIDER_1" if validator else "MISE_A_DISPOSITION_MOE",
                                               works=works, etat=etat, terms=terms, service_code=service["code"] if service else "",
                                               validator=validator)
+            for upload, digest in stored:
+                media_type = attachment_type(upload.data)
+                file_id = await storage.file_row(digest, len(upload.data), media_type)
+                await Attachment.insert(Attachment(invoice=piece.id, file=file_id, filename=upload.filename[:255],
+                                                   media_type=media_type, role="supporting"))
             return piece, await lifecycle.file_works_statement(piece.id, actor)
 
     try:
@@ -272,6 +297,14 @@ async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
     amounts = [{"code": name, "label": STATEMENT_LABELS[name], "asked": asked.get(name, "0.00"), "accepted": statement.get(name, "0.00"),
                 "previous": (works.get("previous") or {}).get(name, "0.00"), "corrected": name in corrected} for name in circuit.FIELDS]
     market = await visible_market(piece.market, piece.supplier)
+    chain = [piece.id]
+    source = works.get("source")
+    while source and len(chain) < 3:  # A19 ← A15 ← A4: the statement's attachments follow it
+        chain.append(source)
+        earlier = await Invoice.select(Invoice.data).where(Invoice.id == source).first()
+        source = circuit.works_data(earlier).get("source") if earlier else None
+    files = await Attachment.select(Attachment.id, Attachment.invoice, Attachment.filename, Attachment.media_type).where(
+        Attachment.invoice.is_in(chain) & (Attachment.role == "supporting")).order_by(Attachment.id)
     period = [date.fromisoformat(works[k]) if works.get(k) else None for k in ("period_start", "period_end")]
     return {**row, "framework_label": frameworks.label(piece.billing_framework), "period_start": period[0], "period_end": period[1], "amounts": amounts, "lines": works.get("lines") or [],
             "warnings": works.get("warnings") or [], "total_excl_vat": _money(piece.total_excl_vat),
@@ -279,7 +312,7 @@ async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
             "source": works.get("source"), "corrected": corrected, "contest_until": contest_until,
             "transmitted_by_titulaire": bool(works.get("transmitted_by_titulaire")), "history": history,
             "actions": [a for a in actions if a in ACTION_LABELS or piece.billing_framework == circuit.VALIDATED],
-            "market_number": market.number, "market_title": market.title, "viewer_role": viewer.role if viewer else None}
+            "attachments": files, "market_number": market.number, "market_title": market.title, "viewer_role": viewer.role if viewer else None}
 
 
 def viewer_for(piece: Invoice, structure_id: int | None, *, user_id: int | None = None, api_key_id: int | None = None) -> Actor | None:
@@ -328,3 +361,17 @@ async def on_reminder(row: dict[str, Any]) -> None:
 
 deadlines.register_kind(circuit.OVERDUE_KIND, on_overdue)
 deadlines.register_kind(circuit.REMINDER_KIND, on_reminder)
+
+
+async def attachment_of(piece: Invoice, attachment_id: int) -> dict:
+    """One attachment of the piece or of the pieces it was filed from (404 otherwise), with its digest."""
+    chain, source = [piece.id], circuit.works_data(piece).get("source")
+    while source and len(chain) < 3:
+        chain.append(source)
+        row = await Invoice.select(Invoice.data).where(Invoice.id == source).first()
+        source = circuit.works_data(row).get("source") if row else None
+    row = await Attachment.select(Attachment.filename, Attachment.media_type, Attachment.file.sha256).where(
+        (Attachment.id == attachment_id) & Attachment.invoice.is_in(chain)).first()
+    if row is None:
+        raise WorksError("not_found", "Cette pièce jointe n'existe pas ou vous n'y avez pas accès.", 404)
+    return row

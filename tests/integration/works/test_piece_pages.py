@@ -7,7 +7,7 @@ from __future__ import annotations
 from backend.invoices.tables import Invoice
 from backend.works import markets
 from tests.integration.works.test_market_pages_and_api import member_of
-from tests.support.web import post_form
+from tests.support.web import csrf_from, post_form
 
 STATEMENT = {"number": "DM-09", "period_start": "2026-09-01", "period_end": "2026-09-30", "works": "10 000,00",
              "supplies": "2000", "price_revision": "", "bonuses": "", "expenses": "150", "penalties": "", "advance_repaid": "",
@@ -22,7 +22,12 @@ async def test_monthly_statement_pages(client, accounts, cast):
     new = f"/works/markets/{market_id}/statements/new"
     refused = await post_form(client, new, f"/works/markets/{market_id}/statements", STATEMENT | {"works": "douze"})
     assert refused.status_code == 422 and "n&#39;est pas un montant" in refused.text and 'value="DM-09"' in refused.text
-    filed = await post_form(client, new, f"/works/markets/{market_id}/statements", STATEMENT, follow_redirects=False)
+    not_pdf = await client.post(f"/works/markets/{market_id}/statements", data={**STATEMENT, "_csrf_token": csrf_from((await client.get(new)).text)},
+                                files=[("attachment", ("notes.txt", b"hello", "text/plain"))])
+    assert not_pdf.status_code == 422 and "ni un PDF" in not_pdf.text
+    filed = await client.post(f"/works/markets/{market_id}/statements", data={**STATEMENT, "_csrf_token": csrf_from((await client.get(new)).text)},
+                              files=[("attachment", ("attachement-09.pdf", b"%PDF-1.7 attachement", "application/pdf"))],
+                              follow_redirects=False)
     assert filed.status_code == 303, filed.text
     url = filed.headers["location"]
     page = await client.get(url)
@@ -35,6 +40,9 @@ async def test_monthly_statement_pages(client, accounts, cast):
     assert "À traiter" in workspace.text and "7&nbsp;j" in workspace.text
     page = await client.get(url)
     assert "Accepter" in page.text and 'name="works" value="10000.00"' in page.text
+    link = page.text.split('href="' + url + "/attachments/", 1)[1].split('"', 1)[0]
+    download = await client.get(f"{url}/attachments/{link}")  # the MOE opens the titulaire's attachement
+    assert download.status_code == 200 and download.content == b"%PDF-1.7 attachement"
     a4 = await Invoice.objects().where(Invoice.billing_framework == "A4").first()
     no_comment = await post_form(client, url, f"{url}/actions", {"action": "PRISE_EN_COMPTE_MOE", "version": str(a4.version),
                                                                  "works": "9000,00"})
@@ -60,6 +68,9 @@ async def test_monthly_statement_pages(client, accounts, cast):
 
     await member_of(accounts, cast.moa)
     a15 = await Invoice.objects().where(Invoice.billing_framework == "A15").first()
+    a15_page = (await client.get(f"/works/pieces/{a15.id}")).text
+    assert "attachement-09.pdf" in a15_page  # the statement's files follow it
+    assert f'action="/works/pieces/{a15.id}/actions"' in a15_page
     validated = await post_form(client, f"/works/pieces/{a15.id}", f"/works/pieces/{a15.id}/actions",
                                 {"action": "PRISE_EN_COMPTE_MOA", "version": str(a15.version)}, follow_redirects=False)
     assert validated.status_code == 303
