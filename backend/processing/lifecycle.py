@@ -542,6 +542,21 @@ async def _check_routing(routing: Routing | None, invoice: Invoice) -> tuple[int
     return recipient.id, code, engagement
 
 
+async def _checked_step(invoice_id: int, actor: Actor, target: str, expected_version: int | None) -> tuple[Invoice, str]:
+    """The invoice and its circuit, once the actor may see it (404), may take this step at all
+    (403), saw its current version (409) and may take the step from its status (409)."""
+    invoice = await Invoice.objects().get(Invoice.id == invoice_id)
+    if invoice is None:
+        raise NOT_FOUND
+    await _authorize(invoice, actor)
+    circuit = circuit_of(invoice)
+    check_role(actor.role, target, circuit)
+    if expected_version is not None and expected_version != invoice.version:
+        raise _stale()
+    check_transition(invoice.status, actor.role, target, circuit)
+    return invoice, circuit
+
+
 async def change_status(
     invoice_id: int,
     actor: Actor,
@@ -565,15 +580,7 @@ async def change_status(
     `correction` is only for the MOE accepting a works statement: the cumuls it corrects
     (field → amount), the others kept as asked.
     """
-    invoice = await Invoice.objects().get(Invoice.id == invoice_id)
-    if invoice is None:
-        raise NOT_FOUND
-    await _authorize(invoice, actor)
-    circuit = circuit_of(invoice)
-    check_role(actor.role, target, circuit)
-    if expected_version is not None and expected_version != invoice.version:
-        raise _stale()
-    check_transition(invoice.status, actor.role, target, circuit)
+    invoice, circuit = await _checked_step(invoice_id, actor, target, expected_version)
     already_paid = await paid_total(invoice.id, target) if target in ("MISE_EN_PAIEMENT", "ENCAISSEE") else Decimal(0)
     if target == "MISE_EN_PAIEMENT" and invoice.status == "MISE_EN_PAIEMENT" and already_paid >= Decimal(invoice.amount_due):
         raise TransitionError("fully_paid", "Cette facture est déjà entièrement payée.", 409)
@@ -637,15 +644,7 @@ async def duplicated_within(invoice_id: int, actor: Actor, *, expected_version: 
     duplicate (backend/justice, through the API: the new mémoire's deposit), so both are saved or
     neither. Same checks and writes as change_status; returns the tracking event ids, which the
     caller publishes after its commit."""
-    invoice = await Invoice.objects().get(Invoice.id == invoice_id)
-    if invoice is None:
-        raise NOT_FOUND
-    await _authorize(invoice, actor)
-    circuit = circuit_of(invoice)
-    check_role(actor.role, DUPLICATE, circuit)
-    if expected_version is not None and expected_version != invoice.version:
-        raise _stale()
-    check_transition(invoice.status, actor.role, DUPLICATE, circuit)
+    invoice, _ = await _checked_step(invoice_id, actor, DUPLICATE, expected_version)
     steps = [(DUPLICATE, actor, "", "", {})]
     return await _write_change(invoice, DUPLICATE, invoice.version + 1, utcnow(), {}, steps, DUPLICATE, None)
 
