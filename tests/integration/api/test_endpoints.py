@@ -250,9 +250,13 @@ async def test_a_completion_names_a_document_sent_ahead(invoice, supplier_api, r
 
 
 async def test_a_framework_whose_circuit_is_not_run_is_422_in_french(supplier_api):
-    response = await supplier_api.post("/api/v1/invoices", json=structured(billing_framework="A10"))
+    response = await supplier_api.post("/api/v1/invoices", json=structured(billing_framework="A21"))
     assert response.status_code == 422 and response.json()["code"] == "framework_not_supported"
-    assert "sous-traitants" in response.json()["detail"]
+    assert "remboursement de la TIC" in response.json()["detail"]
+    # A works statement is run here, but entered in the Travaux space, never posted as an invoice.
+    works = await supplier_api.post("/api/v1/invoices", json=structured(billing_framework="A10"))
+    assert works.status_code == 422 and works.json()["code"] == "framework_not_supported"
+    assert "ne se dépose pas comme une facture" in works.json()["detail"]
     unknown = await supplier_api.post("/api/v1/invoices", json=structured(billing_framework="A11"))
     assert unknown.status_code == 422 and "n'existe pas" in unknown.json()["detail"]
 
