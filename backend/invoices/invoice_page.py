@@ -8,6 +8,7 @@ from datetime import date
 
 import msgspec
 
+from backend.accounts.spaces import MODIFICATION
 from backend.directory.tables import Structure
 from backend.invoices import access
 from backend.invoices.capture import UNITS
@@ -67,7 +68,10 @@ async def invoice_live_context(current: CurrentUser, invoice: Invoice) -> dict:
     attachments = await Attachment.select(Attachment.id, Attachment.filename, Attachment.media_type, Attachment.created_at).where(
         Attachment.invoice == invoice.id).order_by(Attachment.id)
     actor = lifecycle.actor_for(current.id, current.structure_id, invoice)
-    actions = await lifecycle.allowed_actions(invoice, actor) if actor else []
+    # Actions need modification in the invoice's space (« Factures à valider » for its validator),
+    # as the status route's guard does.
+    may_act = current.may(access.space_of(current.structure_id, invoice), MODIFICATION)
+    actions = await lifecycle.allowed_actions(invoice, actor) if actor and may_act else []
     last_reason = next((h for h in reversed(history) if h["status"] == invoice.status and (h["reason_code"] or h["comment"])), None)
     can_reissue = (invoice.status == "REJETEE" and actor is not None and actor.role == lifecycle.SUPPLIER
                    and bool(current.active and current.active.get("can_deposit")))

@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from backend.accounts import spaces
+from backend.accounts.tables import Membership, User
 from backend.directory.tables import Structure
 from backend.invoices.tables import Invoice, InvoiceHistory
 from backend.lib.common import fold
@@ -203,3 +205,47 @@ async def test_the_titulaire_validates_from_its_phone_page(client, accounts, sup
     assert shown.status_code == 200 and "Validée par le titulaire" in shown.text and "Bâtiment Général SA" in shown.text
     assert 'name="target"' not in shown.text
     assert "Aucune facture n'attend votre validation" in (await client.get("/validations")).text
+
+
+async def test_a_validator_with_only_factures_a_valider_reads_and_decides_its_invoice(client, accounts, supplier, recipient):
+    """A member of the titulaire with « Factures à valider » and no right in « Factures émises »:
+    consultation opens the invoice it validates (no action), modification decides it; the side's
+    invoice pages stay closed, and a right in « Factures émises » alone does not decide it."""
+    person = accounts.person(company="Bâtiment Général SA")
+    assert (await accounts.signup(person)).status_code == 201 and (await accounts.confirm(person)).status_code in (200, 302)
+    response = await deposit_subcontracted(client, validator_siret=person.siret)  # signed in as the subcontractor
+    assert response.status_code == 201, response.text
+    invoice = await Invoice.objects().first()
+    await accounts.logout()
+    member = await User.objects().get(User.email == person.email)
+
+    async def rights(stored: str) -> str:
+        await Membership.update({Membership.is_manager: False, Membership.is_principal: False,
+                                 Membership.space_rights: stored, **spaces.legacy_flags(spaces.parse_rights(stored))}).where(
+            Membership.user == member.id)
+        await accounts.logout()
+        assert (await accounts.login(person)).status_code in (200, 302)
+        return csrf_from((await client.get("/account")).text)
+
+    async def decide(token: str):
+        return await client.post(f"/invoices/{invoice.id}/status", follow_redirects=False,
+                                 data={"_csrf_token": token, "target": "VALIDEE_1", "version": str(invoice.version)})
+
+    token = await rights("a_valider:consultation")
+    shown = await client.get(f"/invoices/{invoice.id}")
+    assert shown.status_code == 200 and f"{invoice.number}" in shown.text
+    assert 'name="target"' not in shown.text
+    assert (await client.get(f"/invoices/{invoice.id}/original")).headers["content-type"] == "application/pdf"
+    assert (await client.get("/invoices")).status_code == 404  # nothing more: the list is the side's
+    assert (await decide(token)).status_code == 404
+    token = await rights("emises:modification,a_valider:consultation")
+    assert (await decide(token)).status_code == 404  # « Factures émises » does not decide a validation
+    assert (await Invoice.objects().get(Invoice.id == invoice.id)).status == "A_VALIDER_1"
+    token = await rights("a_valider:modification")
+    assert 'name="target"' in (await client.get(f"/invoices/{invoice.id}")).text
+    assert (await decide(token)).status_code in (302, 303)
+    assert (await Invoice.objects().get(Invoice.id == invoice.id)).status == "MISE_A_DISPOSITION"
+    # Another company's invoice that the titulaire does not validate stays closed.
+    other = await company("Autre Entreprise")
+    await Invoice.update({Invoice.validator_1: other.id}).where(Invoice.id == invoice.id)
+    assert (await client.get(f"/invoices/{invoice.id}")).status_code == 404
