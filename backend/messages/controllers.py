@@ -20,6 +20,7 @@ from backend.lib.uploads import read_uploads
 from backend.messages import question_controllers, service
 from backend.messages.service import MessageError
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
+from backend.works.pieces import CONTEST_CLOSED, contest_closed
 
 THREAD = "messages/_thread.html"
 
@@ -48,6 +49,9 @@ async def thread_post(request: Request, current: NamedDependency[CurrentUser], i
     invoice = await access.visible_invoice(current, invoice_id)
     data = await form_data(request)
     try:
+        closed = await contest_closed(invoice.id, current.structure_id)  # a works statement's 30 days to contest
+        if closed:
+            raise MessageError(CONTEST_CLOSED, closed, 422)
         files = await read_uploads(request, "file")
         await service.post_message(request.app.state.settings, invoice.id, current.id, current.structure_id, data.get("body"), files)
     except MessageError as exc:
@@ -64,10 +68,10 @@ async def _refused(request: Request, current: CurrentUser, invoice, exc: Message
     """The form again with the French error and what was typed (files must be chosen again)."""
     draft = draft[: service.MAX_BODY * 2]  # re-displayed, not stored: bounded anyway
     if _is_htmx(request):
-        context = await service.thread_context(invoice, current, error=exc.message_fr, draft=draft)
+        context = await service.thread_context(invoice, current, error=exc.message_fr, draft=draft, error_code=exc.code)
         return page(request, THREAD, status_code=exc.http_status, invoice=invoice, **context)
     context = await invoice_page_context(current, invoice.id)
-    context["thread"] = (await service.thread_context(invoice, current, error=exc.message_fr, draft=draft))["thread"]
+    context["thread"] = (await service.thread_context(invoice, current, error=exc.message_fr, draft=draft, error_code=exc.code))["thread"]
     return page(request, "invoices/invoice.html", status_code=exc.http_status, **context)
 
 

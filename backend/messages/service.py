@@ -374,7 +374,8 @@ async def messages_of(invoice_id: int, column: str = "invoice") -> list[dict]:
     } for r in rows]
 
 
-async def thread_context(invoice: Invoice, current, *, mark: bool = True, error: str | None = None, draft: str = "") -> dict:
+async def thread_context(invoice: Invoice, current, *, mark: bool = True, error: str | None = None, draft: str = "",
+                         error_code: str | None = None) -> dict:
     """The `thread` key of the invoice page; opening the thread marks it read for the viewer's side.
 
     `current` is the signed-in CurrentUser. A member without the consult right gets a thread
@@ -386,7 +387,8 @@ async def thread_context(invoice: Invoice, current, *, mark: bool = True, error:
         who = await participant(invoice, current.id, current.structure_id)
     except MessageError as exc:
         return {"thread": {**links, "visible": False, "reason": exc.message_fr}}
-    return {"thread": {**links, **await read_thread(invoice_anchor(invoice), who, mark=mark, error=error, draft=draft)}}
+    thread = await read_thread(invoice_anchor(invoice), who, mark=mark, error=error, draft=draft)
+    return {"thread": {**links, **thread, "error_code": error_code if error else None}}
 
 
 async def read_thread(anchor: Anchor, who: Participant, *, mark: bool = True, error: str | None = None, draft: str = "") -> dict:

@@ -263,13 +263,16 @@ async def piece_message(request: Request, current: NamedDependency[CurrentUser],
     await _thread(piece_id, current, mark=False)  # 404 for a piece this structure may not see
     data = await form_data(request)
     try:
+        closed = await pieces.contest_closed(piece_id, current.structure_id)
+        if closed:
+            raise MessageError(pieces.CONTEST_CLOSED, closed, 422)
         files = await read_uploads(request, "file")
         await messages.post_message(request.app.state.settings, piece_id, current.id, current.structure_id, data.get("body"), files)
     except MessageError as exc:
         if exc.http_status in (403, 404):
             raise NotFoundException(exc.message_fr) from None
         return page(request, THREAD, status_code=exc.http_status,
-                    **await _thread(piece_id, current, error=exc.message_fr, draft=data.get("body") or ""))
+                    **await _thread(piece_id, current, error=exc.message_fr, draft=data.get("body") or "", error_code=exc.code))
     if request.headers.get("hx-request") == "true":
         return page(request, THREAD, status_code=201, **await _thread(piece_id, current))
     flash(request, "Message envoyé.", "success")

@@ -22,7 +22,8 @@ from backend.invoices.statuses import CHORUS_NAMES, STATUSES, label
 from backend.invoices import storage
 from backend.invoices.deposit import attachment_type
 from backend.invoices.tables import Attachment, Invoice, InvoiceHistory
-from backend.lib.common import PARIS, parse_id, utcnow
+from backend.lib.common import PARIS, paris_today, parse_id, utcnow
+from backend.lib.formats import date_fr
 from backend.lib.db import is_unique_violation, retrying, transaction
 from backend.processing import deadlines, frameworks, lifecycle
 from backend.processing import worker as outbox_worker
@@ -42,6 +43,7 @@ VAT_RATES = (Decimal("0.20"), Decimal("0.10"), Decimal("0.055"), Decimal("0"))
 MAX_NUMBER = 50
 MAX_ATTACHMENTS = 10
 CONTEST_DELAY = timedelta(days=30)  # the titulaire may contest the MOE's correction, in the piece's messages
+CONTEST_CLOSED = "works_contest_closed"  # the stable code of a message refused once those 30 days are over
 PAGE_SIZE = 20
 # role → (the framework of the pieces it receives; None: the pieces it files)
 ROLE_PIECES = {"titulaire": None, "moe": circuit.STATEMENTS, "moa": (circuit.ETAT,), "payer": (circuit.VALIDATED,)}
@@ -290,10 +292,7 @@ async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
         # The statement as its MOE accepted it: the titulaire reads each correction on its own piece.
         accepted = next(h["details"] for h in reversed(history) if h["status"] == "PRISE_EN_COMPTE_MOE")
         statement, corrected = accepted.get("statement") or statement, accepted.get("corrected") or {}
-    contest_until = None
-    if corrected and piece.billing_framework in circuit.STATEMENTS and piece.status == "PRISE_EN_COMPTE_MOE":
-        decided_at = next(h["created_at"] for h in reversed(history) if h["status"] == "PRISE_EN_COMPTE_MOE")
-        contest_until = (decided_at + CONTEST_DELAY).astimezone(PARIS).date()
+    contest_until = contest_until_of(piece, history)
     amounts = [{"code": name, "label": STATEMENT_LABELS[name], "asked": asked.get(name, "0.00"), "accepted": statement.get(name, "0.00"),
                 "previous": (works.get("previous") or {}).get(name, "0.00"), "corrected": name in corrected} for name in circuit.FIELDS]
     market = await visible_market(piece.market, piece.supplier)
@@ -310,9 +309,39 @@ async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
             "warnings": works.get("warnings") or [], "total_excl_vat": _money(piece.total_excl_vat),
             "total_incl_vat": _money(piece.total_incl_vat), "amount_due": _money(piece.amount_due),
             "source": works.get("source"), "corrected": corrected, "contest_until": contest_until,
+            "contest_open": contest_until is not None and paris_today() <= contest_until,
             "transmitted_by_titulaire": bool(works.get("transmitted_by_titulaire")), "history": history,
             "actions": [a for a in actions if a in ACTION_LABELS or piece.billing_framework == circuit.VALIDATED],
             "attachments": files, "market_number": market.number, "market_title": market.title, "viewer_role": viewer.role if viewer else None}
+
+
+def contest_until_of(piece: Invoice, history: list[dict]) -> date | None:
+    """The last day (Paris) the titulaire may contest the MOE's correction of its statement, in the
+    piece's messages: 30 days from the correction; None when the MOE corrected nothing."""
+    if piece.billing_framework not in circuit.STATEMENTS or piece.status != "PRISE_EN_COMPTE_MOE":
+        return None
+    decided = next((h for h in reversed(history) if h["status"] == "PRISE_EN_COMPTE_MOE"), None)
+    details = (decided or {}).get("details") or {}
+    if isinstance(details, str):
+        details = json.loads(details or "{}")
+    if not details.get("corrected"):
+        return None
+    return (decided["created_at"] + CONTEST_DELAY).astimezone(PARIS).date()
+
+
+async def contest_closed(piece_id: int, structure_id: int | None) -> str | None:
+    """Why the titulaire may no longer write in a corrected statement's messages (its 30 days to
+    contest the correction are over; the thread stays readable), or None when it may."""
+    piece = await Invoice.objects().get(Invoice.id == piece_id)
+    if piece is None or structure_id is None or structure_id != piece.supplier:
+        return None
+    history = await InvoiceHistory.select(InvoiceHistory.status, InvoiceHistory.details, InvoiceHistory.created_at).where(
+        InvoiceHistory.invoice == piece.id).order_by(InvoiceHistory.id)
+    until = contest_until_of(piece, history)
+    if until is None or paris_today() <= until:
+        return None
+    return (f"Le délai pour contester la correction du maître d'œuvre a pris fin le {date_fr(until)} "
+            f"({CONTEST_DELAY.days} jours) : vous ne pouvez plus écrire dans les messages de cette pièce.")
 
 
 def viewer_for(piece: Invoice, structure_id: int | None, *, user_id: int | None = None, api_key_id: int | None = None) -> Actor | None:

@@ -4,8 +4,14 @@ payer finds the validated état d'acompte in its "Factures reçues"."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from backend.invoices.tables import Invoice
-from backend.works import markets
+from backend.messages.tables import Message
+from backend.processing.lifecycle import Actor, change_status
+from backend.works import markets, pieces
+from backend.works.pieces import StatementIn
+from tests.integration.processing.conftest import make_user
 from tests.integration.works.test_market_pages_and_api import member_of
 from tests.support.web import csrf_from, post_form
 
@@ -92,3 +98,35 @@ async def test_monthly_statement_pages(client, accounts, cast):
         assert (await client.get(f"/invoices/{piece.id}")).status_code == 200
     assert (await client.get("/")).status_code == 200
     assert (await client.get("/invoices")).status_code == 200
+
+
+async def test_the_titulaire_contests_a_correction_within_30_days_only(client, accounts, cast, clock):
+    """30 days after the MOE's correction the titulaire may no longer write in the statement's
+    messages (on the piece's page nor its invoice page): a French message, a stable code, what was
+    typed kept; the thread stays readable, and the MOE still writes."""
+    market_id = await markets.declare(cast.declaration(), cast.as_moa())
+    titulaire, moe = await make_user(cast.titulaire.id, can_deposit=True), await make_user(cast.moe.id, can_process=True)
+    clock.set_today(date(2026, 10, 1))
+    amounts = {"works": "10000.00", "supplies": "2000.00"}
+    a4 = await pieces.file_statement(market_id, cast.titulaire.id, Actor("supplier", titulaire),
+                                     StatementIn(number="DM-09", period_start="2026-09-01", period_end="2026-09-30", amounts=amounts))
+    await change_status(a4.id, Actor("moe", moe), "PRISE_EN_COMPTE_MOE", expected_version=a4.version,
+                        comment="9 000 € constatés", correction={"works": "9000.00"})
+    await member_of(accounts, cast.titulaire)
+    url = f"/works/pieces/{a4.id}"
+    clock.set_today(date(2026, 10, 31))  # the 30th day: still open
+    assert "Vous pouvez contester la correction jusqu'au 31 oct. 2026" in (await client.get(url)).text
+    assert (await post_form(client, url, f"{url}/messages", {"body": "Nous contestons."}, follow_redirects=False)).status_code == 303
+    clock.set_today(date(2026, 11, 1))
+    page = await client.get(url)
+    assert "Le délai pour la contester a pris fin le 31 oct. 2026" in page.text and "Nous contestons." in page.text
+    for thread_url in (f"{url}/messages", f"/invoices/{a4.id}/messages"):
+        late = await post_form(client, url, thread_url, {"body": "Nous contestons encore."})
+        assert late.status_code == 422
+        assert 'data-code="works_contest_closed"' in late.text and "a pris fin le 31 oct. 2026" in late.text
+        assert "Nous contestons encore." in late.text  # what was typed stays in the form
+    assert await Message.count().where(Message.invoice == a4.id) == 1
+    assert (await client.get(f"{url}/messages")).status_code == 200  # still readable
+    await accounts.logout()
+    await member_of(accounts, cast.moe)
+    assert (await post_form(client, url, f"{url}/messages", {"body": "Bien reçu."}, follow_redirects=False)).status_code == 303
