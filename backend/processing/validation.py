@@ -5,7 +5,8 @@ mandataire) at each level: A_VALIDER_1, then, for a co-contractor's subcontracto
 The validator has 15 days (VALIDATION_DAYS in the lifecycle): silence is a tacit validation
 (ABSENCE_VALIDATION_n_HORS_DELAI), applied by the one deadline mechanism
 (backend/processing/deadlines.py) through the lifecycle. Three days before, the validator's
-people get a reminder: a push and an e-mail, both written to the outbox.
+people get a reminder: a push and an e-mail, both written to the outbox. The works circuit's
+MOE deadline mails through the same channel (people_emails, email_rows).
 
 Kinds are per level ("validation_tacit_1"…): the tacit step of level 1 runs inside its own
 deadline row's transaction and schedules level 2's row, which must be another row.
@@ -126,22 +127,29 @@ async def on_reminder(row: dict[str, Any]) -> None:
             "tag": f"invoice-{invoice.id}-validation", "occurred_at": now.isoformat(), "reminder": True}
     rows = [Outbox(event_type=VALIDATION_EVENT, channel="push", invoice=invoice.id, payload=_json(push),
                    created_at=now, next_attempt_at=now)]
-    for email in await _validator_emails(validator):
-        mail = {"to": email, "subject": title, "body": f"{body}\n\nLa facture : /invoices/{invoice.id}\n"}
-        rows.append(Outbox(event_type=VALIDATION_EVENT, channel=EMAIL_CHANNEL, invoice=invoice.id, payload=_json(mail),
-                           created_at=now, next_attempt_at=now))
+    rows += email_rows(VALIDATION_EVENT, invoice.id, await people_emails(validator, "can_deposit"), title,
+                       f"{body}\n\nLa facture : /invoices/{invoice.id}\n", now)
     await Outbox.insert(*rows)
 
 
-async def _validator_emails(structure_id: int | None) -> list[str]:
-    """The people who may validate for the structure (the right to deposit its invoices)."""
+async def people_emails(structure_id: int | None, right: str) -> list[str]:
+    """The people who may act for the structure: active members holding `right` (a validator's
+    "can_deposit", a MOE's "can_process": the lifecycle's RIGHTS), whose account is active."""
     if structure_id is None:
         return []
     rows = await Membership.select(Membership.user.email).where(
-        (Membership.structure == structure_id) & (Membership.status == "active") & (Membership.can_deposit == True)  # noqa: E712
+        (Membership.structure == structure_id) & (Membership.status == "active") & (getattr(Membership, right) == True)  # noqa: E712
         & (Membership.user.is_active == True)  # noqa: E712
     )
     return sorted({r["user.email"] for r in rows if r["user.email"]})
+
+
+def email_rows(event: str, invoice_id: int, emails: list[str], subject: str, body: str, now: datetime) -> list[Outbox]:
+    """One outbox row per person (a retry never mails the others twice); the body's page paths
+    (/invoices/…, /works/…) become links to the platform when sent."""
+    return [Outbox(event_type=event, channel=EMAIL_CHANNEL, invoice=invoice_id,
+                   payload=_json({"to": email, "subject": subject, "body": body}), created_at=now, next_attempt_at=now)
+            for email in emails]
 
 
 async def on_email(row: dict[str, Any]) -> None:
@@ -151,7 +159,8 @@ async def on_email(row: dict[str, Any]) -> None:
 
     payload = worker.payload_of(row)
     settings = get_settings()
-    body = payload["body"].replace("/invoices/", f"{settings.base_url.rstrip('/')}/invoices/")
+    base = settings.base_url.rstrip("/")
+    body = payload["body"].replace(" /invoices/", f" {base}/invoices/").replace(" /works/", f" {base}/works/")
     await send_mail(settings, payload["to"], payload["subject"], body)
 
 

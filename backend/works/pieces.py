@@ -25,7 +25,7 @@ from backend.invoices.tables import Attachment, Invoice, InvoiceHistory
 from backend.lib.common import PARIS, paris_today, parse_id, utcnow
 from backend.lib.formats import date_fr
 from backend.lib.db import is_unique_violation, retrying, transaction
-from backend.processing import deadlines, frameworks, lifecycle
+from backend.processing import deadlines, frameworks, lifecycle, validation
 from backend.processing import worker as outbox_worker
 from backend.notifications.service import VALIDATION_EVENT
 from backend.processing.lifecycle import Actor, TransitionError
@@ -370,22 +370,44 @@ async def act(piece_id: int, structure_id: int | None, actor: Actor | None, targ
 
 
 async def on_overdue(row: dict[str, Any]) -> None:
+    """7 days without the MOE's answer: the step HORS_DELAI_MOE (its push goes to the titulaire), and
+    an e-mail, as the validation circuit's deadlines send, to the titulaire's people (they may now
+    transmit it to the MOA) and the MOE's (they may still answer). In the deadline row's transaction."""
+    before = await Invoice.select(Invoice.status).where(Invoice.id == row["invoice"]).first()
     await lifecycle.works_overdue(row["invoice"])
+    piece = await Invoice.objects().get(Invoice.id == row["invoice"])
+    if before is None or before["status"] not in lifecycle.MOE_WAITING or piece is None or piece.status != "HORS_DELAI_MOE":
+        return
+    subject = f"Décompte mensuel n°\u00a0{piece.number} : délai de {circuit.DAYS} jours du maître d'œuvre dépassé"
+    link = f"\n\nLa pièce : /works/pieces/{piece.id}\n"
+    now = utcnow()
+    rows = validation.email_rows(VALIDATION_EVENT, piece.id, await validation.people_emails(piece.supplier, lifecycle.RIGHTS[lifecycle.SUPPLIER]), subject,
+                                 "Le maître d'œuvre n'a pas répondu à temps : vous pouvez transmettre le décompte au maître "
+                                 "d'ouvrage, qui paie les sommes qu'il admet." + link, now)
+    rows += validation.email_rows(VALIDATION_EVENT, piece.id, await validation.people_emails(piece.recipient, lifecycle.RIGHTS[lifecycle.MOE]), subject,
+                                  "Vous pouvez encore l'accepter ou corriger ses montants ; l'entreprise peut désormais le "
+                                  "transmettre au maître d'ouvrage." + link, now)
+    if rows:
+        await Outbox.insert(*rows)
 
 
 async def on_reminder(row: dict[str, Any]) -> None:
-    """Two days before the MOE's deadline, still unanswered: its people get a push."""
+    """Two days before the MOE's deadline, still unanswered: its people get a push and an e-mail."""
     piece = await Invoice.objects().get(Invoice.id == row["invoice"])
     if piece is None or piece.status not in lifecycle.MOE_WAITING:
         return
     now = utcnow()
+    title = f"Décompte mensuel n°\u00a0{piece.number} : plus que {circuit.REMIND_BEFORE.days} jours pour répondre"
+    comment = "Sans réponse, l'entreprise pourra le transmettre au maître d'ouvrage."
     push = {"event": VALIDATION_EVENT, "invoice_id": piece.id, "number": piece.number, "supplier_id": piece.supplier,
             "recipient_id": piece.recipient, "status": piece.status, "audience": {"structure_id": piece.recipient},
-            "title": f"Décompte mensuel n°\u00a0{piece.number} : plus que {circuit.REMIND_BEFORE.days} jours pour répondre",
-            "comment": "Sans réponse, l'entreprise pourra le transmettre au maître d'ouvrage.", "url": f"/works/pieces/{piece.id}",
+            "title": title, "comment": comment, "url": f"/works/pieces/{piece.id}",
             "tag": f"works-{piece.id}", "occurred_at": now.isoformat(), "reminder": True}
-    await Outbox.insert(Outbox(event_type=VALIDATION_EVENT, channel="push", invoice=piece.id,
-                               payload=json.dumps(push, ensure_ascii=False), created_at=now, next_attempt_at=now))
+    rows = [Outbox(event_type=VALIDATION_EVENT, channel="push", invoice=piece.id,
+                   payload=json.dumps(push, ensure_ascii=False), created_at=now, next_attempt_at=now)]
+    rows += validation.email_rows(VALIDATION_EVENT, piece.id, await validation.people_emails(piece.recipient, lifecycle.RIGHTS[lifecycle.MOE]), title,
+                                  f"Acceptez-le ou corrigez ses montants. {comment}\n\nLa pièce : /works/pieces/{piece.id}\n", now)
+    await Outbox.insert(*rows)
 
 
 deadlines.register_kind(circuit.OVERDUE_KIND, on_overdue)

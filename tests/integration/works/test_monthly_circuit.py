@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 
 from backend.invoices.tables import Invoice, InvoiceHistory
-from backend.processing import deadlines
+from backend.accounts.tables import User
+from backend.processing import deadlines, validation, worker
 from backend.processing.lifecycle import Actor, Payment, TransitionError, change_status
 from backend.processing.tables import Outbox
 from backend.tracking.tables import Event
@@ -19,6 +20,7 @@ from backend.works import dossiers, markets, pieces
 from backend.works.markets import WorksError
 from backend.works.pieces import StatementIn
 from tests.integration.processing.conftest import make_user
+from tests.support.web import last_mail_to
 
 AMOUNTS = {"works": "10000.00", "supplies": "2000.00", "bonuses": "0", "expenses": "150.00"}
 
@@ -40,6 +42,11 @@ async def file(cast, market, number="DM-2026-09", amounts=None, **fields):
     market_id, users = market
     data = StatementIn(number=number, period_start="2026-09-01", period_end="2026-09-30", amounts=amounts or AMOUNTS, **fields)
     return await pieces.file_statement(market_id, cast.titulaire.id, Actor("supplier", users["titulaire"]), data)
+
+
+async def mails() -> list[dict]:
+    rows = await Outbox.select(Outbox.payload).where(Outbox.channel == validation.EMAIL_CHANNEL).order_by(Outbox.id)
+    return [json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"] for r in rows]
 
 
 async def statuses(invoice_id: int) -> list[str]:
@@ -137,18 +144,30 @@ async def test_suspension_completion_and_moa_sends_back(cast, market):
     assert second.id != a15.id and second.number == "DM-2026-09-EA2"
 
 
-async def test_moe_overdue_after_seven_days_then_titulaire_transmits_to_moa(cast, market, clock):
+async def test_moe_overdue_after_seven_days_then_titulaire_transmits_to_moa(cast, market, clock, settings):
     _, users = market
     a4 = await file(cast, market)
     clock.advance(days=5, seconds=1)
     await deadlines.run_due()  # the reminder, two days before
     reminders = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.channel == "push")]
     assert any(p.get("reminder") and p["audience"] == {"structure_id": cast.moe.id} for p in reminders)
+    # …and an e-mail to the MOE's people who may answer (not to its reader without the right).
+    emails = await User.select(User.id, User.email)
+    address = {r["id"]: r["email"] for r in emails}
+    assert [(m["to"], "plus que 2 jours" in m["subject"]) for m in await mails()] == [(address[users["moe"]], True)]
     assert (await Invoice.objects().get(Invoice.id == a4.id)).status == "MISE_A_DISPOSITION_MOE"
     clock.advance(days=2)
     await deadlines.run_due()
     a4 = await Invoice.objects().get(Invoice.id == a4.id)
     assert a4.status == "HORS_DELAI_MOE"
+    # At the deadline: the titulaire's people (who may now transmit) and the MOE's (who may still answer) are mailed.
+    overdue = [m for m in await mails() if "dépassé" in m["subject"]]
+    assert sorted(m["to"] for m in overdue) == sorted([address[users["titulaire"]], address[users["moe"]]])
+    assert all(f"/works/pieces/{a4.id}" in m["body"] for m in overdue)
+    assert await deadlines.run_due() == 0 and len(await mails()) == 3  # once
+    await worker.run_pass()  # sent as the validation circuit's e-mails are, with a link to the piece
+    sent = last_mail_to(settings.mailbox_dir, address[users["titulaire"]])
+    assert f"{settings.base_url.rstrip('/')}/works/pieces/{a4.id}" in sent.get_content()
     [row] = (await pieces.piece_page(cast.titulaire.id, to_act=True))[0]
     assert row["chorus_status"] == "ABSENCE_VALIDATION_MOE_DELAI_REGLEMENTAIRE"
     await change_status(a4.id, Actor("supplier", users["titulaire"]), "TRANSMISE_MOA", expected_version=a4.version)
