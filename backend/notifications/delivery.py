@@ -58,7 +58,7 @@ USER_AGENT = "Facteur-Push/1"
 def event_key(row: dict[str, Any], payload: dict[str, Any]) -> str:
     """What preferences are about: the new status, or "message.created"."""
     if (payload.get("event") or row["event_type"]) in (service.MESSAGE_EVENT, service.OVERDUE_EVENT, service.TICKET_EVENT,
-                                                         service.VALIDATION_EVENT):
+                                                         service.VALIDATION_EVENT, service.WORKS_EVENT):
         return payload.get("event") or row["event_type"]
     return str(payload.get("status") or "")
 
@@ -104,7 +104,7 @@ async def build_notification(key: str, payload: dict[str, Any], invoice_id: int 
         return {"message": message, "urgency": "normal"}
     message.update(title=payload.get("title") or status_sentence(key, number, (invoice or {}).get("type_code")),
                    body=await _status_body(payload, invoice))
-    return {"message": message, "urgency": "high" if key in HIGH_URGENCY | {service.OVERDUE_EVENT, service.VALIDATION_EVENT} else "normal"}
+    return {"message": message, "urgency": "high" if key in HIGH_URGENCY | {service.OVERDUE_EVENT, service.VALIDATION_EVENT, service.WORKS_EVENT} else "normal"}
 
 
 async def _status_body(payload: dict[str, Any], invoice: dict[str, Any] | None) -> str:

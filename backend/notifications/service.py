@@ -25,12 +25,13 @@ MESSAGE_EVENT = "message.created"
 TICKET_EVENT = "ticket.updated"  # a ticket's step that waits for someone: sent to them, whatever their preferences
 OVERDUE_EVENT = "payment.overdue"  # the payment deadline passed, the invoice still unpaid
 VALIDATION_EVENT = "validation.requested"  # a subcontractor's invoice waits for this structure's validation (or its reminder)
+WORKS_EVENT = "works.requested"  # a works piece waits for this structure (MOE, MOA, titulaire), or its MOE deadline's reminder
 DEFAULT_EVENTS = frozenset({"REJETEE", "SUSPENDUE", "A_RECYCLER", "MISE_EN_PAIEMENT", OVERDUE_EVENT,
-                            "REFUSEE_1", "REFUSEE_2", VALIDATION_EVENT})
+                            "REFUSEE_1", "REFUSEE_2", VALIDATION_EVENT, WORKS_EVENT})
 # Statuses an invoice can reach after the deposit, in the usual order (what a supplier sees).
 STATUS_EVENTS = ("MISE_A_DISPOSITION", "PRISE_EN_CHARGE", "SUSPENDUE", "COMPLETEE", "A_RECYCLER", "REJETEE",
                  "SERVICE_FAIT", "MANDATEE", "MISE_EN_PAIEMENT", "DEPOSEE", "REFUSEE_1", "REFUSEE_2")
-ALL_EVENTS = frozenset(STATUS_EVENTS) | {MESSAGE_EVENT, OVERDUE_EVENT, VALIDATION_EVENT}
+ALL_EVENTS = frozenset(STATUS_EVENTS) | {MESSAGE_EVENT, OVERDUE_EVENT, VALIDATION_EVENT, WORKS_EVENT}
 MAX_ENDPOINT = 2048
 MAX_DEVICES = 20  # per user: a browser that re-subscribes replaces its row (same endpoint)
 
@@ -159,8 +160,9 @@ def choices() -> list[dict]:
     items = [{"key": s, "label": label(s), "default": s in DEFAULT_EVENTS} for s in statuses if s in STATUSES]
     defaults = sum(1 for item in items if item["default"])
     items.insert(defaults, {"key": OVERDUE_EVENT, "label": "Paiement en retard", "default": True})
-    items.insert(defaults + 1, {"key": VALIDATION_EVENT, "label": "Pièce à valider (sous-traitant, cotraitant) ou à traiter (travaux)", "default": True})
-    items.insert(defaults + 2, {"key": MESSAGE_EVENT, "label": "Nouveau message", "default": False})
+    items.insert(defaults + 1, {"key": VALIDATION_EVENT, "label": "Facture de sous-traitant ou de cotraitant à valider", "default": True})
+    items.insert(defaults + 2, {"key": WORKS_EVENT, "label": "Pièce de travaux à traiter (décompte, état d'acompte)", "default": True})
+    items.insert(defaults + 3, {"key": MESSAGE_EVENT, "label": "Nouveau message", "default": False})
     return items
 
 

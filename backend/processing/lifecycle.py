@@ -39,7 +39,7 @@ from backend.processing.reasons import AMOUNT_REASONS, REASONS, REASONS_BY_STATU
 from backend.processing import frameworks, validation
 from backend.processing import payment_delays
 from backend.processing import worker as outbox_worker
-from backend.notifications.service import VALIDATION_EVENT
+from backend.notifications.service import VALIDATION_EVENT, WORKS_EVENT
 from backend.processing.tables import Outbox
 from backend.tracking.events import publish, record_event
 from backend.works import circuit as works_circuit
@@ -932,15 +932,15 @@ WORKS_PUSH = {
 
 
 def _works_rows(invoice, status: str, payload: dict, now) -> list[Outbox]:
-    """A works piece waits for someone: their people get a push (whatever their preferences)."""
+    """A works piece waits for someone: their people who keep « Pièce de travaux à traiter » (works.requested) get a push."""
     role = WORKS_NEXT.get(status)
     if role is None:
         return []
     title, body = WORKS_PUSH[status]
     structure = invoice.supplier if role == SUPPLIER else invoice.recipient
-    push = {**payload, "event": VALIDATION_EVENT, "audience": {"structure_id": structure}, "title": title.format(number=invoice.number),
+    push = {**payload, "event": WORKS_EVENT, "audience": {"structure_id": structure}, "title": title.format(number=invoice.number),
             "comment": body, "url": f"/works/pieces/{invoice.id}", "tag": f"works-{invoice.id}"}
-    return [Outbox(event_type=VALIDATION_EVENT, channel="push", invoice=invoice.id, payload=_json(push), created_at=now, next_attempt_at=now)]
+    return [Outbox(event_type=WORKS_EVENT, channel="push", invoice=invoice.id, payload=_json(push), created_at=now, next_attempt_at=now)]
 
 
 def _validation_rows(invoice: Invoice, status: str, previous: str, payload: dict, recipient: int, now) -> list[Outbox]:

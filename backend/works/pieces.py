@@ -27,7 +27,7 @@ from backend.lib.formats import date_fr
 from backend.lib.db import is_unique_violation, retrying, transaction
 from backend.processing import deadlines, frameworks, lifecycle, validation
 from backend.processing import worker as outbox_worker
-from backend.notifications.service import VALIDATION_EVENT
+from backend.notifications.service import WORKS_EVENT
 from backend.processing.lifecycle import Actor, TransitionError
 from backend.processing.tables import Outbox
 from backend.settings import get_settings
@@ -381,10 +381,10 @@ async def on_overdue(row: dict[str, Any]) -> None:
     subject = f"Décompte mensuel n°\u00a0{piece.number} : délai de {circuit.DAYS} jours du maître d'œuvre dépassé"
     link = f"\n\nLa pièce : /works/pieces/{piece.id}\n"
     now = utcnow()
-    rows = validation.email_rows(VALIDATION_EVENT, piece.id, await validation.people_emails(piece.supplier, lifecycle.RIGHTS[lifecycle.SUPPLIER]), subject,
+    rows = validation.email_rows(WORKS_EVENT, piece.id, await validation.people_emails(piece.supplier, lifecycle.RIGHTS[lifecycle.SUPPLIER]), subject,
                                  "Le maître d'œuvre n'a pas répondu à temps : vous pouvez transmettre le décompte au maître "
                                  "d'ouvrage, qui paie les sommes qu'il admet." + link, now)
-    rows += validation.email_rows(VALIDATION_EVENT, piece.id, await validation.people_emails(piece.recipient, lifecycle.RIGHTS[lifecycle.MOE]), subject,
+    rows += validation.email_rows(WORKS_EVENT, piece.id, await validation.people_emails(piece.recipient, lifecycle.RIGHTS[lifecycle.MOE]), subject,
                                   "Vous pouvez encore l'accepter ou corriger ses montants ; l'entreprise peut désormais le "
                                   "transmettre au maître d'ouvrage." + link, now)
     if rows:
@@ -399,13 +399,13 @@ async def on_reminder(row: dict[str, Any]) -> None:
     now = utcnow()
     title = f"Décompte mensuel n°\u00a0{piece.number} : plus que {circuit.REMIND_BEFORE.days} jours pour répondre"
     comment = "Sans réponse, l'entreprise pourra le transmettre au maître d'ouvrage."
-    push = {"event": VALIDATION_EVENT, "invoice_id": piece.id, "number": piece.number, "supplier_id": piece.supplier,
+    push = {"event": WORKS_EVENT, "invoice_id": piece.id, "number": piece.number, "supplier_id": piece.supplier,
             "recipient_id": piece.recipient, "status": piece.status, "audience": {"structure_id": piece.recipient},
             "title": title, "comment": comment, "url": f"/works/pieces/{piece.id}",
             "tag": f"works-{piece.id}", "occurred_at": now.isoformat(), "reminder": True}
-    rows = [Outbox(event_type=VALIDATION_EVENT, channel="push", invoice=piece.id,
+    rows = [Outbox(event_type=WORKS_EVENT, channel="push", invoice=piece.id,
                    payload=json.dumps(push, ensure_ascii=False), created_at=now, next_attempt_at=now)]
-    rows += validation.email_rows(VALIDATION_EVENT, piece.id, await validation.people_emails(piece.recipient, lifecycle.RIGHTS[lifecycle.MOE]), title,
+    rows += validation.email_rows(WORKS_EVENT, piece.id, await validation.people_emails(piece.recipient, lifecycle.RIGHTS[lifecycle.MOE]), title,
                                   f"Acceptez-le ou corrigez ses montants. {comment}\n\nLa pièce : /works/pieces/{piece.id}\n", now)
     await Outbox.insert(*rows)
 

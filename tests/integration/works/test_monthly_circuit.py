@@ -12,6 +12,8 @@ import pytest
 
 from backend.invoices.tables import Invoice, InvoiceHistory
 from backend.accounts.tables import User
+from backend.notifications import delivery, service
+from backend.notifications.tables import PushSubscription
 from backend.processing import deadlines, validation, worker
 from backend.processing.lifecycle import Actor, Payment, TransitionError, change_status
 from backend.processing.tables import Outbox
@@ -233,3 +235,19 @@ async def test_cocontractor_statement_tacitly_validated_after_15_days(cast, mark
     await deadlines.run_due()
     assert await statuses(a13.id) == ["DEPOSEE", "A_VALIDER_1", "ABSENCE_VALIDATION_1_HORS_DELAI", "MISE_A_DISPOSITION_MOE"]
     assert await deadlines.pending("works_moe_overdue", a13.id) is not None  # now the MOE's 7 days run
+
+
+async def test_works_pushes_follow_their_own_preference(cast, market):
+    """« Pièce de travaux à traiter » (works.requested) governs the works pushes, not the
+    subcontractors' « validation.requested »: the MOE who turns it off hears nothing of its pieces."""
+    _, users = market
+    await file(cast, market)
+    [row] = await Outbox.select().where((Outbox.channel == "push") & (Outbox.event_type == service.WORKS_EVENT))
+    assert delivery.event_key(row, json.loads(row["payload"])) == service.WORKS_EVENT
+    await PushSubscription.insert(PushSubscription(user=users["moe"], endpoint="https://push.example.net/moe", p256dh="k", auth="a"))
+    assert len(await service.subscriptions_for(service.WORKS_EVENT, cast.moe.id)) == 1  # on by default
+    await service.set_preferences(users["moe"], {service.VALIDATION_EVENT})
+    assert await service.subscriptions_for(service.WORKS_EVENT, cast.moe.id) == []
+    await service.set_preferences(users["moe"], {service.WORKS_EVENT})
+    assert len(await service.subscriptions_for(service.WORKS_EVENT, cast.moe.id)) == 1
+    assert service.WORKS_EVENT in {item["key"] for item in service.choices() if item["default"]}
