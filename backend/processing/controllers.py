@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from backend.accounts.spaces import INVOICES, space
+from backend.accounts.spaces import INVOICES, MODIFICATION, space
 from backend.invoices import access, storage, workspace
 from backend.invoices.deposit import attachment_type
 from backend.invoices.invoice_page import invoice_page_context
@@ -77,9 +77,9 @@ async def _answer_attachments(request: Request, invoice_id: int):
 async def validations_page(request: Request, current: NamedDependency[CurrentUser]) -> Template:
     """« Factures à valider » : the subcontractors' and co-contractors' invoices waiting for the active
     structure (titulaire, mandataire), nearest deadline first; accept or refuse from the phone."""
-    structure_id = access.require_active_right(current, "can_deposit")
-    return page(request, "invoices/validations.html", rows=await validation.waiting(structure_id),
-                action_labels=ACTION_LABELS)
+    # The guard checked consultation in « Factures à valider »: the list; modification: the buttons.
+    return page(request, "invoices/validations.html", rows=await validation.waiting(current.structure_id),
+                action_labels=ACTION_LABELS, may_decide=current.may(access.VALIDATION_SPACE, MODIFICATION))
 
 
 @post("/invoices/{invoice_id:int}/status", opt=space(INVOICES))

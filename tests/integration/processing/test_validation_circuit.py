@@ -236,12 +236,15 @@ async def test_a_validator_with_only_factures_a_valider_reads_and_decides_its_in
     assert shown.status_code == 200 and f"{invoice.number}" in shown.text
     assert 'name="target"' not in shown.text
     assert (await client.get(f"/invoices/{invoice.id}/original")).headers["content-type"] == "application/pdf"
+    listed = await client.get("/validations")  # its list, without the buttons to decide
+    assert f"Facture n°&nbsp;{invoice.number}" in listed.text and "Refuser la facture" not in listed.text
     assert (await client.get("/invoices")).status_code == 404  # nothing more: the list is the side's
     assert (await decide(token)).status_code == 404
     token = await rights("emises:modification,a_valider:consultation")
     assert (await decide(token)).status_code == 404  # « Factures émises » does not decide a validation
     assert (await Invoice.objects().get(Invoice.id == invoice.id)).status == "A_VALIDER_1"
     token = await rights("a_valider:modification")
+    assert "Refuser la facture" in (await client.get("/validations")).text
     assert 'name="target"' in (await client.get(f"/invoices/{invoice.id}")).text
     assert (await decide(token)).status_code in (302, 303)
     assert (await Invoice.objects().get(Invoice.id == invoice.id)).status == "MISE_A_DISPOSITION"
