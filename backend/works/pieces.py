@@ -333,8 +333,8 @@ async def contest_closed(piece_id: int, structure_id: int | None) -> str | None:
     """Why the titulaire may no longer write in a corrected statement's messages (its 30 days to
     contest the correction are over; the thread stays readable), or None when it may."""
     piece = await Invoice.objects().get(Invoice.id == piece_id)
-    if piece is None or structure_id is None or structure_id != piece.supplier:
-        return None
+    if piece is None or structure_id is None or structure_id != piece.supplier or piece.status != "PRISE_EN_COMPTE_MOE":
+        return None  # not a statement the MOE has answered: nothing to contest (most invoices stop here)
     history = await InvoiceHistory.select(InvoiceHistory.status, InvoiceHistory.details, InvoiceHistory.created_at).where(
         InvoiceHistory.invoice == piece.id).order_by(InvoiceHistory.id)
     until = contest_until_of(piece, history)
