@@ -86,11 +86,21 @@ STATUSES: dict[str, Status] = {
     "MISE_A_DISPOSITION_MOA": Status("", "À valider par le maître d'ouvrage"),
     "PRISE_EN_COMPTE_MOA": Status("", "Validée par le maître d'ouvrage"),
     "REFUSEE_MOA": Status("", "Renvoyée au maître d'œuvre par le maître d'ouvrage"),
+    # Works final circuit (A7/A14 → MOE → A17 → MOA → A20 → titulaire signs → A8 for the payer) and
+    # its tacit procedure (A22, A23). Short names where Chorus Pro's exceed the 24-character column.
+    "HORS_DELAI_MOA": Status("", "Sans décompte général du maître d'ouvrage dans le délai"),
+    "A_SIGNER_TITULAIRE": Status("", "À signer par l'entreprise"),
+    "SIGNEE_TITULAIRE": Status("", "Signé par l'entreprise : décompte général et définitif"),
+    "RECLAMATION_TITULAIRE": Status("", "Contesté par l'entreprise (mémoire en réclamation)"),
+    "REMPLACEE_A22": Status("", "Remplacé par le projet de décompte général tacite (A22)"),
+    "DGD_TACITE": Status("", "Devenu décompte général et définitif tacite (A23)"),
 }
 # Chorus Pro's name of a status where Facteur stores a shorter one (the API shows both).
-CHORUS_NAMES = {"HORS_DELAI_MOE": "ABSENCE_VALIDATION_MOE_DELAI_REGLEMENTAIRE"}
+CHORUS_NAMES = {"HORS_DELAI_MOE": "ABSENCE_VALIDATION_MOE_DELAI_REGLEMENTAIRE", "REMPLACEE_A22": "REMPLACEE_PAR_A22"}
 WORKS_STATUSES = frozenset({"MISE_A_DISPOSITION_MOE", "SUSPENDUE_MOE", "COMPLETEE_MOE", "PRISE_EN_COMPTE_MOE", "REFUSEE_MOE",
-                            "HORS_DELAI_MOE", "TRANSMISE_MOA", "MISE_A_DISPOSITION_MOA", "PRISE_EN_COMPTE_MOA", "REFUSEE_MOA"})
+                            "HORS_DELAI_MOE", "TRANSMISE_MOA", "MISE_A_DISPOSITION_MOA", "PRISE_EN_COMPTE_MOA", "REFUSEE_MOA",
+                            "HORS_DELAI_MOA", "A_SIGNER_TITULAIRE", "SIGNEE_TITULAIRE", "RECLAMATION_TITULAIRE", "REMPLACEE_A22",
+                            "DGD_TACITE"})
 # A subcontractor's or co-contractor's invoice before (or instead of) its reception by the public
 # recipient: it is between the supplier and its validator, and the recipient does not see it.
 # A works piece between the titulaire, its MOE and its MOA (A4, A15) is not the payer's either: the
@@ -140,6 +150,12 @@ HAPPENED: dict[str, tuple[str, str]] = {
     "MISE_A_DISPOSITION_MOA": ("à valider par le maître d'ouvrage", "à valider par le maître d'ouvrage"),
     "PRISE_EN_COMPTE_MOA": ("validée par le maître d'ouvrage", "validé par le maître d'ouvrage"),
     "REFUSEE_MOA": ("renvoyée au maître d'œuvre", "renvoyé au maître d'œuvre"),
+    "HORS_DELAI_MOA": ("sans réponse du maître d'ouvrage dans le délai", "sans réponse du maître d'ouvrage dans le délai"),
+    "A_SIGNER_TITULAIRE": ("à signer", "à signer"),
+    "SIGNEE_TITULAIRE": ("signée", "signé"),
+    "RECLAMATION_TITULAIRE": ("contestée (mémoire en réclamation)", "contesté (mémoire en réclamation)"),
+    "REMPLACEE_A22": ("remplacée par le projet de décompte général tacite", "remplacé par le projet de décompte général tacite"),
+    "DGD_TACITE": ("devenue décompte général et définitif tacite", "devenu décompte général et définitif tacite"),
 }
 CREDIT_NOTE = "381"
 

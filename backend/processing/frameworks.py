@@ -47,24 +47,25 @@ FRAMEWORKS: dict[str, Framework] = {f.code: f for f in (
     Framework("A4", "Dépôt par un fournisseur d'un projet de décompte mensuel", "titulaire", WORKS_MONTHLY, enabled=True),
     Framework("A5", "Dépôt par un fournisseur d'un état d'acompte", "titulaire", WORKS_MONTHLY),
     Framework("A6", "Pièce de facturation de travaux transmise au service financier", "plateforme", PLATFORM),
-    Framework("A7", "Dépôt par un fournisseur d'un projet de décompte final", "titulaire", WORKS_FINAL),
-    Framework("A8", "Dépôt par un fournisseur d'un décompte général et définitif", "titulaire", WORKS_FINAL),
+    Framework("A7", "Dépôt par un fournisseur d'un projet de décompte final", "titulaire", WORKS_FINAL, enabled=True),
+    Framework("A8", "Dépôt par un fournisseur d'un décompte général et définitif", "titulaire", WORKS_FINAL, enabled=True),
     Framework("A9", "Dépôt par un sous-traitant d'une facture", "sous-traitant", VALIDATION, enabled=True),
     Framework("A10", "Dépôt par un sous-traitant d'un projet de décompte mensuel", "sous-traitant", WORKS_MONTHLY, enabled=True),
     Framework("A12", "Dépôt par un cotraitant d'une facture", "cotraitant", VALIDATION, enabled=True),
     Framework("A13", "Dépôt par un cotraitant d'un projet de décompte mensuel", "cotraitant", WORKS_MONTHLY, enabled=True),
-    Framework("A14", "Dépôt par un cotraitant d'un projet de décompte final", "cotraitant", VALIDATION),
+    # A14: validated by the mandataire first (as an A13), then the final circuit.
+    Framework("A14", "Dépôt par un cotraitant d'un projet de décompte final", "cotraitant", WORKS_FINAL, enabled=True),
     Framework("A15", "Dépôt par une MOE d'un état d'acompte", "maître d'œuvre (MOE)", WORKS_MONTHLY, enabled=True),
     Framework("A16", "Dépôt par une MOE d'un état d'acompte validé", "maître d'œuvre (MOE)", WORKS_MONTHLY),
-    Framework("A17", "Dépôt par une MOE d'un projet de décompte général", "maître d'œuvre (MOE)", WORKS_FINAL),
+    Framework("A17", "Dépôt par une MOE d'un projet de décompte général", "maître d'œuvre (MOE)", WORKS_FINAL, enabled=True),
     Framework("A18", "Dépôt par une MOE d'un décompte général", "maître d'œuvre (MOE)", WORKS_FINAL),
     Framework("A19", "Dépôt par une MOA d'un état d'acompte validé", "maître d'ouvrage (MOA)", WORKS_MONTHLY, enabled=True),
-    Framework("A20", "Dépôt par une MOA d'un décompte général", "maître d'ouvrage (MOA)", WORKS_FINAL),
+    Framework("A20", "Dépôt par une MOA d'un décompte général", "maître d'ouvrage (MOA)", WORKS_FINAL, enabled=True),
     Framework("A21", "Dépôt par un bénéficiaire d'une demande de remboursement de la TIC", "bénéficiaire", TIC),
     Framework("A22", "Dépôt par un fournisseur ou mandataire d'un projet de décompte général dans le cadre d'une procédure tacite",
-              "titulaire ou mandataire", WORKS_TACIT),
+              "titulaire ou mandataire", WORKS_TACIT, enabled=True),
     Framework("A23", "Dépôt par un fournisseur ou mandataire d'un décompte général et définitif tacite",
-              "titulaire ou mandataire", WORKS_TACIT),
+              "titulaire ou mandataire", WORKS_TACIT, enabled=True),
     Framework("A24", "Dépôt par une MOE d'un décompte général et définitif tacite", "maître d'œuvre (MOE)", WORKS_TACIT),
     Framework("A25", "Dépôt par une MOA d'un décompte général et définitif dans le cadre d'une procédure tacite",
               "maître d'ouvrage (MOA)", WORKS_TACIT),
@@ -82,7 +83,7 @@ _NOT_YET = {
     WORKS_MONTHLY: "les pièces de travaux (décomptes mensuels et états d'acompte, avec leur maître d'œuvre et leur maître d'ouvrage)",
     WORKS_FINAL: "les décomptes finaux et généraux des marchés de travaux",
     WORKS_TACIT: "la procédure tacite des marchés de travaux",
-    VALIDATION: "les projets de décompte final des cotraitants (leurs factures, A12, et leurs décomptes mensuels, A13, le sont)",
+    VALIDATION: "cette pièce de sous-traitant ou de cotraitant",
     TIC: "les demandes de remboursement de la TIC",
     PLATFORM: "cette pièce, que la plateforme produit elle-même",
 }
@@ -100,7 +101,7 @@ def code_of(business_process: str | None) -> str | None:
 
 
 # Circuits whose pieces are entered in Facteur's pages or API, never deposited as a file.
-ENTERED = frozenset({WORKS_MONTHLY})
+ENTERED = frozenset({WORKS_MONTHLY, WORKS_FINAL, WORKS_TACIT})
 
 
 def refusal(business_process: str | None) -> str | None:

@@ -159,7 +159,7 @@ JUSTICE_TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
 MOE_WAITING = frozenset({"MISE_A_DISPOSITION_MOE", "COMPLETEE_MOE"})  # the 7 days run
 # A subcontractor's (A10) or co-contractor's (A13) monthly statement is validated first by the
 # titulaire or mandataire (the validation circuit's levels, 15 days, tacit after), then is its MOE's.
-VALIDATED_FOR_MOE = frozenset({"A10", "A13"})
+VALIDATED_FOR_MOE = frozenset({"A10", "A13", "A14"})  # A14: a co-contractor's projet de décompte final
 MOE_DECISIONS = frozenset({"PRISE_EN_COMPTE_MOE", "SUSPENDUE_MOE", "REFUSEE_MOE"})
 WORKS_STEPS: dict[str, dict[str, frozenset[str]]] = {
     MOE: {status: MOE_DECISIONS for status in (*MOE_WAITING, "HORS_DELAI_MOE")},
@@ -173,11 +173,41 @@ WORKS_STEPS: dict[str, dict[str, frozenset[str]]] = {
         **{passed: frozenset({"MISE_A_DISPOSITION_MOE"}) for passed in PASSED},
     },
 }
-# On a works piece before the payer, its recipient acts as the market's MOE (A4) or MOA (A15).
-RECIPIENT_ROLE = {"A4": MOE, "A10": MOE, "A13": MOE, "A15": MOA}
+# --- the works final circuit (A7/A14 → MOE → A17 → MOA → A20 → titulaire signs → A8 → payer) -----
+# The projet de décompte final (A7; a co-contractor's A14 is validated by the mandataire first, as
+# an A13) is its MOE's, with the monthly steps and 7 days (WORKS_STEPS). Accepting (or the titulaire
+# transmitting it past the 7 days) files the MOE's projet de décompte général (A17) for the MOA: the
+# balance is the final cumul − the last accepted monthly cumul. The MOA validates it (filing the
+# décompte général, A20, that the titulaire signs: the DGD, A8, goes to the payer, processed as any
+# invoice) or sends it back to the MOE. The titulaire may refuse to sign (RECLAMATION_TITULAIRE: a
+# reason and a comment, its mémoire en réclamation). The MOA's silence past its delay (a deadline row,
+# works_circuit.MOA_DAYS, CCAG Travaux 2021 art. 12.4.2) marks the A17 HORS_DELAI_MOA: the titulaire
+# then files the tacit projet de décompte général (A22), which replaces the A17 (REMPLACEE_A22).
+FINAL_STEPS: dict[str, dict[str, frozenset[str]]] = {
+    MOA: {"HORS_DELAI_MOA": frozenset({"PRISE_EN_COMPTE_MOA", "REFUSEE_MOA"})},  # late, but still its to notify
+    SUPPLIER: {"HORS_DELAI_MOA": frozenset({"REMPLACEE_A22"}),
+               "A_SIGNER_TITULAIRE": frozenset({"SIGNEE_TITULAIRE", "RECLAMATION_TITULAIRE"})},
+    PLATFORM: {"MISE_A_DISPOSITION_MOA": frozenset({"HORS_DELAI_MOA"})},
+}
+# --- the tacit procedure (A22 → MOA, 10 days → A23 → payer), CCAG Travaux 2021 art. 12.4.4 ----------
+# The MOA may still notify the décompte général within TACIT_DAYS (validating the A22 files the A20
+# the titulaire signs); past them (a deadline row: HORS_DELAI_MOA) the titulaire's projet is the DGD:
+# the titulaire files the tacit DGD (A23) for the payer, and the A22 says so (DGD_TACITE).
+TACIT_STEPS: dict[str, dict[str, frozenset[str]]] = {
+    MOA: {"MISE_A_DISPOSITION_MOA": frozenset({"PRISE_EN_COMPTE_MOA"})},
+    SUPPLIER: {"HORS_DELAI_MOA": frozenset({"DGD_TACITE"})},
+    PLATFORM: {"MISE_A_DISPOSITION_MOA": frozenset({"HORS_DELAI_MOA"})},
+}
+# The MOA's delay runs on these pieces while at MISE_A_DISPOSITION_MOA.
+MOA_CLOCK = frozenset({works_circuit.GENERAL_PROJECT, works_circuit.TACIT_PROJECT})
+
+# On a works piece before the payer, its recipient acts as the market's MOE (A4, A7) or MOA (A15, A17,
+# A20, A22). On the A20 the titulaire (its supplier) acts: it signs.
+RECIPIENT_ROLE = {"A4": MOE, "A10": MOE, "A13": MOE, "A15": MOA, "A7": MOE, "A14": MOE, "A17": MOA, "A20": MOA, "A22": MOA}
+WORKS_PIECES = frozenset({*RECIPIENT_ROLE, *works_circuit.PAYER_PIECES})
 # Who must act next on a works piece at this status: pushed and told live.
 WORKS_NEXT = {"MISE_A_DISPOSITION_MOE": MOE, "COMPLETEE_MOE": MOE, "MISE_A_DISPOSITION_MOA": MOA,
-              "SUSPENDUE_MOE": SUPPLIER, "HORS_DELAI_MOE": SUPPLIER}
+              "SUSPENDUE_MOE": SUPPLIER, "HORS_DELAI_MOE": SUPPLIER, "HORS_DELAI_MOA": SUPPLIER, "A_SIGNER_TITULAIRE": SUPPLIER}
 
 # Circuit → transition table. TRANSITIONS (above) is the simple circuit; the validation
 # circuit is the validation steps, then the simple circuit from MISE_A_DISPOSITION; the works
@@ -187,7 +217,10 @@ CIRCUITS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     frameworks.VALIDATION: _merged(TRANSITIONS, _validation_steps()),
     frameworks.JUSTICE: JUSTICE_TRANSITIONS,
     frameworks.WORKS_MONTHLY: _merged(TRANSITIONS, _validation_steps(), WORKS_STEPS),
+    frameworks.WORKS_FINAL: _merged(TRANSITIONS, _validation_steps(), WORKS_STEPS, FINAL_STEPS),
+    frameworks.WORKS_TACIT: _merged(TRANSITIONS, TACIT_STEPS),
 }
+WORKS_CIRCUITS = frozenset({frameworks.WORKS_MONTHLY, frameworks.WORKS_FINAL, frameworks.WORKS_TACIT})
 
 
 def circuit_of(invoice: Invoice | dict) -> str:
@@ -215,6 +248,8 @@ def validation_levels(invoice: Invoice) -> int:
 
 
 TERMINAL = frozenset({"REJETEE", *REFUSED, "REFUSEE_MOE", "REFUSEE_MOA"})
+# A works piece whose own circuit is over (the next piece carries on, or the titulaire claims).
+WORKS_ENDED = frozenset({"REFUSEE_MOE", "REFUSEE_MOA", "SIGNEE_TITULAIRE", "RECLAMATION_TITULAIRE", "REMPLACEE_A22", "DGD_TACITE"})
 PUSH_STATUSES = frozenset({"REJETEE", "SUSPENDUE", "A_RECYCLER", "MISE_EN_PAIEMENT"})
 MAX_MANDATE = 50
 MAX_COMMENT = 2000
@@ -300,6 +335,7 @@ def actions_for(status: str, role: str, *, remaining: Decimal | None = None, ack
     order = [*PROCESSING, "ENCAISSEE", "COMPLETEE", "DEPOSEE", "MISE_A_DISPOSITION", ACKNOWLEDGE, DUPLICATE, ABANDON,
              "PRISE_EN_COMPTE_MOE", "SUSPENDUE_MOE", "REFUSEE_MOE", "COMPLETEE_MOE", "TRANSMISE_MOA",
              "PRISE_EN_COMPTE_MOA", "REFUSEE_MOA", "HORS_DELAI_MOE", "MISE_A_DISPOSITION_MOE",
+             "SIGNEE_TITULAIRE", "RECLAMATION_TITULAIRE", "REMPLACEE_A22", "DGD_TACITE", "HORS_DELAI_MOA",
              *(f"{step}_{n}" for n in VALIDATION_LEVELS for step in ("VALIDEE", "REFUSEE", "A_VALIDER")),
              *(f"ABSENCE_VALIDATION_{n}_HORS_DELAI" for n in VALIDATION_LEVELS)]
     return [t for t in order if t in targets]
@@ -321,7 +357,7 @@ def check_transition(status: str, role: str, target: str, circuit: str = framewo
             message = "Cette facture a été refusée par son valideur : son circuit est terminé."
         elif status in (ABANDON, DUPLICATE):
             message = f"Ce mémoire est {label(status).lower()} : son circuit est terminé."
-        elif status in ("REFUSEE_MOE", "REFUSEE_MOA"):
+        elif status in WORKS_ENDED:
             message = f"Cette pièce est « {label(status)} » : son circuit est terminé."
         elif status in TERMINAL and target != ACKNOWLEDGE:
             message = "Cette facture a été rejetée : son traitement est terminé."
@@ -354,6 +390,14 @@ def validate_data(
     if len(comment) > MAX_COMMENT:
         raise _invalid("comment_too_long", f"Le commentaire dépasse {MAX_COMMENT} caractères.")
     details: dict[str, Any] = {}
+    if target == "RECLAMATION_TITULAIRE":  # the titulaire's mémoire en réclamation: its own reasons, not the reform's
+        if reason_code not in works_circuit.CLAIM_REASONS:
+            raise _invalid("reason_required" if reason_code is None else "reason_invalid",
+                           "Choisissez le motif de votre réclamation : " + ", ".join(works_circuit.CLAIM_REASONS) + ".")
+        if not comment:
+            raise _invalid("comment_required", "Exposez votre réclamation (les montants contestés et pourquoi) : le maître "
+                           "d'ouvrage la lira.")
+        return {"claim": {"reason": reason_code, "label": works_circuit.CLAIM_REASONS[reason_code]}}
     if target == "REFUSEE_MOE" and reason_code in AMOUNT_REASONS:
         raise _invalid("amount_refusal_forbidden", "Un décompte ne se refuse pas pour une erreur de montant (article R.2192-34 du "
                        "code de la commande publique) : corrigez les montants et acceptez-le pour le reste.")
@@ -598,10 +642,10 @@ async def change_status(
     )
     reason_code = (reason_code or "").strip().upper()
     comment = (comment or "").strip()
-    if circuit == frameworks.WORKS_MONTHLY and target in ("PRISE_EN_COMPTE_MOE", "TRANSMISE_MOA"):
+    if circuit in (frameworks.WORKS_MONTHLY, frameworks.WORKS_FINAL) and target in ("PRISE_EN_COMPTE_MOE", "TRANSMISE_MOA"):
         details.update(await _works_statement(invoice, correction if target == "PRISE_EN_COMPTE_MOE" else None, comment))
     elif correction is not None:
-        raise _invalid("correction_unexpected", "Des montants ne se corrigent qu'en acceptant un projet de décompte mensuel.")
+        raise _invalid("correction_unexpected", "Des montants ne se corrigent qu'en acceptant un projet de décompte mensuel ou final.")
     changes: dict[Any, Any] = {}
     if target == "DEPOSEE":
         recipient_id, service_code, engagement = await _check_routing(routing, invoice)
@@ -714,13 +758,22 @@ async def _works_clock(invoice: Invoice, final: str, steps, now) -> None:
         await Invoice.update({Invoice.validation_due_at: due}).where(Invoice.id == invoice.id)
     elif invoice.status in MOE_WAITING | {"HORS_DELAI_MOE"} and final != "HORS_DELAI_MOE":
         await Invoice.update({Invoice.validation_due_at: None}).where(Invoice.id == invoice.id)
+    if getattr(invoice, "billing_framework", None) in MOA_CLOCK and invoice.status in ("MISE_A_DISPOSITION_MOA", "HORS_DELAI_MOA") \
+            and final != "HORS_DELAI_MOA":
+        # The MOA answered (or the titulaire went on): its delay is over. (HORS_DELAI_MOA is set by the
+        # deadline row itself, which must stay as it is to be marked done.)
+        await works_circuit.cancel_moa_deadline(invoice.id)
+        await Invoice.update({Invoice.validation_due_at: None}).where(Invoice.id == invoice.id)
 
 
 async def _works_followup(invoice: Invoice, target: str, steps, now) -> list[int]:
     """The piece a works step files in the same transaction: the état d'acompte (A15) for the MOA
     when the MOE accepts or the titulaire transmits; the validated one (A19) for the payer when the
     MOA validates; the statement back to its MOE when the MOA sends the état d'acompte back."""
-    if circuit_of(invoice) != frameworks.WORKS_MONTHLY:
+    circuit = circuit_of(invoice)
+    if circuit in (frameworks.WORKS_FINAL, frameworks.WORKS_TACIT):
+        return await _final_followup(invoice, target, steps, now)
+    if circuit != frameworks.WORKS_MONTHLY:
         return []
     who, details = steps[0][1], steps[0][4]
     platform = Actor.platform()
@@ -735,12 +788,59 @@ async def _works_followup(invoice: Invoice, target: str, steps, now) -> list[int
         return await _filed(piece, [("DEPOSEE", who, "", "", {"source": invoice.id}),
                                     ("MISE_A_DISPOSITION", platform, "", "", {})], now)
     if target == "REFUSEE_MOA":
-        source = await Invoice.objects().get(Invoice.id == works_circuit.works_data(invoice).get("source"))
-        if source is None or source.status not in ("PRISE_EN_COMPTE_MOE", "TRANSMISE_MOA"):
-            return []
-        back = [("MISE_A_DISPOSITION_MOE", platform, "", steps[0][3], {"sent_back_by": invoice.id})]
-        return await _write_change(source, "MISE_A_DISPOSITION_MOE", source.version + 1, now, {}, back, "MISE_A_DISPOSITION_MOE", None)
+        return await _sent_back(invoice, steps, now)
     return []
+
+
+async def _sent_back(invoice: Invoice, steps, now) -> list[int]:
+    """The MOA sent the état d'acompte (or the projet de décompte général) back: the statement it was
+    filed from waits for its MOE again, with the MOA's comment."""
+    source = await Invoice.objects().get(Invoice.id == works_circuit.works_data(invoice).get("source"))
+    if source is None or source.status not in ("PRISE_EN_COMPTE_MOE", "TRANSMISE_MOA"):
+        return []
+    back = [("MISE_A_DISPOSITION_MOE", Actor.platform(), "", steps[0][3], {"sent_back_by": invoice.id})]
+    return await _write_change(source, "MISE_A_DISPOSITION_MOE", source.version + 1, now, {}, back, "MISE_A_DISPOSITION_MOE", None)
+
+
+async def _final_followup(invoice: Invoice, target: str, steps, now) -> list[int]:
+    """The pieces the final circuit and the tacit procedure file, in the step's transaction:
+    A7/A14 accepted (or transmitted) → A17 for the MOA, its delay from the MOE's receipt of the A7;
+    A17 or A22 validated by the MOA → A20 for the titulaire to sign; A17 sent back → the A7 to its MOE;
+    A20 signed → A8 for the payer; A17 replaced → A22 for the MOA, 10 days; A22 past them → A23 for the payer."""
+    framework, who, details = invoice.billing_framework, steps[0][1], steps[0][4]
+    platform = Actor.platform()
+    source_step = ("DEPOSEE", who, "", "", {"source": invoice.id})
+    if framework in works_circuit.FINAL_STATEMENTS and target in ("PRISE_EN_COMPTE_MOE", "TRANSMISE_MOA"):
+        piece = await works_circuit.file_etat(invoice, details, by_titulaire=target == "TRANSMISE_MOA",
+                                              framework=works_circuit.GENERAL_PROJECT)
+        received_at = await InvoiceHistory.select(InvoiceHistory.created_at).where(
+            (InvoiceHistory.invoice == invoice.id) & (InvoiceHistory.status == "MISE_A_DISPOSITION_MOE")).order_by(InvoiceHistory.id).first()
+        return await _filed_for_moa(piece, [source_step, ("MISE_A_DISPOSITION_MOA", platform, "", "", {})],
+                                    works_circuit.moa_due_at(received_at["created_at"] if received_at else now, piece.billing_framework), now)
+    if framework in MOA_CLOCK and target == "PRISE_EN_COMPTE_MOA":
+        piece = await works_circuit.file_following(invoice, works_circuit.GENERAL, status="A_SIGNER_TITULAIRE")
+        return await _filed(piece, [source_step, ("A_SIGNER_TITULAIRE", platform, "", "", {})], now)
+    if framework == works_circuit.GENERAL_PROJECT and target == "REFUSEE_MOA":
+        return await _sent_back(invoice, steps, now)
+    if framework == works_circuit.GENERAL_PROJECT and target == "REMPLACEE_A22":
+        piece = await works_circuit.file_following(invoice, works_circuit.TACIT_PROJECT, status="MISE_A_DISPOSITION_MOA")
+        return await _filed_for_moa(piece, [source_step, ("MISE_A_DISPOSITION_MOA", platform, "", "", {})],
+                                    works_circuit.moa_due_at(now, piece.billing_framework), now)
+    paid = {(works_circuit.GENERAL, "SIGNEE_TITULAIRE"): works_circuit.DGD,
+            (works_circuit.TACIT_PROJECT, "DGD_TACITE"): works_circuit.TACIT_DGD}.get((framework, target))
+    if paid is not None:
+        payer = await works_circuit.payer_of(invoice)
+        piece = await works_circuit.file_following(invoice, paid, status="MISE_A_DISPOSITION", payment_due_by=reception_due_by(payer, now))
+        await received(piece.id, piece.payment_due_by)
+        return await _filed(piece, [source_step, ("MISE_A_DISPOSITION", platform, "", "", {})], now)
+    return []
+
+
+async def _filed_for_moa(piece: Invoice, steps, due, now) -> list[int]:
+    """A projet de décompte général (A17, A22) for the MOA: its delay runs (a deadline row)."""
+    await works_circuit.schedule_moa_deadline(piece.id, due)
+    await Invoice.update({Invoice.validation_due_at: due}).where(Invoice.id == piece.id)
+    return await _filed(piece, steps, now)
 
 
 async def _filed(piece: Invoice, steps, now) -> list[int]:
@@ -762,6 +862,20 @@ async def file_works_statement(piece_id: int, actor: Actor) -> list[int]:
         await _history(piece.id, [("DEPOSEE", actor, "", "", {}), ("A_VALIDER_1", Actor.platform(), "", "", {})], utcnow())
         return await deposited_for_validation(piece.id)
     return await _filed(piece, [("DEPOSEE", actor, "", "", {}), ("MISE_A_DISPOSITION_MOE", Actor.platform(), "", "", {})], utcnow())
+
+
+async def works_moa_overdue(invoice_id: int) -> None:
+    """The MOA's delay on a projet de décompte général is over without its décompte général (A17: 30
+    days, A22: 10 days, CCAG Travaux 2021 art. 12.4.2 and 12.4.4): the platform marks it HORS_DELAI_MOA,
+    and the titulaire may go on with the tacit procedure. Runs in the deadline row's transaction."""
+    invoice = await Invoice.objects().get(Invoice.id == invoice_id)
+    if invoice is None or invoice.status != "MISE_A_DISPOSITION_MOA" or invoice.billing_framework not in MOA_CLOCK:
+        return
+    check_transition(invoice.status, PLATFORM, "HORS_DELAI_MOA", circuit_of(invoice))
+    days = works_circuit.MOA_DAYS if invoice.billing_framework == works_circuit.GENERAL_PROJECT else works_circuit.TACIT_DAYS
+    steps = [("HORS_DELAI_MOA", Actor.platform(), "", "", {"days": days})]
+    await _write_change(invoice, "HORS_DELAI_MOA", invoice.version + 1, utcnow(), {}, steps, "HORS_DELAI_MOA", None)
+    outbox_worker.wake()
 
 
 async def works_overdue(invoice_id: int) -> None:
@@ -917,7 +1031,7 @@ def _json(value: Any) -> str:
 def _now_received(invoice, previous: str) -> bool:
     """The recipient receives the invoice at this MISE_A_DISPOSITION (it did not at the deposit):
     after its validation, or, for the MOA's validated état d'acompte (A19), as it is filed."""
-    return previous in PASSED or getattr(invoice, "billing_framework", "") == "A19"
+    return previous in PASSED or getattr(invoice, "billing_framework", "") in works_circuit.PAYER_PIECES
 
 
 WORKS_PUSH = {
@@ -929,6 +1043,16 @@ WORKS_PUSH = {
     "HORS_DELAI_MOE": ("Décompte mensuel n°\u00a0{number} : pas de réponse du maître d'œuvre",
                        "Le délai de 7 jours est passé : vous pouvez le transmettre au maître d'ouvrage."),
 }
+# The same steps on a piece of the final circuit, said of it.
+FINAL_PUSH = {
+    **{status: (title.replace("Décompte mensuel", "Décompte final"), body) for status, (title, body) in WORKS_PUSH.items()},
+    "MISE_A_DISPOSITION_MOA": ("Projet de décompte général n°\u00a0{number} à valider",
+                               "Notifiez le décompte général à l'entreprise dans le délai."),
+    "HORS_DELAI_MOA": ("Décompte n°\u00a0{number} : pas de décompte général du maître d'ouvrage",
+                       "Le délai est passé : vous pouvez poursuivre par la procédure tacite."),
+    "A_SIGNER_TITULAIRE": ("Décompte général n°\u00a0{number} à signer",
+                           "Signez-le, ou refusez de le signer en exposant votre réclamation."),
+}
 
 
 def _works_rows(invoice, status: str, payload: dict, now) -> list[Outbox]:
@@ -936,7 +1060,7 @@ def _works_rows(invoice, status: str, payload: dict, now) -> list[Outbox]:
     role = WORKS_NEXT.get(status)
     if role is None:
         return []
-    title, body = WORKS_PUSH[status]
+    title, body = (FINAL_PUSH if getattr(invoice, "billing_framework", None) in works_circuit.FINAL_PIECES else WORKS_PUSH)[status]
     structure = invoice.supplier if role == SUPPLIER else invoice.recipient
     push = {**payload, "event": WORKS_EVENT, "audience": {"structure_id": structure}, "title": title.format(number=invoice.number),
             "comment": body, "url": f"/works/pieces/{invoice.id}", "tag": f"works-{invoice.id}"}
@@ -967,7 +1091,7 @@ def _outbox_rows(invoice: Invoice, steps, target: str, version: int, changes: di
         "invoice_id": invoice.id, "number": invoice.number, "supplier_id": invoice.supplier,
         "recipient_id": recipient, "version": version, "occurred_at": now.isoformat(),
     }
-    if getattr(invoice, "billing_framework", None) in RECIPIENT_ROLE or getattr(invoice, "billing_framework", None) == "A19":
+    if getattr(invoice, "billing_framework", None) in WORKS_PIECES:
         base["billing_framework"] = invoice.billing_framework  # a works piece: which one, for the ERPs
     rows: list[Outbox] = []
     if target == ACKNOWLEDGE:

@@ -1,8 +1,21 @@
-"""The works monthly circuit's pieces and deadlines (CCAG Travaux art. 12; issue #11).
+"""The works circuits' pieces and deadlines (CCAG Travaux art. 12; issue #11).
 
+Monthly (CIRCUITS[WORKS_MONTHLY]):
     A4  projet de décompte mensuel   titulaire → MOE (7 days: reminder 2 days before, then HORS_DELAI_MOE)
     A15 état d'acompte               filed when the MOE accepts (or corrects) the A4 → MOA
     A19 état d'acompte validé        filed when the MOA validates the A15 → the payer's "Factures reçues"
+
+Final (CIRCUITS[WORKS_FINAL]), then the tacit procedure (CIRCUITS[WORKS_TACIT]):
+    A7  projet de décompte final     titulaire (A14: a co-contractor, validated by the mandataire first) → MOE,
+                                     the same 7 days and steps as an A4
+    A17 projet de décompte général   filed when the MOE accepts the A7: the balance (solde) = the final cumul −
+                                     the last accepted monthly cumul → MOA, whose MOA_DAYS run (art. 12.4.2)
+    A20 décompte général             filed when the MOA validates the A17 (or the A22) → the titulaire signs it
+                                     (or refuses to: mémoire en réclamation, RECLAMATION_TITULAIRE)
+    A8  décompte général et définitif filed when the titulaire signs the A20 → the payer
+    A22 projet de décompte général tacite  the MOA let MOA_DAYS pass: the titulaire files it, the A17 is
+                                     REMPLACEE_A22 (Chorus Pro: REMPLACEE_PAR_A22); TACIT_DAYS run (art. 12.4.4)
+    A23 décompte général et définitif tacite  the MOA let TACIT_DAYS pass: the titulaire files it → the payer
 
 The statuses and who may take each step are data in the lifecycle (CIRCUITS[WORKS_MONTHLY]);
 this module only builds the rows of the pieces the lifecycle files (never their status
@@ -42,6 +55,32 @@ SUBCONTRACTOR_STATEMENT, COCONTRACTOR_STATEMENT = "A10", "A13"  # validated by t
 STATEMENTS = (STATEMENT, SUBCONTRACTOR_STATEMENT, COCONTRACTOR_STATEMENT)
 ETAT = "A15"
 VALIDATED = "A19"
+FINAL_STATEMENT, COCONTRACTOR_FINAL = "A7", "A14"  # the A14 is validated by the mandataire first
+FINAL_STATEMENTS = (FINAL_STATEMENT, COCONTRACTOR_FINAL)
+GENERAL_PROJECT, GENERAL, DGD = "A17", "A20", "A8"
+TACIT_PROJECT, TACIT_DGD = "A22", "A23"
+FINAL_PIECES = (*FINAL_STATEMENTS, GENERAL_PROJECT, GENERAL, DGD, TACIT_PROJECT, TACIT_DGD)
+PAYER_PIECES = (VALIDATED, DGD, TACIT_DGD)  # what the payer receives and processes as an invoice
+# CCAG Travaux 2021, art. 12.4.2: the MOA notifies the signed décompte général to the titulaire within
+# 30 days of the MOE's receipt of the projet de décompte final. Art. 12.4.4: past that delay the titulaire
+# notifies its own signed projet de décompte général (A22) to the MOA, copied to the MOE; when the MOA
+# has not notified the décompte général within 10 days of receiving it, the titulaire's projet becomes
+# the décompte général et définitif (A23, tacit).
+MOA_DAYS = 30
+TACIT_DAYS = 10
+MOA_OVERDUE_KIND = "works_moa_overdue"
+# Why the titulaire refuses to sign the décompte général (art. 12.4.3: its reserves, in a mémoire en réclamation).
+CLAIM_REASONS = {
+    "SOLDE_CONTESTE": "Montant du solde contesté",
+    "PENALITES_CONTESTEES": "Pénalités contestées",
+    "TRAVAUX_NON_RETENUS": "Travaux ou prestations non retenus",
+    "REVISION_PRIX": "Révision des prix contestée",
+    "AUTRE": "Autre motif (expliqué dans le commentaire)",
+}
+# The piece each step files: its kind (in its data) and its number's suffix.
+PIECE_KINDS = {ETAT: ("etat_acompte", "EA"), VALIDATED: ("etat_acompte_valide", "EAV"), GENERAL_PROJECT: ("projet_decompte_general", "PDG"),
+               GENERAL: ("decompte_general", "DG"), DGD: ("decompte_general_definitif", "DGD"),
+               TACIT_PROJECT: ("projet_decompte_general_tacite", "PDGT"), TACIT_DGD: ("decompte_general_definitif_tacite", "DGDT")}
 FIELDS = tuple(acompte.STATEMENT_LABELS)  # works, supplies, price_revision, bonuses, expenses, penalties, advance_repaid
 CENT = Decimal("0.01")
 
@@ -194,9 +233,11 @@ async def payer_of(invoice: Invoice) -> Structure:
     return await Structure.objects().get(Structure.id == market.payer)
 
 
-async def file_etat(statement: Invoice, details: dict[str, Any], *, by_titulaire: bool) -> Invoice:
+async def file_etat(statement: Invoice, details: dict[str, Any], *, by_titulaire: bool, framework: str = ETAT) -> Invoice:
     """The MOE's état d'acompte (A15) for the MOA, from the statement as accepted (or corrected), or,
-    when the titulaire transmits a statement its MOE left unanswered, from the statement as asked."""
+    when the titulaire transmits a statement its MOE left unanswered, from the statement as asked.
+    For a projet de décompte final (A7, A14), the MOE's projet de décompte général (A17): the same
+    computation, whose difference is the balance (final cumul − last accepted monthly cumul)."""
     settings = get_settings()
     market = await Market.objects().get(Market.id == statement.market)
     works = works_data(statement)
@@ -206,31 +247,44 @@ async def file_etat(statement: Invoice, details: dict[str, Any], *, by_titulaire
     etat = compute(accepted, previous, terms)
     supplier = await Structure.objects().get(Structure.id == statement.supplier)
     moa = await Structure.objects().get(Structure.id == market.moa)
-    data = {"kind": "etat_acompte", "source": statement.id, "statement_number": works.get("statement_number") or statement.number,
+    kind, suffix = PIECE_KINDS[framework]
+    data = {"kind": kind, "source": statement.id, "statement_number": works.get("statement_number") or statement.number,
             "period_start": works.get("period_start"), "period_end": works.get("period_end"),
             "asked": works.get("statement"), "statement": as_json(accepted), "previous": as_json(previous) if previous else None,
             "corrected": details.get("corrected") or {}, "transmitted_by_titulaire": by_titulaire}
-    return await build_piece(settings, framework=ETAT, market=market, dossier_id=statement.dossier, supplier=supplier,
-                             recipient=moa, number=await _numbered(statement, ETAT, "EA"), status="MISE_A_DISPOSITION_MOA",
+    return await build_piece(settings, framework=framework, market=market, dossier_id=statement.dossier, supplier=supplier,
+                             recipient=moa, number=await _numbered(statement, framework, suffix), status="MISE_A_DISPOSITION_MOA",
                              works=data, etat=etat, terms=terms)
+
+
+async def file_following(source: Invoice, framework: str, *, status: str, payment_due_by: date | None = None) -> Invoice:
+    """A piece filed from the previous one with the same lines: the validated état d'acompte (A19), the
+    décompte général (A20, for the titulaire to sign; its recipient is the MOA that filed it), the DGD
+    (A8), the tacit pieces (A22 for the MOA, A23). A payer's piece (PAYER_PIECES) goes to the market's
+    payer, with its service, and a payment deadline."""
+    settings = get_settings()
+    market = await Market.objects().get(Market.id == source.market)
+    works = works_data(source)
+    terms = terms_of(works.get("terms"))
+    etat = compute(from_json(works["statement"]), from_json(works.get("previous")), terms)
+    supplier = await Structure.objects().get(Structure.id == source.supplier)
+    service_code = ""
+    if framework in PAYER_PIECES:
+        recipient = await Structure.objects().get(Structure.id == market.payer)
+        service = await Service.select(Service.code).where(Service.id == market.payer_service).first() if market.payer_service else None
+        service_code = service["code"] if service else ""
+    else:
+        recipient = await Structure.objects().get(Structure.id == market.moa)
+    kind, suffix = PIECE_KINDS[framework]
+    data = {**{k: v for k, v in works.items() if k not in ("lines", "warnings", "terms")}, "kind": kind, "source": source.id}
+    return await build_piece(settings, framework=framework, market=market, dossier_id=source.dossier, supplier=supplier,
+                             recipient=recipient, number=await _numbered(source, framework, suffix), status=status,
+                             works=data, etat=etat, terms=terms, service_code=service_code, payment_due_by=payment_due_by)
 
 
 async def file_validated(etat_piece: Invoice, payment_due_by: date) -> Invoice:
     """The MOA's validated état d'acompte (A19): the same lines, for the payer's "Factures reçues"."""
-    settings = get_settings()
-    market = await Market.objects().get(Market.id == etat_piece.market)
-    works = works_data(etat_piece)
-    terms = terms_of(works.get("terms"))
-    etat = compute(from_json(works["statement"]), from_json(works.get("previous")), terms)
-    supplier = await Structure.objects().get(Structure.id == etat_piece.supplier)
-    payer = await Structure.objects().get(Structure.id == market.payer)
-    service = await Service.select(Service.code).where(Service.id == market.payer_service).first() if market.payer_service else None
-    data = {**{k: v for k, v in works.items() if k not in ("lines", "warnings", "terms")}, "kind": "etat_acompte_valide",
-            "source": etat_piece.id}
-    return await build_piece(settings, framework=VALIDATED, market=market, dossier_id=etat_piece.dossier, supplier=supplier,
-                             recipient=payer, number=await _numbered(etat_piece, VALIDATED, "EAV"), status="MISE_A_DISPOSITION",
-                             works=data, etat=etat, terms=terms, service_code=service["code"] if service else "",
-                             payment_due_by=payment_due_by)
+    return await file_following(etat_piece, VALIDATED, status="MISE_A_DISPOSITION", payment_due_by=payment_due_by)
 
 
 async def dossier_for(market_id: int, number: str, period_start: date, period_end: date, user_id: int | None) -> int:
@@ -257,6 +311,20 @@ async def cancel_deadlines(invoice_id: int, *, keep_overdue: bool = False) -> No
     await deadlines.cancel(REMINDER_KIND, invoice_id)
     if not keep_overdue:
         await deadlines.cancel(OVERDUE_KIND, invoice_id)
+
+
+def moa_due_at(since: datetime, framework: str) -> datetime:
+    """The MOA's deadline on a projet de décompte général: 30 days from the MOE's receipt of the projet
+    de décompte final (A17, art. 12.4.2), 10 days from its own receipt of the tacit one (A22, art. 12.4.4)."""
+    return since + timedelta(days=MOA_DAYS if framework == GENERAL_PROJECT else TACIT_DAYS)
+
+
+async def schedule_moa_deadline(invoice_id: int, due: datetime) -> None:
+    await deadlines.schedule(MOA_OVERDUE_KIND, invoice_id, due, {})
+
+
+async def cancel_moa_deadline(invoice_id: int) -> None:
+    await deadlines.cancel(MOA_OVERDUE_KIND, invoice_id)
 
 
 def days_left(due: datetime | None, now: datetime) -> int | None:

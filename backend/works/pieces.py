@@ -38,7 +38,9 @@ from backend.works.circuit import StatementError
 from backend.works.markets import NOT_FOUND, WorksError, visible_market
 from backend.works.tables import ACTIVE, MarketActor
 
-WORKS_FRAMEWORKS = (*circuit.STATEMENTS, circuit.ETAT, circuit.VALIDATED)
+WORKS_FRAMEWORKS = (*circuit.STATEMENTS, circuit.ETAT, circuit.VALIDATED, *circuit.FINAL_PIECES)
+FILED_BY_COMPANY = (*circuit.STATEMENTS, *circuit.FINAL_STATEMENTS)  # the pieces a company files (its MOE's)
+MOA_PIECES = (circuit.ETAT, circuit.GENERAL_PROJECT, circuit.TACIT_PROJECT)  # what waits for the MOA's validation
 VAT_RATES = (Decimal("0.20"), Decimal("0.10"), Decimal("0.055"), Decimal("0"))
 MAX_NUMBER = 50
 MAX_ATTACHMENTS = 10
@@ -46,17 +48,24 @@ CONTEST_DELAY = timedelta(days=30)  # the titulaire may contest the MOE's correc
 CONTEST_CLOSED = "works_contest_closed"  # the stable code of a message refused once those 30 days are over
 PAGE_SIZE = 20
 # role → (the framework of the pieces it receives; None: the pieces it files)
-ROLE_PIECES = {"titulaire": None, "moe": circuit.STATEMENTS, "moa": (circuit.ETAT,), "payer": (circuit.VALIDATED,)}
+ROLE_PIECES = {"titulaire": None, "moe": FILED_BY_COMPANY, "moa": (*MOA_PIECES, circuit.GENERAL), "payer": circuit.PAYER_PIECES}
 KIND_LABELS = {circuit.STATEMENT: "Projet de décompte mensuel", circuit.SUBCONTRACTOR_STATEMENT: "Décompte mensuel de sous-traitant",
                circuit.COCONTRACTOR_STATEMENT: "Décompte mensuel de cotraitant", circuit.ETAT: "État d'acompte",
-               circuit.VALIDATED: "État d'acompte validé"}
+               circuit.VALIDATED: "État d'acompte validé", circuit.FINAL_STATEMENT: "Projet de décompte final",
+               circuit.COCONTRACTOR_FINAL: "Projet de décompte final de cotraitant", circuit.GENERAL_PROJECT: "Projet de décompte général",
+               circuit.GENERAL: "Décompte général", circuit.DGD: "Décompte général et définitif",
+               circuit.TACIT_PROJECT: "Projet de décompte général tacite", circuit.TACIT_DGD: "Décompte général et définitif tacite"}
 ACTION_LABELS = {
     "PRISE_EN_COMPTE_MOE": "Accepter", "SUSPENDUE_MOE": "Demander un complément", "REFUSEE_MOE": "Refuser (autre motif qu'un montant)",
     "COMPLETEE_MOE": "Envoyer le complément", "TRANSMISE_MOA": "Transmettre au maître d'ouvrage",
     "PRISE_EN_COMPTE_MOA": "Valider l'état d'acompte", "REFUSEE_MOA": "Renvoyer au maître d'œuvre",
     "VALIDEE_1": "Valider pour le maître d'œuvre", "REFUSEE_1": "Refuser", "VALIDEE_2": "Valider pour le maître d'œuvre",
     "REFUSEE_2": "Refuser",
+    "SIGNEE_TITULAIRE": "Signer le décompte général", "RECLAMATION_TITULAIRE": "Refuser de signer (réclamation)",
+    "REMPLACEE_A22": "Déposer le projet de décompte général tacite", "DGD_TACITE": "Déposer le décompte général et définitif tacite",
 }
+# The same step, said of a piece of the final circuit.
+FINAL_ACTION_LABELS = {"PRISE_EN_COMPTE_MOA": "Valider : notifier le décompte général", "REFUSEE_MOA": "Renvoyer au maître d'œuvre"}
 
 
 @dataclass
@@ -70,6 +79,7 @@ class StatementIn:
     vat_rate: str = "0.20"
     retenue_rate: str = "0.05"
     caution: bool = False
+    final: bool = False  # a projet de décompte final (A7; a co-contractor's A14), not a monthly one
 
 
 def _date(raw: str, name: str, what: str) -> date:
@@ -89,19 +99,24 @@ def _terms(data: StatementIn) -> Terms:
     return Terms(vat_rate=vat, retenue_rate=Decimal(0) if data.caution else retenue, caution=bool(data.caution))
 
 
-async def _filer(market, structure_id: int) -> tuple[str, int | None]:
+async def _filer(market, structure_id: int, final: bool = False) -> tuple[str, int | None]:
     """The framework of the statement this structure files in the market, and who validates it first:
     the titulaire files an A4 (straight to the MOE); a first-rank subcontractor an A10, validated by
-    the titulaire; a co-contractor an A13, validated by the mandataire (when it is not the mandataire)."""
+    the titulaire; a co-contractor an A13, validated by the mandataire (when it is not the mandataire).
+    A projet de décompte final: A7 for the titulaire, A14 for a co-contractor (validated the same way);
+    a subcontractor's final account is its titulaire's (Chorus Pro has no subcontractor's final piece)."""
     if market.titulaire == structure_id:
-        return circuit.STATEMENT, None
+        return (circuit.FINAL_STATEMENT if final else circuit.STATEMENT), None
     roles = {r["role"] for r in await MarketActor.select(MarketActor.role).where(
         (MarketActor.market == market.id) & (MarketActor.structure == structure_id))}
-    if "sous_traitant" in roles:
+    if "sous_traitant" in roles and not final:
         return circuit.SUBCONTRACTOR_STATEMENT, market.titulaire
     if "cotraitant" in roles:
         validator = market.mandataire or market.titulaire
-        return circuit.COCONTRACTOR_STATEMENT, (None if validator == structure_id else validator)
+        return (circuit.COCONTRACTOR_FINAL if final else circuit.COCONTRACTOR_STATEMENT), (None if validator == structure_id else validator)
+    if "sous_traitant" in roles:
+        raise WorksError("final_not_subcontractor", "Le projet de décompte final se dépose par le titulaire ou un cotraitant : "
+                         "vos travaux y figurent par le titulaire.", 403)
     raise WorksError("not_titulaire", "Seuls le titulaire, ses cotraitants et ses sous-traitants déposent un projet de décompte mensuel.", 403)
 
 
@@ -121,7 +136,7 @@ def check_attachments(uploads: list, max_size: int) -> None:
 async def file_statement(market_id: int, structure_id: int, actor: Actor, data: StatementIn, attachments: list | None = None) -> Invoice:
     """The titulaire files a projet de décompte mensuel: a new dossier, the A4 for the MOE, its 7 days."""
     market = await visible_market(market_id, structure_id)
-    framework, validator = await _filer(market, structure_id)
+    framework, validator = await _filer(market, structure_id, data.final)
     if market.status != ACTIVE:
         raise WorksError("market_pending", "Ce marché attend la confirmation du maître d'ouvrage : déposez vos décomptes ensuite.", 409)
     number = (data.number or "").strip()
@@ -148,7 +163,7 @@ async def file_statement(market_id: int, structure_id: int, actor: Actor, data: 
     attachments = attachments or []
     check_attachments(attachments, settings.max_file_size)
     stored = [(upload, await storage.write_blob(settings, upload.data)) for upload in attachments]  # before the commit
-    works = {"kind": "projet_decompte_mensuel", "statement_number": number, "period_start": start.isoformat(),
+    works = {"kind": "projet_decompte_final" if data.final else "projet_decompte_mensuel", "statement_number": number, "period_start": start.isoformat(),
              "period_end": end.isoformat(), "statement": circuit.as_json(statement),
              "previous": circuit.as_json(previous) if previous else None}
 
@@ -214,11 +229,15 @@ LIST_COLUMNS = (Invoice.id, Invoice.number, Invoice.billing_framework, Invoice.s
 def _waiting_for(structure_id: int):
     """The pieces whose next step is this structure's."""
     moe = list(lifecycle.MOE_WAITING | {"HORS_DELAI_MOE"})
-    statements = list(circuit.STATEMENTS)
+    statements = list(FILED_BY_COMPANY)
+    moa_clock = list(lifecycle.MOA_CLOCK)
     return ((Invoice.billing_framework.is_in(statements) & (Invoice.recipient == structure_id) & Invoice.status.is_in(moe))
-            | ((Invoice.billing_framework == circuit.ETAT) & (Invoice.recipient == structure_id) & (Invoice.status == "MISE_A_DISPOSITION_MOA"))
+            | (Invoice.billing_framework.is_in(list(MOA_PIECES)) & (Invoice.recipient == structure_id) & (Invoice.status == "MISE_A_DISPOSITION_MOA"))
+            | ((Invoice.billing_framework == circuit.GENERAL_PROJECT) & (Invoice.recipient == structure_id) & (Invoice.status == "HORS_DELAI_MOA"))
             | (Invoice.billing_framework.is_in(statements) & (Invoice.supplier == structure_id)
                & Invoice.status.is_in(["SUSPENDUE_MOE", "HORS_DELAI_MOE"]))
+            | (Invoice.billing_framework.is_in(moa_clock) & (Invoice.supplier == structure_id) & (Invoice.status == "HORS_DELAI_MOA"))
+            | ((Invoice.billing_framework == circuit.GENERAL) & (Invoice.supplier == structure_id) & (Invoice.status == "A_SIGNER_TITULAIRE"))
             | (Invoice.billing_framework.is_in(statements) & (((Invoice.status == "A_VALIDER_1") & (Invoice.validator_1 == structure_id))
                                                                | ((Invoice.status == "A_VALIDER_2") & (Invoice.validator_2 == structure_id)))))
 
@@ -257,7 +276,8 @@ def _decorate(row: dict, now) -> None:
     row["kind_label"] = KIND_LABELS[row["billing_framework"]]
     row["status_label"] = label(row["status"])
     row["chorus_status"] = CHORUS_NAMES.get(row["status"], row["status"])
-    due = row["validation_due_at"] if row["status"] in lifecycle.MOE_WAITING else None
+    moa_waits = row["status"] == "MISE_A_DISPOSITION_MOA" and row["billing_framework"] in lifecycle.MOA_CLOCK
+    due = row["validation_due_at"] if row["status"] in lifecycle.MOE_WAITING or moa_waits else None
     row["days_left"] = circuit.days_left(due, now)
 
 
@@ -288,7 +308,7 @@ async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
     statement = works.get("statement") or {}
     asked = works.get("asked") or statement
     corrected = works.get("corrected") or {}
-    if piece.billing_framework in circuit.STATEMENTS and piece.status == "PRISE_EN_COMPTE_MOE":
+    if piece.billing_framework in FILED_BY_COMPANY and piece.status == "PRISE_EN_COMPTE_MOE":
         # The statement as its MOE accepted it: the titulaire reads each correction on its own piece.
         accepted = next(h["details"] for h in reversed(history) if h["status"] == "PRISE_EN_COMPTE_MOE")
         statement, corrected = accepted.get("statement") or statement, accepted.get("corrected") or {}
@@ -298,7 +318,7 @@ async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
     market = await visible_market(piece.market, piece.supplier)
     chain = [piece.id]
     source = works.get("source")
-    while source and len(chain) < 3:  # A19 ← A15 ← A4: the statement's attachments follow it
+    while source and len(chain) < 5:  # A19 ← A15 ← A4, A8 ← A20 ← A17 ← A7: the statement's attachments follow it
         chain.append(source)
         earlier = await Invoice.select(Invoice.data).where(Invoice.id == source).first()
         source = circuit.works_data(earlier).get("source") if earlier else None
@@ -311,14 +331,15 @@ async def detail(piece: Invoice, viewer: Actor | None) -> dict[str, Any]:
             "source": works.get("source"), "corrected": corrected, "contest_until": contest_until,
             "contest_open": contest_until is not None and paris_today() <= contest_until,
             "transmitted_by_titulaire": bool(works.get("transmitted_by_titulaire")), "history": history,
-            "actions": [a for a in actions if a in ACTION_LABELS or piece.billing_framework == circuit.VALIDATED],
+            "actions": [a for a in actions if a in ACTION_LABELS or piece.billing_framework in circuit.PAYER_PIECES],
+            "claim": _claim(history), "replaced_by": await _replaced_by(piece),
             "attachments": files, "market_number": market.number, "market_title": market.title, "viewer_role": viewer.role if viewer else None}
 
 
 def contest_until_of(piece: Invoice, history: list[dict]) -> date | None:
     """The last day (Paris) the titulaire may contest the MOE's correction of its statement, in the
     piece's messages: 30 days from the correction; None when the MOE corrected nothing."""
-    if piece.billing_framework not in circuit.STATEMENTS or piece.status != "PRISE_EN_COMPTE_MOE":
+    if piece.billing_framework not in FILED_BY_COMPANY or piece.status != "PRISE_EN_COMPTE_MOE":
         return None
     decided = next((h for h in reversed(history) if h["status"] == "PRISE_EN_COMPTE_MOE"), None)
     details = (decided or {}).get("details") or {}
@@ -342,6 +363,30 @@ async def contest_closed(piece_id: int, structure_id: int | None) -> str | None:
         return None
     return (f"Le délai pour contester la correction du maître d'œuvre a pris fin le {date_fr(until)} "
             f"({CONTEST_DELAY.days} jours) : vous ne pouvez plus écrire dans les messages de cette pièce.")
+
+
+def _claim(history: list[dict]) -> dict | None:
+    """The titulaire's refusal to sign the décompte général: its reason and its réclamation."""
+    row = next((h for h in reversed(history) if h["status"] == "RECLAMATION_TITULAIRE"), None)
+    if row is None:
+        return None
+    return {"reason": row["reason_code"], "label": circuit.CLAIM_REASONS.get(row["reason_code"], row["reason_code"]),
+            "comment": row["comment"], "at": row["created_at"]}
+
+
+REPLACED = {"REMPLACEE_A22": circuit.TACIT_PROJECT, "DGD_TACITE": circuit.TACIT_DGD}
+
+
+async def _replaced_by(piece: Invoice) -> dict | None:
+    """The piece of the tacit procedure that replaced this one (A17 → A22, A22 → A23)."""
+    framework = REPLACED.get(piece.status)
+    if framework is None:
+        return None
+    rows = await Invoice.select(Invoice.id, Invoice.number, Invoice.billing_framework, Invoice.data).where(
+        (Invoice.dossier == piece.dossier) & (Invoice.billing_framework == framework)).order_by(Invoice.id, ascending=False)
+    row = next((r for r in rows if circuit.works_data(r).get("source") == piece.id), None)
+    return None if row is None else {"id": row["id"], "number": row["number"], "billing_framework": framework,
+                                     "kind_label": KIND_LABELS[framework]}
 
 
 def viewer_for(piece: Invoice, structure_id: int | None, *, user_id: int | None = None, api_key_id: int | None = None) -> Actor | None:
@@ -414,10 +459,17 @@ deadlines.register_kind(circuit.OVERDUE_KIND, on_overdue)
 deadlines.register_kind(circuit.REMINDER_KIND, on_reminder)
 
 
+async def on_moa_overdue(row: dict[str, Any]) -> None:
+    await lifecycle.works_moa_overdue(row["invoice"])
+
+
+deadlines.register_kind(circuit.MOA_OVERDUE_KIND, on_moa_overdue)
+
+
 async def attachment_of(piece: Invoice, attachment_id: int) -> dict:
     """One attachment of the piece or of the pieces it was filed from (404 otherwise), with its digest."""
     chain, source = [piece.id], circuit.works_data(piece).get("source")
-    while source and len(chain) < 3:
+    while source and len(chain) < 5:
         chain.append(source)
         row = await Invoice.select(Invoice.data).where(Invoice.id == source).first()
         source = circuit.works_data(row).get("source") if row else None
