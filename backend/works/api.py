@@ -12,7 +12,7 @@ act in is 404. A key declares as MOA with the "process" scope, as titulaire with
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -197,9 +197,11 @@ async def confirm_market(request: Request, principal: NamedDependency[ApiPrincip
     return await idempotent(request, principal, work)
 
 
-# --- pieces: the monthly circuit (A4 → MOE → A15 → MOA → A19 → payer) ----------------------------
+# --- pieces: the monthly circuit (A4 → MOE → A15 → MOA → A19 → payer), the final one (A7 → MOE → A17 →
+# MOA → A20 → titulaire signs → A8 → payer) and its tacit procedure (A22, A23) ------------------------
 #
-#     POST /api/v1/works/pieces                      the titulaire files a projet de décompte mensuel (scope deposit)
+#     POST /api/v1/works/pieces                      the titulaire files a projet de décompte mensuel, or final
+#                                                    (`"kind": "final"`) (scope deposit)
 #     GET  /api/v1/works/pieces                      the pieces the key's structure files or receives (?role, status, to_act)
 #     GET  /api/v1/works/pieces/{piece_id}           one piece: amounts asked and accepted, état d'acompte lines, history
 #     POST /api/v1/works/pieces/{piece_id}/actions   a step of the circuit (MOE, MOA: scope process; titulaire: deposit)
@@ -233,7 +235,8 @@ class CorrectionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class PieceCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Un projet de décompte mensuel (A4) du titulaire, pour le maître d'œuvre du marché."""
+    """Un projet de décompte mensuel (A4) du titulaire, ou son projet de décompte final (A7 ; `kind` = `final`),
+    pour le maître d'œuvre du marché."""
 
     market_id: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
     number: Annotated[str, msgspec.Meta(min_length=1, max_length=50, description="Numéro du décompte (et du dossier de facturation).")]
@@ -243,13 +246,20 @@ class PieceCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     vat_rate: Annotated[str, msgspec.Meta(pattern=r"^0(\.[0-9]{1,3})?$", examples=["0.20"])] = "0.20"
     retenue_rate: Annotated[str, msgspec.Meta(pattern=r"^0(\.[0-9]{1,3})?$", examples=["0.05"])] = "0.05"
     caution: bool = False
+    kind: Annotated[Literal["monthly", "final"], msgspec.Meta(description=(
+        "monthly : projet de décompte mensuel (A4 ; A10 sous-traitant, A13 cotraitant) ; final : projet de décompte "
+        "final (A7 ; A14 cotraitant), cumuls de fin de marché : le solde est calculé depuis le dernier décompte accepté."))] = "monthly"
 
 
 class PieceAction(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     action: Annotated[str, msgspec.Meta(max_length=24, examples=["PRISE_EN_COMPTE_MOE"], description=(
         "MOE : PRISE_EN_COMPTE_MOE (avec `correction` éventuelle), SUSPENDUE_MOE, REFUSEE_MOE (motif autre qu'un montant) ; "
         "titulaire : COMPLETEE_MOE, TRANSMISE_MOA (après le délai de 7 jours) ; MOA : PRISE_EN_COMPTE_MOA, REFUSEE_MOA ; "
-        "valideur d'un décompte de sous-traitant (A10) ou de cotraitant (A13) : VALIDEE_1, REFUSEE_1 (VALIDEE_2, REFUSEE_2)."))]
+        "valideur d'un décompte de sous-traitant (A10) ou de cotraitant (A13, A14) : VALIDEE_1, REFUSEE_1 (VALIDEE_2, REFUSEE_2). "
+        "Décompte final : titulaire sur le décompte général (A20) : SIGNEE_TITULAIRE, ou RECLAMATION_TITULAIRE (`reason_code` : "
+        "SOLDE_CONTESTE, PENALITES_CONTESTEES, TRAVAUX_NON_RETENUS, REVISION_PRIX, AUTRE, et `comment`) ; procédure tacite : "
+        "REMPLACEE_A22 sur le projet de décompte général (A17) resté sans réponse du MOA 30 jours, puis DGD_TACITE sur le "
+        "projet tacite (A22) resté 10 jours sans réponse."))]
     version: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
     reason_code: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     comment: Annotated[str, msgspec.Meta(max_length=2000)] = ""
@@ -280,6 +290,12 @@ class StepOut(msgspec.Struct, kw_only=True):
     reason_code: str
     comment: str
     at: datetime
+
+
+class ClaimOut(msgspec.Struct, kw_only=True):
+    reason: str  # SOLDE_CONTESTE, PENALITES_CONTESTEES, TRAVAUX_NON_RETENUS, REVISION_PRIX, AUTRE
+    label: str
+    comment: str
 
 
 class PieceSummary(msgspec.Struct, kw_only=True):
@@ -318,6 +334,8 @@ class PieceDetail(PieceSummary, kw_only=True):
     source_id: int | None  # the piece this one was filed from (A15 ← A4, A19 ← A15)
     actions: list[str]  # the steps the key may take now
     history: list[StepOut]
+    replaced_by_id: int | None = None  # the tacit piece that replaced this one (A17 → A22: REMPLACEE_PAR_A22; A22 → A23)
+    claim: ClaimOut | None = None  # the titulaire's refusal to sign the décompte général (A20)
 
 
 class PiecePage(msgspec.Struct, kw_only=True):
@@ -342,10 +360,12 @@ async def _piece_detail(piece_id: int, principal: ApiPrincipal) -> PieceDetail:
         warnings=d["warnings"], total_excl_vat=d["total_excl_vat"], total_incl_vat=d["total_incl_vat"], amount_due=d["amount_due"],
         source_id=d["source"], actions=d["actions"],
         history=[StepOut(status=h["status"], label=h["label"], actor_kind=h["actor_kind"], reason_code=h["reason_code"] or "",
-                         comment=h["comment"] or "", at=h["created_at"]) for h in d["history"]])
+                         comment=h["comment"] or "", at=h["created_at"]) for h in d["history"]],
+        replaced_by_id=d["replaced_by"]["id"] if d["replaced_by"] else None,
+        claim=ClaimOut(reason=d["claim"]["reason"], label=d["claim"]["label"], comment=d["claim"]["comment"] or "") if d["claim"] else None)
 
 
-@post("/works/pieces", status_code=201, summary="Déposer un projet de décompte mensuel (A4)", tags=PIECE_TAG)
+@post("/works/pieces", status_code=201, summary="Déposer un projet de décompte mensuel (A4) ou final (A7)", tags=PIECE_TAG)
 async def create_piece(request: Request, principal: NamedDependency[ApiPrincipal], data: JSONBody[PieceCreate]) -> Response[PieceDetail]:
     """Par le titulaire du marché (A4), un sous-traitant (A10, validé d'abord par le titulaire) ou un
     cotraitant (A13, validé d'abord par le mandataire), avec la permission `deposit`. Les montants sont les cumuls depuis le début du
@@ -356,7 +376,7 @@ async def create_piece(request: Request, principal: NamedDependency[ApiPrincipal
     require_scope(principal, "deposit")
     statement = pieces.StatementIn(number=data.number, period_start=data.period_start.isoformat(), period_end=data.period_end.isoformat(),
                                    amounts=msgspec.structs.asdict(data.amounts), vat_rate=data.vat_rate,
-                                   retenue_rate=data.retenue_rate, caution=data.caution)
+                                   retenue_rate=data.retenue_rate, caution=data.caution, final=data.kind == "final")
 
     async def work() -> Response:
         try:
@@ -410,8 +430,7 @@ async def act_on_piece(request: Request, principal: NamedDependency[ApiPrincipal
     après 7 jours sans réponse ; le maître d'ouvrage valide ou renvoie au maître d'œuvre. 409
     `stale_version` si la pièce a changé depuis `version`."""
     # The companies' steps (completing, transmitting, validating a subcontractor's statement) need `deposit`.
-    require_scope(principal, "deposit" if data.action in ("COMPLETEE_MOE", "TRANSMISE_MOA", "VALIDEE_1", "REFUSEE_1", "VALIDEE_2",
-                                                           "REFUSEE_2") else "process")
+    require_scope(principal, "deposit" if data.action in COMPANY_ACTIONS else "process")
     correction = {k: v for k, v in msgspec.structs.asdict(data.correction).items() if v is not None} if data.correction else None
 
     async def work() -> Response:
@@ -426,6 +445,10 @@ async def act_on_piece(request: Request, principal: NamedDependency[ApiPrincipal
 
     return await idempotent(request, principal, work)
 
+
+# The companies' steps: the titulaire's (or a validator's), with the `deposit` scope.
+COMPANY_ACTIONS = frozenset({"COMPLETEE_MOE", "TRANSMISE_MOA", "VALIDEE_1", "REFUSEE_1", "VALIDEE_2", "REFUSEE_2",
+                             "SIGNEE_TITULAIRE", "RECLAMATION_TITULAIRE", "REMPLACEE_A22", "DGD_TACITE"})
 
 HANDLERS = [create_market, list_markets, get_market, confirm_market, create_piece, list_pieces, get_piece, act_on_piece]
 

@@ -70,3 +70,29 @@ async def test_openapi_documents_the_pieces_with_examples(client):
     assert post["requestBody"]["content"]["application/json"]["examples"]["exemple"]["value"]["amounts"]
     act = document["paths"]["/api/v1/works/pieces/{piece_id}/actions"]["post"]
     assert act["requestBody"]["content"]["application/json"]["examples"]["exemple"]["value"]["correction"]
+
+
+async def test_final_statement_through_the_api_to_the_signed_dgd(client, cast):
+    market_id = await markets.declare(cast.declaration(), cast.as_moa())
+    titulaire = await key_for(client, cast.titulaire, ("deposit", "read"))
+    moe, moa, payer = await key_for(client, cast.moe), await key_for(client, cast.moa), await key_for(client, cast.payer)
+    unknown = await titulaire.post("/api/v1/works/pieces", json=BODY | {"market_id": market_id, "kind": "yearly"})
+    assert 400 <= unknown.status_code < 500
+    created = await titulaire.post("/api/v1/works/pieces", json=BODY | {"market_id": market_id, "number": "DF-API", "kind": "final"})
+    assert created.status_code == 201, created.text
+    a7 = created.json()
+    assert (a7["billing_framework"], a7["kind_label"], a7["status"], a7["days_left"]) == ("A7", "Projet de décompte final",
+                                                                                          "MISE_A_DISPOSITION_MOE", 7)
+    accepted = await moe.post(f"/api/v1/works/pieces/{a7['id']}/actions", json={"action": "PRISE_EN_COMPTE_MOE", "version": a7["version"]})
+    assert accepted.status_code == 200, accepted.text
+    [a17] = (await moa.get("/api/v1/works/pieces", params={"role": "moa", "to_act": "true"})).json()["items"]
+    assert (a17["billing_framework"], a17["days_left"], a17["total_excl_vat"]) == ("A17", 30, "12000.00")
+    validated = await moa.post(f"/api/v1/works/pieces/{a17['id']}/actions", json={"action": "PRISE_EN_COMPTE_MOA", "version": a17["version"]})
+    assert validated.status_code == 200, validated.text
+    [a20] = (await titulaire.get("/api/v1/works/pieces", params={"to_act": "true"})).json()["items"]
+    detail = (await titulaire.get(f"/api/v1/works/pieces/{a20['id']}")).json()
+    assert (detail["billing_framework"], detail["actions"]) == ("A20", ["SIGNEE_TITULAIRE", "RECLAMATION_TITULAIRE"])
+    signed = await titulaire.post(f"/api/v1/works/pieces/{a20['id']}/actions", json={"action": "SIGNEE_TITULAIRE", "version": a20["version"]})
+    assert signed.status_code == 200, signed.text
+    received = (await payer.get("/api/v1/received")).json()["items"]
+    assert [(r["number"], r["status"]) for r in received] == [("DF-API-DGD", "MISE_A_DISPOSITION")]
