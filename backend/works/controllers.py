@@ -33,7 +33,7 @@ from backend.lib.uploads import read_uploads
 from backend.lib.web import CurrentUser, flash, form_data, page, require_user
 from backend.messages import service as messages
 from backend.messages.service import MessageError
-from backend.processing.lifecycle import Actor, TransitionError
+from backend.processing.lifecycle import MOA_CLOCK, Actor, TransitionError
 from backend.processing.reasons import reasons_for
 from backend.works import circuit, dossiers, markets, pieces
 from backend.works.acompte import STATEMENT_LABELS
@@ -175,7 +175,8 @@ async def _filing_market(current: CurrentUser, market_id: int):
 @get("/works/markets/{market_id:int}/statements/new")
 async def statement_form(request: Request, current: NamedDependency[CurrentUser], market_id: FromPath[int]) -> Template:
     market = await _filing_market(current, market_id)
-    return _statement_page(request, market, {"vat_rate": "0.20"}, {})
+    kind = "final" if request.query_params.get("kind") == "final" else "monthly"  # the projet de décompte final (A7, A14)
+    return _statement_page(request, market, {"vat_rate": "0.20", "kind": kind}, {})
 
 
 @post("/works/markets/{market_id:int}/statements")
@@ -186,20 +187,27 @@ async def statement_file(request: Request, current: NamedDependency[CurrentUser]
     statement = pieces.StatementIn(number=form.get("number", ""), period_start=form.get("period_start", ""),
                                    period_end=form.get("period_end", ""), vat_rate=form.get("vat_rate", "0.20"),
                                    amounts={name: form.get(name, "") for name in STATEMENT_FIELDS},
-                                   caution=bool(form.get("caution")))
+                                   caution=bool(form.get("caution")), final=form.get("kind") == "final")
     try:
         uploads = await read_uploads(request, "attachment")
         piece = await pieces.file_statement(market.id, current.structure_id, Actor("supplier", current.id), statement, uploads)
     except WorksError as exc:
         return _statement_page(request, market, form, exc.errors, exc.message, exc.http_status)
-    flash(request, f"Projet de décompte n° {piece.number} envoyé au maître d'œuvre : il a {circuit.DAYS} jours pour l'accepter.", "success")
+    what = "Projet de décompte final" if statement.final else "Projet de décompte"
+    if piece.status == "A_VALIDER_1":
+        flash(request, f"{what} n° {piece.number} envoyé au mandataire, qui le valide avant le maître d'œuvre.", "success")
+    else:
+        flash(request, f"{what} n° {piece.number} envoyé au maître d'œuvre : il a {circuit.DAYS} jours pour l'accepter.", "success")
     return Redirect(f"/works/pieces/{piece.id}", status_code=303)
 
 
-ACTION_TONES = {"REFUSEE_MOE": "btn-danger", "REFUSEE_MOA": "btn-danger", "REFUSEE_1": "btn-danger", "REFUSEE_2": "btn-danger"}
+ACTION_TONES = {"REFUSEE_MOE": "btn-danger", "REFUSEE_MOA": "btn-danger", "REFUSEE_1": "btn-danger", "REFUSEE_2": "btn-danger",
+                "RECLAMATION_TITULAIRE": "btn-danger"}
 TONES = {"MISE_A_DISPOSITION_MOE": "warn", "COMPLETEE_MOE": "warn", "SUSPENDUE_MOE": "warn", "HORS_DELAI_MOE": "bad",
          "REFUSEE_MOE": "bad", "REFUSEE_MOA": "bad", "MISE_A_DISPOSITION_MOA": "warn", "PRISE_EN_COMPTE_MOE": "ok",
-         "PRISE_EN_COMPTE_MOA": "ok", "TRANSMISE_MOA": "ok", "MISE_EN_PAIEMENT": "ok"}
+         "PRISE_EN_COMPTE_MOA": "ok", "TRANSMISE_MOA": "ok", "MISE_EN_PAIEMENT": "ok", "HORS_DELAI_MOA": "bad",
+         "A_SIGNER_TITULAIRE": "warn", "SIGNEE_TITULAIRE": "ok", "RECLAMATION_TITULAIRE": "bad", "REMPLACEE_A22": "neutral",
+         "DGD_TACITE": "ok"}
 
 
 async def _piece_context(current: CurrentUser, piece_id: int) -> dict:
@@ -209,9 +217,11 @@ async def _piece_context(current: CurrentUser, piece_id: int) -> dict:
         _raise(exc)
     viewer = pieces.viewer_for(piece, current.structure_id, user_id=current.id)
     detail = await pieces.detail(piece, viewer)
-    return {"piece": detail, "action_labels": pieces.ACTION_LABELS, "action_tones": ACTION_TONES, "tones": TONES,
-            "refusal_reasons": reasons_for("REFUSEE_MOE"), "moe_days": circuit.DAYS,
-            "is_payer_piece": piece.billing_framework == circuit.VALIDATED and current.structure_id == piece.recipient}
+    final = piece.billing_framework in circuit.FINAL_PIECES
+    return {"piece": detail, "action_labels": {**pieces.ACTION_LABELS, **(pieces.FINAL_ACTION_LABELS if final else {})},
+            "action_tones": ACTION_TONES, "tones": TONES, "refusal_reasons": reasons_for("REFUSEE_MOE"), "moe_days": circuit.DAYS,
+            "claim_reasons": circuit.CLAIM_REASONS, "moa_waits": piece.billing_framework in MOA_CLOCK,
+            "is_payer_piece": piece.billing_framework in circuit.PAYER_PIECES and current.structure_id == piece.recipient}
 
 
 THREAD = "messages/_thread.html"
