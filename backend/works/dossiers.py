@@ -5,7 +5,7 @@ market and the dossier. What each piece means in the timeline comes from its bil
 framework (cadre de facturation, BT-23), as data below, never from a second state machine:
 
     asked      the titulaire's (subcontractor's, co-contractor's) projet de décompte mensuel
-               or final statement: A4, A5, A7, A8, A10, A13, A14, A22, A23
+               or final statement: A4, A5, A7, A10, A13, A14, A22
     accepted   the MOE's état d'acompte / décompte (A15, A16, A17, A18, A24) for the amount asked,
     corrected  …or for another amount (partial acceptance, R.2192-34 CCP)
     validated  the MOA's validated état d'acompte / décompte général (A19, A20, A25)
@@ -36,7 +36,8 @@ STEP_LABELS = {
     PAID: "Payé",
 }
 STEP_BY_FRAMEWORK = {
-    **dict.fromkeys(("A4", "A5", "A7", "A8", "A10", "A13", "A14", "A22", "A23"), ASKED),
+    # The DGD (A8) and the tacit DGD (A23) repeat the décompte général: no step of their own, their payments are.
+    **dict.fromkeys(("A4", "A5", "A7", "A10", "A13", "A14", "A22"), ASKED),
     **dict.fromkeys(("A15", "A16", "A17", "A18", "A24"), ACCEPTED),  # CORRECTED when the amount differs
     **dict.fromkeys(("A19", "A20", "A25"), VALIDATED),
 }

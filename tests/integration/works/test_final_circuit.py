@@ -17,7 +17,7 @@ from backend.invoices.tables import Invoice, InvoiceHistory
 from backend.processing import deadlines
 from backend.processing.lifecycle import Actor, Payment, TransitionError, change_status
 from backend.processing.tables import Outbox
-from backend.works import markets, pieces
+from backend.works import dossiers, markets, pieces
 from backend.works.markets import WorksError
 from backend.works.pieces import StatementIn
 from tests.integration.processing.conftest import make_user
@@ -104,6 +104,8 @@ async def test_final_statement_to_signed_dgd_paid_by_the_payer(cast, market):
     await change_status(a8.id, payer, "MISE_EN_PAIEMENT", expected_version=a8.version,
                         payment=Payment(date=a8.deposited_at.date(), amount=Decimal(str(a8.amount_due))))
     assert await statuses(a8.id) == ["DEPOSEE", "MISE_A_DISPOSITION", "SERVICE_FAIT", "MANDATEE", "MISE_EN_PAIEMENT"]
+    # The dossier's timeline: asked (A7), accepted (A17), validated (A20), paid (the A8's payment).
+    assert [s.step for s in await dossiers.timeline(a7.dossier)] == ["asked", "accepted", "validated", "paid"]
     detail = await pieces.detail(await Invoice.objects().get(Invoice.id == a20.id), None)
     assert detail["status"] == "SIGNEE_TITULAIRE" and detail["kind_label"] == "Décompte général"
 
