@@ -204,3 +204,18 @@ async def test_cocontractor_final_statement_is_validated_first_and_subcontractor
         await pieces.file_statement(market_id, cast.sous_traitant.id, Actor("supplier", sub_user),
                                     StatementIn(number="ST-DF", period_start="2026-09-01", period_end="2026-12-31", final=True))
     assert (sub.value.code, sub.value.http_status) == ("final_not_subcontractor", 403)
+
+
+async def test_moa_delay_counts_from_the_moes_receipt_of_the_final_statement(cast, market, clock):
+    _, users = market
+    a7 = await file(cast, market, "DF-2026", FINAL, final=True)
+    clock.advance(days=5)  # the MOE takes 5 of its 7 days: the MOA has 25 left (art. 12.4.2)
+    await change_status(a7.id, Actor("moe", users["moe"]), "PRISE_EN_COMPTE_MOE", expected_version=a7.version)
+    a17 = await piece("A17")
+    [row] = [r for r in (await pieces.piece_page(cast.moa.id, to_act=True))[0] if r["id"] == a17.id]
+    assert row["days_left"] == 25
+    clock.advance(days=25, seconds=1)
+    await deadlines.run_due()
+    assert (await Invoice.objects().get(Invoice.id == a17.id)).status == "HORS_DELAI_MOA"
+    pushes = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.channel == "push")]
+    assert any(p["audience"] == {"structure_id": cast.titulaire.id} and "pas de décompte général" in p["title"] for p in pushes)
