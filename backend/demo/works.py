@@ -4,7 +4,9 @@ and one declared by its titulaire (waiting for the MOA's confirmation), with a d
 Declared through backend.works.markets, the way a person does; idempotent (found by number).
 The active market has monthly statements at several steps of the circuit (backend/works/pieces.py,
 through the lifecycle as people do): September validated by the MOA and paid, October accepted
-with a correction and waiting for the MOA, November waiting for the MOE.
+with a correction and waiting for the MOA, November waiting for the MOE. A third market, finished,
+has its final account at the titulaire's signature: the projet de décompte final (A7) accepted by
+the MOE, the projet de décompte général (A17) validated by the MOA, the décompte général (A20) to sign.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ WORKS = [
 BY_ROLE = {spec["role"]: spec for spec in WORKS}
 ACTIVE_MARKET = {"number": "2026-TX-014", "title": "Rénovation de l'école Jules-Ferry", "engagement": "EJ-2026-0314",
                  "amount_excl_vat": "480000.00", "start_date": "2026-09-01"}
+FINISHED_MARKET = {"number": "2025-TX-031", "title": "Réfection de la cour de la mairie", "engagement": "EJ-2025-0731",
+                   "amount_excl_vat": "68000.00", "start_date": "2025-06-02"}
+FINAL_STATEMENT = ("DF-2025-031", "2025-06-02", "2025-10-31", {"works": "66400.00", "supplies": "1200.00", "expenses": "95.00"})
 PENDING_MARKET = {"number": "2026-TX-021", "title": "Extension du gymnase municipal", "engagement": "EJ-2026-0421",
                   "amount_excl_vat": "215000.00", "start_date": "2026-11-02"}
 
@@ -66,6 +71,11 @@ async def load_demo_works(structure_ids: dict[str, int], user_ids: dict[str, int
         titulaire = structure_ids["titulaire"]
         await markets.declare(_market_in(PENDING_MARKET, partners=False),
                               markets.Declarer(titulaire, user_ids["titulaire"], may_act_as_moa=False, may_act_as_titulaire=True))
+    if not await Market.exists().where((Market.moa == moa) & (Market.number == FINISHED_MARKET["number"])):
+        await markets.declare(_market_in(FINISHED_MARKET, partners=False),
+                              markets.Declarer(moa, user_ids["moa"], may_act_as_moa=True, may_act_as_titulaire=False))
+    finished = await Market.objects().get((Market.moa == moa) & (Market.number == FINISHED_MARKET["number"]))
+    await load_demo_final(finished.id, structure_ids, user_ids)
     market = await Market.objects().get((Market.moa == moa) & (Market.number == ACTIVE_MARKET["number"]))
     if not await BillingFile.exists().where(BillingFile.market == market.id):
         await dossiers.open_dossier(market.id, moa, user_ids["moa"], "SITUATION-01", date(2026, 11, 1), date(2026, 11, 30))
@@ -107,6 +117,19 @@ async def load_demo_pieces(market_id: int, structure_ids: dict[str, int], user_i
         a19 = await change_status(a19.id, payer, "SERVICE_FAIT", expected_version=a19.version)
         await change_status(a19.id, payer, "MISE_EN_PAIEMENT", expected_version=a19.version,
                             payment=Payment(date=paris_today(), amount=a19.amount_due))
+
+
+async def load_demo_final(market_id: int, structure_ids: dict[str, int], user_ids: dict[str, int]) -> None:
+    """The finished market's final account, up to the décompte général the titulaire has to sign."""
+    titulaire = structure_ids["titulaire"]
+    number, start, end, amounts = FINAL_STATEMENT
+    if await Invoice.exists().where((Invoice.supplier == titulaire) & (Invoice.number == number)):
+        return
+    a7 = await pieces.file_statement(market_id, titulaire, Actor("supplier", user_ids["titulaire"]),
+                                     pieces.StatementIn(number=number, period_start=start, period_end=end, amounts=amounts, final=True))
+    await change_status(a7.id, Actor("moe", user_ids["moe"]), "PRISE_EN_COMPTE_MOE", expected_version=a7.version)
+    a17 = await _latest("A17", titulaire)
+    await change_status(a17.id, Actor("moa", user_ids["moa"]), "PRISE_EN_COMPTE_MOA", expected_version=a17.version)
 
 
 def works_description() -> list[dict]:

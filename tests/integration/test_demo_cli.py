@@ -117,13 +117,15 @@ async def test_demo_logins_work(client, demo):
 
 
 async def _check_works_market(works: list[dict]) -> None:
-    """Two markets (one active, one waiting for its MOA) and a dossier, after two runs; the six accounts act in the first,
+    """Three markets (one active, one finished with its final account at the signature, one waiting for its MOA) and a dossier, after two runs; the six accounts act in the first,
     whose monthly statements stand at several steps: paid, waiting for the MOA (corrected), waiting for the MOE."""
-    assert (await Market.count(), await BillingFile.count()) == (2, 4)
+    assert (await Market.count(), await BillingFile.count()) == (3, 5)
     pieces = {r["number"]: r["status"] for r in await Invoice.select(Invoice.number, Invoice.status).where(Invoice.market.is_not_null())}
     assert pieces == {"DM-2026-09": "PRISE_EN_COMPTE_MOE", "DM-2026-09-EA": "PRISE_EN_COMPTE_MOA", "DM-2026-09-EAV": "MISE_EN_PAIEMENT",
                       "DM-2026-10": "PRISE_EN_COMPTE_MOE", "DM-2026-10-EA": "MISE_A_DISPOSITION_MOA",
-                      "DM-2026-11": "MISE_A_DISPOSITION_MOE"}
+                      "DM-2026-11": "MISE_A_DISPOSITION_MOE",
+                      # the finished market's final account, at the titulaire's signature
+                      "DF-2025-031": "PRISE_EN_COMPTE_MOE", "DF-2025-031-PDG": "PRISE_EN_COMPTE_MOA", "DF-2025-031-DG": "A_SIGNER_TITULAIRE"}
     active = await Market.objects().get(Market.number == "2026-TX-014")
     assert active.status == "active"
     assert (await Market.objects().get(Market.number == "2026-TX-021")).status == "pending"
