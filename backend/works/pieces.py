@@ -423,7 +423,7 @@ async def on_overdue(row: dict[str, Any]) -> None:
     piece = await Invoice.objects().get(Invoice.id == row["invoice"])
     if before is None or before["status"] not in lifecycle.MOE_WAITING or piece is None or piece.status != "HORS_DELAI_MOE":
         return
-    subject = f"Décompte mensuel n°\u00a0{piece.number} : délai de {circuit.DAYS} jours du maître d'œuvre dépassé"
+    subject = f"{_statement_word(piece)} n°\u00a0{piece.number} : délai de {circuit.DAYS} jours du maître d'œuvre dépassé"
     link = f"\n\nLa pièce : /works/pieces/{piece.id}\n"
     now = utcnow()
     rows = validation.email_rows(WORKS_EVENT, piece.id, await validation.people_emails(piece.supplier, lifecycle.RIGHTS[lifecycle.SUPPLIER]), subject,
@@ -436,13 +436,17 @@ async def on_overdue(row: dict[str, Any]) -> None:
         await Outbox.insert(*rows)
 
 
+def _statement_word(piece: Invoice) -> str:
+    return "Décompte final" if piece.billing_framework in circuit.FINAL_STATEMENTS else "Décompte mensuel"
+
+
 async def on_reminder(row: dict[str, Any]) -> None:
     """Two days before the MOE's deadline, still unanswered: its people get a push and an e-mail."""
     piece = await Invoice.objects().get(Invoice.id == row["invoice"])
     if piece is None or piece.status not in lifecycle.MOE_WAITING:
         return
     now = utcnow()
-    title = f"Décompte mensuel n°\u00a0{piece.number} : plus que {circuit.REMIND_BEFORE.days} jours pour répondre"
+    title = f"{_statement_word(piece)} n°\u00a0{piece.number} : plus que {circuit.REMIND_BEFORE.days} jours pour répondre"
     comment = "Sans réponse, l'entreprise pourra le transmettre au maître d'ouvrage."
     push = {"event": WORKS_EVENT, "invoice_id": piece.id, "number": piece.number, "supplier_id": piece.supplier,
             "recipient_id": piece.recipient, "status": piece.status, "audience": {"structure_id": piece.recipient},
