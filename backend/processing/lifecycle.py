@@ -220,7 +220,6 @@ CIRCUITS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     frameworks.WORKS_FINAL: _merged(TRANSITIONS, _validation_steps(), WORKS_STEPS, FINAL_STEPS),
     frameworks.WORKS_TACIT: _merged(TRANSITIONS, TACIT_STEPS),
 }
-WORKS_CIRCUITS = frozenset({frameworks.WORKS_MONTHLY, frameworks.WORKS_FINAL, frameworks.WORKS_TACIT})
 
 
 def circuit_of(invoice: Invoice | dict) -> str:
