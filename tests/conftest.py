@@ -95,7 +95,20 @@ async def migrated_db(settings):
     if settings.is_postgres:
         await _reset_postgres(settings)
     await db.run_migrations()
+    if settings.is_postgres:
+        await _keep_insertion_order()
     yield
+
+
+async def _keep_insertion_order() -> None:
+    """Tables are emptied with DELETE between tests (tests/support/database.py); a vacuum would
+    let new rows fill the space of deleted ones, and an unordered SELECT would then return them
+    out of insertion order, as it never did after TRUNCATE. A test's tables stay small: no vacuum."""
+    from tests.support.database import table_names
+    from backend.lib.db import engine
+
+    for name in table_names():
+        await engine().run_ddl(f"ALTER TABLE {name} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)")
 
 
 async def _reset_postgres(settings) -> None:

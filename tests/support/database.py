@@ -16,12 +16,16 @@ def _tables():
     return Finder().get_table_classes()
 
 
+def table_names() -> list[str]:
+    return [t._meta.tablename for t in _tables()]
+
+
 async def truncate_all() -> None:
     """Every table emptied and, on PostgreSQL, their id sequences restarted, as
     `TRUNCATE … RESTART IDENTITY CASCADE` would do — but one statement that deletes the few
     rows a test leaves takes 0.04 s where TRUNCATE of every table took about a second (it
     swaps the files of every table and index)."""
-    names = [t._meta.tablename for t in _tables()]
+    names = table_names()
     eng = engine()
     if isinstance(eng, PostgresEngine):
         try:

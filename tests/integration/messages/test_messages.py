@@ -210,7 +210,7 @@ async def test_the_outbox_worker_accepts_the_message_rows(client, invoice):
     await post_message(client, invoice.id, "Une question")
     worker.load_handlers()
     await worker.run_once(["push", "webhook"])
-    rows = await Outbox.select().where(Outbox.event_type == "message.created")
+    rows = await Outbox.select().where(Outbox.event_type == "message.created").order_by(Outbox.id)
     assert {r["channel"] for r in rows} >= {"push", "webhook"}
     for row in rows:
         assert row["failed_at"] is None and row["last_error"] == "", row

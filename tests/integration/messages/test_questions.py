@@ -84,7 +84,7 @@ async def test_supplier_asks_agents_answer_and_both_sides_count_unread(client, a
     assert SUBJECT in (await client.get(f"/directory/{recipient.siret}")).text  # "Vos questions à cette structure"
 
     # The push and webhook rows and the live event are written with the message.
-    rows = {r["channel"]: r for r in await Outbox.select().where(Outbox.event_type == "message.created")}
+    rows = {r["channel"]: r for r in await Outbox.select().where(Outbox.event_type == "message.created").order_by(Outbox.id)}
     assert set(rows) == {"push", "webhook"} and all(r["invoice"] is None for r in rows.values())
     push = _payload(rows["push"])
     assert push["audience"] == {"structure_id": recipient.id} and push["question"] == {"id": question.id, "subject": SUBJECT}

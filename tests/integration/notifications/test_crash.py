@@ -51,7 +51,7 @@ async def test_a_worker_killed_before_sending_loses_and_doubles_nothing(client, 
                             reason_code="DOUBLON", comment="Déjà reçue")
         kill(first)  # SIGKILL right after the commit, before it could send anything
         assert push_service.received == []
-        pending = await Outbox.select().where(Outbox.channel == "push")
+        pending = await Outbox.select().where(Outbox.channel == "push").order_by(Outbox.id)
         assert len(pending) == 1 and pending[0]["delivered_at"] is None
 
         second = start_worker(settings, log)
@@ -65,6 +65,6 @@ async def test_a_worker_killed_before_sending_loses_and_doubles_nothing(client, 
         kill(first)
     assert len(push_service.received) == 1 and push_service.refused == []
     assert push_service.received[0].payload["title"] == f"Facture n°\u00a0{invoice.number} rejetée"
-    rows = await Outbox.select().where(Outbox.channel.is_in(["push", "push_delivery"]))
+    rows = await Outbox.select().where(Outbox.channel.is_in(["push", "push_delivery"])).order_by(Outbox.id)
     assert all(r["delivered_at"] is not None for r in rows) and len(rows) == 2
     assert await PushDelivery.count() == 1

@@ -75,7 +75,7 @@ async def test_every_step_from_question_to_transfer_and_support_answer(client, a
 
     await accounts.login(agent)
     # The step that waits for the structure notified its agents (the gestionnaire who signed up, and this one).
-    pushes = [_payload(r) for r in await Outbox.select().where((Outbox.channel == "push") & (Outbox.event_type == "ticket.updated"))]
+    pushes = [_payload(r) for r in await Outbox.select().where((Outbox.channel == "push") & (Outbox.event_type == "ticket.updated")).order_by(Outbox.id)]
     assert agent_id in pushes[-1]["audience"]["user_ids"] and author_id not in pushes[-1]["audience"]["user_ids"]
     assert "Code service des écoles" in (await client.get("/tickets/received?tab=a_traiter")).text
     page = await client.get(f"/tickets/{ticket_id}")
@@ -87,7 +87,7 @@ async def test_every_step_from_question_to_transfer_and_support_answer(client, a
     assert (await act(client, ticket_id, "assign")).status_code == 303
     assert (await act(client, ticket_id, "ask_info", "")).status_code == 422  # a request says what it needs
     assert (await act(client, ticket_id, "ask_info", "Pour quelle école ?", files=[("plan.png", PNG)])).status_code == 303
-    mails = [_payload(r) for r in await Outbox.select().where(Outbox.channel == "ticket_mail")]
+    mails = [_payload(r) for r in await Outbox.select().where(Outbox.channel == "ticket_mail").order_by(Outbox.id)]
     assert mails[-1]["user_id"] == author_id and "Pour quelle école" in mails[-1]["text"]
     await accounts.logout()
 
@@ -96,7 +96,7 @@ async def test_every_step_from_question_to_transfer_and_support_answer(client, a
     assert (await act(client, ticket_id, "answer", "non")).status_code == 403  # a receiver's action
     assert (await act(client, ticket_id, "complete", "L'école Jules Ferry.")).status_code == 303
     assert (await Ticket.objects().get(Ticket.id == ticket_id)).status == "EN_COURS"
-    assert [_payload(r) for r in await Outbox.select().where(Outbox.channel == "ticket_mail")][-1]["user_id"] == agent_id
+    assert [_payload(r) for r in await Outbox.select().where(Outbox.channel == "ticket_mail").order_by(Outbox.id)][-1]["user_id"] == agent_id
     await accounts.logout()
 
     await accounts.login(agent)
@@ -135,7 +135,7 @@ async def test_every_step_from_question_to_transfer_and_support_answer(client, a
     assert history[-2]["actor"] == operator_id
     assert await Event.count().where(Event.kind == "ticket.updated") == len(history)
     # The support answer is for the author: push and e-mail rows name them.
-    push = [_payload(r) for r in await Outbox.select().where(Outbox.channel == "push")]
+    push = [_payload(r) for r in await Outbox.select().where(Outbox.channel == "push").order_by(Outbox.id)]
     assert any(p["audience"]["user_ids"] == [author_id] and p["action"] == "answer" for p in push)
     # A transfer waits for the operators.
     assert any(p["audience"]["user_ids"] == [operator_id] and p["action"] == "transfer" for p in push)

@@ -74,7 +74,7 @@ async def test_final_statement_to_signed_dgd_paid_by_the_payer(cast, market):
                                                                            Decimal("30000.00"), "DF-2026-PDG")
     moa_row = await deadlines.pending("works_moa_overdue", a17.id)
     assert moa_row is not None and a17.validation_due_at is not None
-    pushes = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.channel == "push")]
+    pushes = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.channel == "push").order_by(Outbox.id)]
     assert any(p["audience"] == {"structure_id": cast.moa.id} and "Projet de décompte général" in p["title"] for p in pushes)
     [waiting] = [r for r in (await pieces.piece_page(cast.moa.id, to_act=True))[0] if r["id"] == a17.id]
     assert waiting["days_left"] == 30 and waiting["kind_label"] == "Projet de décompte général"
@@ -96,7 +96,7 @@ async def test_final_statement_to_signed_dgd_paid_by_the_payer(cast, market):
     a8 = await piece("A8")
     assert (a8.status, a8.recipient, a8.amount_due, a8.service_code, a8.payment_due_by is not None) == (
         "MISE_A_DISPOSITION", cast.payer.id, a20.amount_due, "FIN", True)
-    received = [json.loads(r["payload"])["invoice_id"] for r in await Outbox.select().where(Outbox.event_type == "invoice.received")]
+    received = [json.loads(r["payload"])["invoice_id"] for r in await Outbox.select().where(Outbox.event_type == "invoice.received").order_by(Outbox.id)]
     assert received == [a8.id]
     payer = Actor("recipient", users["payer"])
     a8 = await change_status(a8.id, payer, "SERVICE_FAIT", expected_version=a8.version)
@@ -217,5 +217,5 @@ async def test_moa_delay_counts_from_the_moes_receipt_of_the_final_statement(cas
     clock.advance(days=25, seconds=1)
     await deadlines.run_due()
     assert (await Invoice.objects().get(Invoice.id == a17.id)).status == "HORS_DELAI_MOA"
-    pushes = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.channel == "push")]
+    pushes = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.channel == "push").order_by(Outbox.id)]
     assert any(p["audience"] == {"structure_id": cast.titulaire.id} and "pas de décompte général" in p["title"] for p in pushes)

@@ -68,7 +68,7 @@ async def test_statement_goes_to_moe_then_moa_then_payer_who_pays(cast, market):
     assert a4.total_excl_vat == Decimal("12000.00")  # works + supplies, first month
     assert await deadlines.pending("works_moe_overdue", a4.id) is not None
     # The MOE's people get a push; the payer sees nothing yet.
-    pushes = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.channel == "push")]
+    pushes = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.channel == "push").order_by(Outbox.id)]
     assert any(p["audience"] == {"structure_id": cast.moe.id} and "à vérifier" in p["title"] for p in pushes)
     assert await pieces.piece_page(cast.payer.id) == ([], None)
 
@@ -92,10 +92,10 @@ async def test_statement_goes_to_moe_then_moa_then_payer_who_pays(cast, market):
     a19 = await piece("A19")
     assert (a19.status, a19.recipient, a19.payment_due_by is not None) == ("MISE_A_DISPOSITION", cast.payer.id, True)
     assert a19.amount_due == a15.amount_due and a19.service_code == "FIN" and a19.engagement == "EJ-42"
-    received = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.event_type == "invoice.received")]
+    received = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.event_type == "invoice.received").order_by(Outbox.id)]
     assert [r["invoice_id"] for r in received] == [a19.id]
     hooks = [json.loads(r["payload"]) for r in await Outbox.select().where(
-        (Outbox.event_type == "invoice.status_changed") & (Outbox.channel == "webhook"))]
+        (Outbox.event_type == "invoice.status_changed") & (Outbox.channel == "webhook")).order_by(Outbox.id)]
     assert {(h["billing_framework"], h["status"]) for h in hooks} >= {("A4", "PRISE_EN_COMPTE_MOE"), ("A15", "MISE_A_DISPOSITION_MOA"),
                                                                      ("A19", "MISE_A_DISPOSITION")}
     payer = Actor("recipient", users["payer"])
@@ -151,7 +151,7 @@ async def test_moe_overdue_after_seven_days_then_titulaire_transmits_to_moa(cast
     a4 = await file(cast, market)
     clock.advance(days=5, seconds=1)
     await deadlines.run_due()  # the reminder, two days before
-    reminders = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.channel == "push")]
+    reminders = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.channel == "push").order_by(Outbox.id)]
     assert any(p.get("reminder") and p["audience"] == {"structure_id": cast.moe.id} for p in reminders)
     # …and an e-mail to the MOE's people who may answer (not to its reader without the right).
     emails = await User.select(User.id, User.email)
@@ -242,7 +242,7 @@ async def test_works_pushes_follow_their_own_preference(cast, market):
     subcontractors' « validation.requested »: the MOE who turns it off hears nothing of its pieces."""
     _, users = market
     await file(cast, market)
-    [row] = await Outbox.select().where((Outbox.channel == "push") & (Outbox.event_type == service.WORKS_EVENT))
+    [row] = await Outbox.select().where((Outbox.channel == "push") & (Outbox.event_type == service.WORKS_EVENT)).order_by(Outbox.id)
     assert delivery.event_key(row, json.loads(row["payload"])) == service.WORKS_EVENT
     await PushSubscription.insert(PushSubscription(user=users["moe"], endpoint="https://push.example.net/moe", p256dh="k", auth="a"))
     assert len(await service.subscriptions_for(service.WORKS_EVENT, cast.moe.id)) == 1  # on by default
