@@ -9,7 +9,9 @@ import pytest
 
 from backend.directory.tables import Service, Structure
 from backend.lib.common import fold
+from backend.works import markets
 from backend.works.markets import Declarer, MarketIn
+from tests.integration.processing.conftest import make_user
 from tests.support.accounts import valid_siret
 
 _numbers = itertools.count(1)
@@ -63,3 +65,17 @@ async def cast(clean_db) -> Cast:
         sous_traitant=await structure("Plomberie Morel", public=False),
         stranger=await structure("Menuiserie Voisine", public=False),
     )
+
+
+@pytest.fixture
+async def market(cast):
+    """A market declared by its MOA, and one person per actor who acts on its pieces (and an MOE member without rights)."""
+    market_id = await markets.declare(cast.declaration(), cast.as_moa())
+    users = {
+        "titulaire": await make_user(cast.titulaire.id, can_deposit=True),
+        "moe": await make_user(cast.moe.id, can_process=True),
+        "moa": await make_user(cast.moa.id, can_process=True),
+        "payer": await make_user(cast.payer.id, can_process=True),
+        "moe_reader": await make_user(cast.moe.id),
+    }
+    return market_id, users

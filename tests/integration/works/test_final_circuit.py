@@ -17,25 +17,13 @@ from backend.invoices.tables import Invoice, InvoiceHistory
 from backend.processing import deadlines
 from backend.processing.lifecycle import Actor, Payment, TransitionError, change_status
 from backend.processing.tables import Outbox
-from backend.works import dossiers, markets, pieces
+from backend.works import dossiers, pieces
 from backend.works.markets import WorksError
 from backend.works.pieces import StatementIn
 from tests.integration.processing.conftest import make_user
 
 MONTH = {"works": "10000.00", "supplies": "2000.00"}
 FINAL = {"works": "40000.00", "supplies": "2000.00", "expenses": "500.00"}
-
-
-@pytest.fixture
-async def market(cast):
-    market_id = await markets.declare(cast.declaration(), cast.as_moa())
-    users = {
-        "titulaire": await make_user(cast.titulaire.id, can_deposit=True),
-        "moe": await make_user(cast.moe.id, can_process=True),
-        "moa": await make_user(cast.moa.id, can_process=True),
-        "payer": await make_user(cast.payer.id, can_process=True),
-    }
-    return market_id, users
 
 
 async def file(cast, market, number, amounts, *, final=False):
