@@ -123,11 +123,18 @@ async def invoice_page(request: Request, current: NamedDependency[CurrentUser], 
 
 
 @get("/invoices/{invoice_id:int}/live/{part:str}", opt=space(INVOICES))
-async def invoice_live(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], part: FromPath[str]) -> Template:
-    """A live block of the invoice page (status and actions, or history): swapped on sse:invoice-<id>."""
+async def invoice_live(request: Request, current: NamedDependency[CurrentUser], invoice_id: FromPath[int], part: FromPath[str],
+                       version: int | None = None) -> Template | Response:
+    """A live block of the invoice page (status and actions, or history): swapped on sse:invoice-<id>.
+
+    The status block names the version it shows: while the invoice is still at that version the
+    answer is 204 and htmx swaps nothing, so an event that changed nothing the block shows never
+    closes the action form a person has open, nor loses what they typed in it."""
     if part not in LIVE_PARTS:
         raise NotFoundException(access.NOT_FOUND)
     invoice = await access.visible_invoice(current, invoice_id)
+    if part == "status" and version == invoice.version:
+        return Response(content=b"", status_code=204)
     return page(request, LIVE_PARTS[part], **await invoice_live_context(current, invoice))
 
 

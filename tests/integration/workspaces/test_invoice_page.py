@@ -23,7 +23,7 @@ async def test_live_blocks_and_confirmation_before_irreversible_steps(client, ac
     invoice = await make_invoice(world.s1, world.r1, status="PRISE_EN_CHARGE")
     await accounts.login(world.agent)
     page = await client.get(f"/invoices/{invoice.id}")
-    assert f'hx-get="/invoices/{invoice.id}/live/status" hx-trigger="sse:invoice-{invoice.id}"' in page.text
+    assert f'hx-get="/invoices/{invoice.id}/live/status?version={invoice.version}" hx-trigger="sse:invoice-{invoice.id}"' in page.text
     assert f'hx-get="/invoices/{invoice.id}/live/history" hx-trigger="sse:invoice-{invoice.id}"' in page.text
     assert 'aria-live="polite"' in page.text
     forms = re.findall(r'<form method="post" action="/invoices/\d+/status"[^>]*>.*?</form>', page.text, re.S)
@@ -33,6 +33,13 @@ async def test_live_blocks_and_confirmation_before_irreversible_steps(client, ac
     assert "data-confirm=" not in by_target["SUSPENDUE"]
     fragment = await client.get(f"/invoices/{invoice.id}/live/status")
     assert fragment.text.lstrip().startswith('<section class="card" id="invoice-live-status"') and "<html" not in fragment.text
+    # An event that left the invoice at the version the page shows redraws nothing (an open form stays as typed);
+    # a newer version redraws the block.
+    unchanged = await client.get(f"/invoices/{invoice.id}/live/status?version={invoice.version}")
+    assert unchanged.status_code == 204 and unchanged.text == ""
+    older = await client.get(f"/invoices/{invoice.id}/live/status?version={invoice.version - 1}")
+    assert older.status_code == 200 and 'id="invoice-live-status"' in older.text
+    assert (await client.get(f"/invoices/{invoice.id}/live/status?version=abc")).status_code == 400
 
 
 async def test_timeline_shows_reasons_codes_actors_and_paris_time(client, accounts, world):
