@@ -870,11 +870,8 @@ async def works_moa_overdue(invoice_id: int) -> None:
     invoice = await Invoice.objects().get(Invoice.id == invoice_id)
     if invoice is None or invoice.status != "MISE_A_DISPOSITION_MOA" or invoice.billing_framework not in MOA_CLOCK:
         return
-    check_transition(invoice.status, PLATFORM, "HORS_DELAI_MOA", circuit_of(invoice))
     days = works_circuit.MOA_DAYS if invoice.billing_framework == works_circuit.GENERAL_PROJECT else works_circuit.TACIT_DAYS
-    steps = [("HORS_DELAI_MOA", Actor.platform(), "", "", {"days": days})]
-    await _write_change(invoice, "HORS_DELAI_MOA", invoice.version + 1, utcnow(), {}, steps, "HORS_DELAI_MOA", None)
-    outbox_worker.wake()
+    await _deadline_step(invoice, "HORS_DELAI_MOA", days)
 
 
 async def works_overdue(invoice_id: int) -> None:
@@ -883,10 +880,7 @@ async def works_overdue(invoice_id: int) -> None:
     invoice = await Invoice.objects().get(Invoice.id == invoice_id)
     if invoice is None or invoice.status not in MOE_WAITING:
         return
-    check_transition(invoice.status, PLATFORM, "HORS_DELAI_MOE", circuit_of(invoice))
-    steps = [("HORS_DELAI_MOE", Actor.platform(), "", "", {"days": works_circuit.DAYS})]
-    await _write_change(invoice, "HORS_DELAI_MOE", invoice.version + 1, utcnow(), {}, steps, "HORS_DELAI_MOE", None)
-    outbox_worker.wake()
+    await _deadline_step(invoice, "HORS_DELAI_MOE", works_circuit.DAYS)
 
 
 async def _validation_clock(invoice: Invoice, final: str, steps, now) -> None:
@@ -925,11 +919,17 @@ async def tacit_validation(invoice_id: int, level: int) -> None:
     if invoice is None or invoice.status != f"A_VALIDER_{level}":
         return
     target = f"ABSENCE_VALIDATION_{level}_HORS_DELAI"
+    then = next_after_validation(target, validation_levels(invoice), invoice.billing_framework)
+    await _deadline_step(invoice, target, VALIDATION_DAYS, then=then)
+
+
+async def _deadline_step(invoice: Invoice, target: str, days: int, *, then: str | None = None) -> None:
+    """A deadline passed: the platform takes `target` (and `then`, in the same change), inside the
+    deadline row's transaction, so the step and the row's "done" mark commit together."""
     check_transition(invoice.status, PLATFORM, target, circuit_of(invoice))
-    final = next_after_validation(target, validation_levels(invoice), invoice.billing_framework)
     platform = Actor.platform()
-    steps = [(target, platform, "", "", {"days": VALIDATION_DAYS}), (final, platform, "", "", {})]
-    await _write_change(invoice, final, invoice.version + 1, utcnow(), {}, steps, target, None)
+    steps = [(target, platform, "", "", {"days": days}), *([(then, platform, "", "", {})] if then else [])]
+    await _write_change(invoice, then or target, invoice.version + 1, utcnow(), {}, steps, target, None)
     outbox_worker.wake()  # live pages read the events on their next poll of the table
 
 
