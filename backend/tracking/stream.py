@@ -319,11 +319,17 @@ async def event_stream(plugin: LiveChannels, user_id: int, structure_ids: Iterab
                 yield sse_bytes(message)
             if len(missed) >= REPLAY_LIMIT:
                 return  # more to catch up: the browser reconnects from the last id sent
+        # What the browser has already (up to Last-Event-ID), or what came before it asked
+        # "from now": the table read may still hand such events to this stream when its last
+        # read is older than the browser's resumption point.
+        known_up_to = last_event_id if last_event_id is not None else newest_before
         while not subscriber.overflowed:
             data = await subscriber.next_message()
             if data is None or data == STREAM_RESET:
                 return  # unsubscribed, or the person's memberships changed: the browser reconnects
-            if data is KEEPALIVE or sent.add(id_of(data)):
+            if data is KEEPALIVE:
+                yield data
+            elif (event_id := id_of(data)) > known_up_to and sent.add(event_id):
                 yield data
     finally:
         # Shielded: the stream usually ends by cancellation (client gone), and the

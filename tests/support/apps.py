@@ -57,6 +57,9 @@ def _build(key: str, settings: Settings) -> Litestar:
 def _fresh_channels(app: Litestar, settings: Settings) -> None:
     """The plugin object stays (the app's hooks and dependencies point at it); its state is a new one's."""
     plugin = app.plugins.get(LiveChannels)
+    for task in (plugin._ticker, plugin._catch_up):  # they loop on `self`: they would read the next test's state
+        if task is not None and not task.done():
+            task.cancel()
     fresh = make_channels(settings)
     plugin.__dict__.clear()
     plugin.__dict__.update(fresh.__dict__)

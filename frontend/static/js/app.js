@@ -51,6 +51,9 @@
   // Last-Event-ID: at first from the newest event when the page was made (data-live-from),
   // so nothing committed between the page and the stream is missed. The page says when the
   // connection is lost and when it is back.
+  // Each live block carries hx-sync="this:replace": an event that comes while the block's
+  // redraw is on its way asks again at once (htmx would otherwise queue it on the block being
+  // replaced, and drop it with the block).
   var lastEventId = (document.body && document.body.getAttribute("data-live-from")) || null;
   if (window.htmx && htmx.createEventSource) {
     htmx.createEventSource = function (url) {
