@@ -15,6 +15,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from backend.lib.db import run_migrations
+    from backend.lib.serving import HTTPProtocol
 
     if not (os.environ.get("FACTEUR_BASE_URL") or "").strip():
         # Links in e-mails point where this server listens (`make run PORT=8123`), not to
@@ -30,6 +31,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
+        http=HTTPProtocol,  # TCP_NODELAY on every connection (backend/lib/serving.py)
         log_level="info",
         timeout_graceful_shutdown=5,  # open /events streams never end by themselves
         # A worker compiles the schematron stylesheets at start (Saxon holds the GIL for
