@@ -99,6 +99,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
 
 
+def idle_seconds() -> float:
+    """CPU seconds every core of the host spent idle so far (Linux /proc/stat: idle + iowait)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return (int(fields[4]) + int(fields[5])) / _TICKS
+
+
 def process_tree(pid: int) -> list[int]:
     """The server and its worker processes."""
     children: dict[int, list[int]] = {}
@@ -278,8 +284,10 @@ def main() -> None:
             workers, backends = process_tree(server.pid), asyncio.run(database_backends(args.database))
             server_cpu, database_cpu = sum(map(cpu_seconds, workers)), sum(map(cpu_seconds, backends))
             each_before = {pid: cpu_seconds(pid) for pid in workers}
+            client_cpu, idle = time.process_time(), idle_seconds()
             latencies, elapsed = asyncio.run(deposit_all(base, files, args.concurrency, lambda: connections_per_process(workers, port),
                                                          args.workers))
+            client_cpu, idle = time.process_time() - client_cpu, idle_seconds() - idle
             server_cpu = sum(map(cpu_seconds, workers)) - server_cpu
             each = sorted((cpu_seconds(pid) - each_before[pid] for pid in workers), reverse=True)
             database_cpu = sum(map(cpu_seconds, set(backends) | set(asyncio.run(database_backends(args.database))))) - database_cpu
@@ -300,6 +308,9 @@ def main() -> None:
     print(f"- CPU per deposit: server workers {server_cpu * per_deposit:.1f} ms + their PostgreSQL backends {database_cpu * per_deposit:.1f} ms"
           f" = {(server_cpu + database_cpu) / len(files) / bare_cpu_p50:.2f} × bare CPU p50 ({bare_cpu_p50 * 1000:.1f} ms);"
           f" load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"- where the {os.cpu_count()} cores' time per deposit went ({elapsed * os.cpu_count() * per_deposit:.1f} ms): workers"
+          f" {server_cpu * per_deposit:.1f}, PostgreSQL {database_cpu * per_deposit:.1f}, this load generator {client_cpu * per_deposit:.1f},"
+          f" idle {idle * per_deposit:.1f} ms (tick counts from /proc: the parts do not add up exactly)")
     print(*NOTES, sep="\n")
     print(f"- CPU seconds of each server process during the run (busiest first): {', '.join(f'{c:.1f}' for c in each)}")
 
