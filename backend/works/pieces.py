@@ -169,6 +169,8 @@ async def file_statement(market_id: int, structure_id: int, actor: Actor, data: 
 
     async def write() -> tuple[Invoice, list[int]]:
         async with transaction():
+            if data.final:
+                await _no_final_statement_yet(market.id, structure_id)
             dossier_id = await circuit.dossier_for(market.id, number, start, end, actor.user_id)
             piece = await circuit.build_piece(settings, framework=framework, market=market, dossier_id=dossier_id,
                                               supplier=supplier, recipient=moe, number=number,
@@ -192,6 +194,18 @@ async def file_statement(market_id: int, structure_id: int, actor: Actor, data: 
     outbox_worker.wake()
     await publish(event_ids)
     return await Invoice.objects().get(Invoice.id == piece.id)
+
+
+async def _no_final_statement_yet(market_id: int, structure_id: int) -> None:
+    """One projet de décompte final per market and filer (CCAG Travaux art. 12.3): another only
+    once the previous one was refused. Checked in the filing's transaction."""
+    previous = await Invoice.select(Invoice.number).where(
+        (Invoice.market == market_id) & (Invoice.supplier == structure_id)
+        & Invoice.billing_framework.is_in(list(circuit.FINAL_STATEMENTS))
+        & Invoice.status.not_in(list(circuit.FINAL_REFUSED))).first()
+    if previous is not None:
+        raise WorksError("final_exists", f"Un projet de décompte final ({previous['number']}) est déjà déposé pour ce marché : "
+                         "vous ne pouvez en déposer un autre que s'il est refusé.", 409)
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -207,3 +207,18 @@ async def test_moa_delay_counts_from_the_moes_receipt_of_the_final_statement(cas
     assert (await Invoice.objects().get(Invoice.id == a17.id)).status == "HORS_DELAI_MOA"
     pushes = [json.loads(r["payload"]) for r in await Outbox.select().where(Outbox.channel == "push").order_by(Outbox.id)]
     assert any(p["audience"] == {"structure_id": cast.titulaire.id} and "pas de décompte général" in p["title"] for p in pushes)
+
+
+async def test_one_final_statement_per_market_until_it_is_refused(cast, market):
+    _, users = market
+    a7 = await file(cast, market, "DF-1", FINAL, final=True)
+    with pytest.raises(WorksError) as again:
+        await file(cast, market, "DF-2", FINAL, final=True)
+    assert (again.value.code, again.value.http_status) == ("final_exists", 409)
+    assert "DF-1" in again.value.message
+    assert await Invoice.count().where(Invoice.billing_framework == "A7") == 1  # nothing written
+    await file(cast, market, "DM-2026-10", MONTH)  # monthly statements go on
+    await change_status(a7.id, Actor("moe", users["moe"]), "REFUSEE_MOE", expected_version=a7.version,
+                        reason_code="CMD_ERR", comment="Pas ce marché.")
+    replacement = await file(cast, market, "DF-2", FINAL, final=True)
+    assert (replacement.billing_framework, replacement.status) == ("A7", "MISE_A_DISPOSITION_MOE")
