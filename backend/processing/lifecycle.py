@@ -837,7 +837,7 @@ async def _final_followup(invoice: Invoice, target: str, steps, now) -> list[int
 
 async def _filed_for_moa(piece: Invoice, steps, due, now) -> list[int]:
     """A projet de décompte général (A17, A22) for the MOA: its delay runs (a deadline row)."""
-    await works_circuit.schedule_moa_deadline(piece.id, due)
+    await works_circuit.schedule_moa_deadline(piece.id, due, piece.billing_framework)
     await Invoice.update({Invoice.validation_due_at: due}).where(Invoice.id == piece.id)
     return await _filed(piece, steps, now)
 

@@ -70,6 +70,8 @@ PAYER_PIECES = (VALIDATED, DGD, TACIT_DGD)  # what the payer receives and proces
 MOA_DAYS = 30
 TACIT_DAYS = 10
 MOA_OVERDUE_KIND = "works_moa_overdue"
+MOA_REMINDER_KIND = "works_moa_reminder"
+MOA_REMIND_BEFORE = {GENERAL_PROJECT: timedelta(days=5), TACIT_PROJECT: timedelta(days=2)}  # of 30 and 10 days
 # Why the titulaire refuses to sign the décompte général (art. 12.4.3: its reserves, in a mémoire en réclamation).
 CLAIM_REASONS = {
     "SOLDE_CONTESTE": "Montant du solde contesté",
@@ -320,11 +322,13 @@ def moa_due_at(since: datetime, framework: str) -> datetime:
     return since + timedelta(days=MOA_DAYS if framework == GENERAL_PROJECT else TACIT_DAYS)
 
 
-async def schedule_moa_deadline(invoice_id: int, due: datetime) -> None:
+async def schedule_moa_deadline(invoice_id: int, due: datetime, framework: str) -> None:
     await deadlines.schedule(MOA_OVERDUE_KIND, invoice_id, due, {})
+    await deadlines.schedule(MOA_REMINDER_KIND, invoice_id, due - MOA_REMIND_BEFORE[framework], {"due_at": due.isoformat()})
 
 
 async def cancel_moa_deadline(invoice_id: int) -> None:
+    await deadlines.cancel(MOA_REMINDER_KIND, invoice_id)
     await deadlines.cancel(MOA_OVERDUE_KIND, invoice_id)
 
 

@@ -459,18 +459,48 @@ async def on_reminder(row: dict[str, Any]) -> None:
     piece = await Invoice.objects().get(Invoice.id == row["invoice"])
     if piece is None or piece.status not in lifecycle.MOE_WAITING:
         return
+    await _remind(piece, lifecycle.MOE, circuit.REMIND_BEFORE.days, "Acceptez-le ou corrigez ses montants.",
+                  "Sans réponse, l'entreprise pourra le transmettre au maître d'ouvrage.")
+
+
+# What happens when the MOA stays silent on each projet de décompte général (CCAG Travaux 2021).
+MOA_SILENCE = {
+    circuit.GENERAL_PROJECT: "Sans réponse dans le délai, l'entreprise pourra notifier son propre projet de décompte "
+                             "général (art. 12.4.2), qui deviendra le décompte général et définitif si vous ne répondez "
+                             "pas dans les 10 jours suivants.",
+    circuit.TACIT_PROJECT: "Sans réponse dans le délai, ce projet devient le décompte général et définitif (art. 12.4.4), "
+                           "transmis au payeur.",
+}
+
+
+async def on_moa_reminder(row: dict[str, Any]) -> None:
+    """Before the MOA's 30 days (A17) or 10 days (A22) run out, still unanswered: its people get a push and an e-mail."""
+    piece = await Invoice.objects().get(Invoice.id == row["invoice"])
+    if piece is None or piece.status != "MISE_A_DISPOSITION_MOA" or piece.billing_framework not in MOA_SILENCE:
+        return
+    await _remind(piece, lifecycle.MOA, circuit.MOA_REMIND_BEFORE[piece.billing_framework].days,
+                  "Validez-le ou renvoyez-le au maître d'œuvre.", MOA_SILENCE[piece.billing_framework])
+
+
+async def _remind(piece: Invoice, role: str, days: int, action: str, consequence: str) -> None:
+    """A push to the structure that must answer, and an e-mail to its people who may."""
     now = utcnow()
-    title = f"{_statement_word(piece)} n°\u00a0{piece.number} : plus que {circuit.REMIND_BEFORE.days} jours pour répondre"
-    comment = "Sans réponse, l'entreprise pourra le transmettre au maître d'ouvrage."
+    title = f"{_piece_word(piece)} n°\u00a0{piece.number} : plus que {days} jours pour répondre"
     push = {"event": WORKS_EVENT, "invoice_id": piece.id, "number": piece.number, "supplier_id": piece.supplier,
             "recipient_id": piece.recipient, "status": piece.status, "audience": {"structure_id": piece.recipient},
-            "title": title, "comment": comment, "url": f"/works/pieces/{piece.id}",
+            "title": title, "comment": consequence, "url": f"/works/pieces/{piece.id}",
             "tag": f"works-{piece.id}", "occurred_at": now.isoformat(), "reminder": True}
     rows = [Outbox(event_type=WORKS_EVENT, channel="push", invoice=piece.id,
                    payload=json.dumps(push, ensure_ascii=False), created_at=now, next_attempt_at=now)]
-    rows += validation.email_rows(WORKS_EVENT, piece.id, await validation.people_emails(piece.recipient, lifecycle.RIGHTS[lifecycle.MOE]), title,
-                                  f"Acceptez-le ou corrigez ses montants. {comment}\n\nLa pièce : /works/pieces/{piece.id}\n", now)
+    rows += validation.email_rows(WORKS_EVENT, piece.id, await validation.people_emails(piece.recipient, lifecycle.RIGHTS[role]), title,
+                                  f"{action} {consequence}\n\nLa pièce : /works/pieces/{piece.id}\n", now)
     await Outbox.insert(*rows)
+
+
+def _piece_word(piece: Invoice) -> str:
+    if piece.billing_framework in MOA_SILENCE:
+        return "Projet de décompte général"
+    return _statement_word(piece)
 
 
 deadlines.register_kind(circuit.OVERDUE_KIND, on_overdue)
@@ -482,6 +512,7 @@ async def on_moa_overdue(row: dict[str, Any]) -> None:
 
 
 deadlines.register_kind(circuit.MOA_OVERDUE_KIND, on_moa_overdue)
+deadlines.register_kind(circuit.MOA_REMINDER_KIND, on_moa_reminder)
 
 
 async def attachment_of(piece: Invoice, attachment_id: int) -> dict:

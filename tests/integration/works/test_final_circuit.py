@@ -21,6 +21,7 @@ from backend.works import dossiers, pieces
 from backend.works.markets import WorksError
 from backend.works.pieces import StatementIn
 from tests.integration.processing.conftest import make_user
+from tests.integration.works.test_monthly_circuit import mails
 
 MONTH = {"works": "10000.00", "supplies": "2000.00"}
 FINAL = {"works": "40000.00", "supplies": "2000.00", "expenses": "500.00"}
@@ -222,3 +223,47 @@ async def test_one_final_statement_per_market_until_it_is_refused(cast, market):
                         reason_code="CMD_ERR", comment="Pas ce marché.")
     replacement = await file(cast, market, "DF-2", FINAL, final=True)
     assert (replacement.billing_framework, replacement.status) == ("A7", "MISE_A_DISPOSITION_MOE")
+
+
+async def _reminders_to(structure_id: int) -> list[dict]:
+    rows = await Outbox.select().where(Outbox.channel == "push").order_by(Outbox.id)
+    return [p for p in (json.loads(r["payload"]) for r in rows) if p.get("reminder") and p["audience"] == {"structure_id": structure_id}]
+
+
+async def _mail_subjects() -> list[str]:
+    return [m["subject"] for m in await mails()]
+
+
+async def test_the_moa_is_reminded_before_its_30_then_10_days_run_out(cast, market, clock):
+    _, users = market
+    _, a17 = await filed_final(cast, market)
+    clock.advance(days=24)
+    await deadlines.run_due()
+    assert await _reminders_to(cast.moa.id) == []
+    clock.advance(days=1, seconds=1)  # 5 days before the 30
+    await deadlines.run_due()
+    [reminder] = await _reminders_to(cast.moa.id)
+    assert reminder["invoice_id"] == a17.id and "plus que 5 jours" in reminder["title"]
+    assert "art. 12.4.2" in reminder["comment"]
+    assert any("Projet de décompte général" in s and "plus que 5 jours" in s for s in await _mail_subjects())
+    assert (await Invoice.objects().get(Invoice.id == a17.id)).status == "MISE_A_DISPOSITION_MOA"  # a reminder, not a step
+
+    clock.advance(days=5)
+    await deadlines.run_due()
+    a17 = await Invoice.objects().get(Invoice.id == a17.id)
+    await change_status(a17.id, Actor("supplier", users["titulaire"]), "REMPLACEE_A22", expected_version=a17.version)
+    a22 = await piece("A22")
+    clock.advance(days=8, seconds=1)  # 2 days before the 10
+    await deadlines.run_due()
+    assert [r["invoice_id"] for r in await _reminders_to(cast.moa.id)] == [a17.id, a22.id]
+    assert "art. 12.4.4" in (await _reminders_to(cast.moa.id))[-1]["comment"]
+
+
+async def test_an_moa_that_answers_in_time_gets_no_reminder(cast, market, clock):
+    _, users = market
+    _, a17 = await filed_final(cast, market)
+    await change_status(a17.id, Actor("moa", users["moa"]), "PRISE_EN_COMPTE_MOA", expected_version=a17.version)
+    assert await deadlines.pending("works_moa_reminder", a17.id) is None
+    clock.advance(days=31)
+    await deadlines.run_due()
+    assert await _reminders_to(cast.moa.id) == []
