@@ -119,8 +119,12 @@ async def market_page(request: Request, current: NamedDependency[CurrentUser], m
     can_confirm = market.status == PENDING and MOA in detail["roles"] and current.is_manager
     can_file = market.status == ACTIVE and _may_deposit(current) and bool(
         {"titulaire", "cotraitant", "sous_traitant"} & set(detail["roles"]))
+    # A subcontractor files no final statement (its titulaire's covers it); one per filer until refused.
+    can_file_final = can_file and bool({"titulaire", "cotraitant"} & set(detail["roles"]))
+    final_filed = await pieces.final_statement_of(market.id, current.structure_id) if can_file_final else None
     market_pieces = (await pieces.piece_page(current.structure_id, market_id=market.id, limit=50))[0]
-    return page(request, "works/market.html", can_confirm=can_confirm, can_file=can_file, pieces=market_pieces, **detail)
+    return page(request, "works/market.html", can_confirm=can_confirm, can_file=can_file, can_file_final=can_file_final,
+                final_filed=final_filed, pieces=market_pieces, **detail)
 
 
 @post("/works/markets/{market_id:int}/confirm")

@@ -196,13 +196,18 @@ async def file_statement(market_id: int, structure_id: int, actor: Actor, data: 
     return await Invoice.objects().get(Invoice.id == piece.id)
 
 
-async def _no_final_statement_yet(market_id: int, structure_id: int) -> None:
-    """One projet de décompte final per market and filer (CCAG Travaux art. 12.3): another only
-    once the previous one was refused. Checked in the filing's transaction."""
-    previous = await Invoice.select(Invoice.number).where(
+async def final_statement_of(market_id: int, structure_id: int) -> dict | None:
+    """The filer's projet de décompte final on this market that stands (not refused): id and number, or None.
+    There is one per market and filer (CCAG Travaux art. 12.3); another only once it was refused."""
+    return await Invoice.select(Invoice.id, Invoice.number).where(
         (Invoice.market == market_id) & (Invoice.supplier == structure_id)
         & Invoice.billing_framework.is_in(list(circuit.FINAL_STATEMENTS))
         & Invoice.status.not_in(list(circuit.FINAL_REFUSED))).first()
+
+
+async def _no_final_statement_yet(market_id: int, structure_id: int) -> None:
+    """Checked in the filing's transaction: the page's hint may be seconds old."""
+    previous = await final_statement_of(market_id, structure_id)
     if previous is not None:
         raise WorksError("final_exists", f"Un projet de décompte final ({previous['number']}) est déjà déposé pour ce marché : "
                          "vous ne pouvez en déposer un autre que s'il est refusé.", 409)

@@ -36,6 +36,11 @@ async def test_final_statement_pages_to_the_signature(client, accounts, cast):
     a7 = await latest("A7")
     assert filed.headers["location"] == f"/works/pieces/{a7.id}" and a7.status == "MISE_A_DISPOSITION_MOE"
     assert "Projet de décompte final n°" in (await client.get(f"/works/pieces/{a7.id}")).text
+    market_page = (await client.get(f"/works/markets/{market_id}")).text
+    assert "Déposer un projet de décompte final" not in market_page  # one per market until it is refused
+    assert "data-final-filed" in market_page and f'href="/works/pieces/{a7.id}"' in market_page
+    again = await post_form(client, new, f"/works/markets/{market_id}/statements", dict(FINAL, number="DF-BIS"), follow_redirects=False)
+    assert again.status_code == 409 and "déjà déposé pour ce marché" in again.text
     await accounts.logout()
 
     await member_of(accounts, cast.moe)
