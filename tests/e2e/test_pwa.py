@@ -320,10 +320,16 @@ async def test_a_push_message_shows_one_notification_per_invoice(phone, server):
         await cdp.send("ServiceWorker.deliverPushMessage", {"origin": server.base_url + "/", "registrationId": registration_id, "data": payload})
 
     shown = "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => [n.title, n.body, n.tag, n.data.url]))"
-    await push('{"title": "Facture F-12 rejetée", "body": "Motif : DOUBLON", "url": "/invoices/12", "tag": "invoice-12"}')
-    deadline = time.monotonic() + 30  # Chromium under a loaded CI machine takes its time; bounded still
+    first = '{"title": "Facture F-12 rejetée", "body": "Motif : DOUBLON", "url": "/invoices/12", "tag": "invoice-12"}'
+    await push(first)
+    deadline, again_at = time.monotonic() + 40, time.monotonic() + 10  # bounded
     while not (notes := await page.evaluate(shown)):
         assert time.monotonic() < deadline, "no notification shown"
+        if time.monotonic() > again_at:
+            # DevTools' delivery (the test's stand-in for the push service) was lost once on a starved
+            # machine; a push service delivers again too. The same tag still makes one notification.
+            await push(first)
+            again_at = deadline
         await asyncio.sleep(0.1)
     assert notes == [["Facture F-12 rejetée", "Motif : DOUBLON", "invoice-12", "/invoices/12"]]
     # A newer status of the same invoice replaces the notification instead of adding one.
