@@ -27,7 +27,10 @@ from backend.settings import get_settings  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-pytest_plugins = ["tests.support.clock"]  # the `clock` fixture: deadlines fall due without sleeping
+pytest_plugins = [
+    "tests.support.clock",  # the `clock` fixture: deadlines fall due without sleeping
+    "tests.support.cdar_check",  # every CDAR message built by a test is checked (XSD + schematron)
+]
 
 
 def require_component(available: bool, what: str) -> None:

@@ -13,6 +13,7 @@ from backend.processing import cdar
 from backend.processing.tables import Outbox
 from backend.tracking.tables import Event
 from tests.integration.api.conftest import invoice_file
+from tests.support import cdar_check
 
 
 async def _status(api, invoice_id: int, **body):
@@ -67,7 +68,10 @@ async def test_the_whole_cycle_is_listed_in_order_with_valid_messages(supplier_a
     assert events[6]["cdar_url"] is None  # the mandate has no reform status: no message
     assert events[8]["payment"] == {"date": paris_today().isoformat(), "amount": f"{invoice.amount_due:.2f}"}
     assert [e["date"] for e in events] == sorted(e["date"] for e in events)
-    assert len(await _every_message_is_valid(supplier_api, events)) == 8
+    before = len(cdar_check.checked)
+    messages = await _every_message_is_valid(supplier_api, events)
+    assert len(messages) == 8
+    assert cdar_check.checked[before:] == messages  # the suite-wide check saw each message the product made
     # The recipient sees the same cycle, the collection included, at its own addresses.
     seen = await _lifecycle(recipient_api, "received", invoice.id)
     assert [e["status"] for e in seen] == [e["status"] for e in events] and seen[-1]["cdar_url"].startswith("/api/v1/received/")

@@ -102,3 +102,18 @@ def test_a_posted_message_is_read_back():
     posted = cdar.read_posted(root)
     assert (posted.invoice_number, posted.seller_siren, posted.code) == ("F2026-0042", SELLER.siren, "211")
     assert posted.amount == Decimal("605.50") and posted.amount_date == date(2026, 9, 14) and posted.set_at == AT
+
+
+async def test_the_suite_wide_check_refuses_a_message_with_a_fatal_finding():
+    """tests/support/cdar_check.py wraps what the product makes; here a refusal without its reason."""
+    from tests.support import cdar_check
+
+    class Invoice:
+        id = 0
+
+    async def make(invoice, event_id):
+        return cdar.build(event("REJETEE"))
+
+    with pytest.raises(cdar_check.InvalidCdar, match="BR-FR-CDV-15_MDT-113"):
+        await cdar_check.checking(make)(Invoice(), 1)
+    cdar_check.invalid.pop()  # made here on purpose: not a message of the product
