@@ -870,8 +870,7 @@ async def works_moa_overdue(invoice_id: int) -> None:
     invoice = await Invoice.objects().get(Invoice.id == invoice_id)
     if invoice is None or invoice.status != "MISE_A_DISPOSITION_MOA" or invoice.billing_framework not in MOA_CLOCK:
         return
-    days = works_circuit.MOA_DAYS if invoice.billing_framework == works_circuit.GENERAL_PROJECT else works_circuit.TACIT_DAYS
-    await _deadline_step(invoice, "HORS_DELAI_MOA", days)
+    await _deadline_step(invoice, "HORS_DELAI_MOA", works_circuit.moa_days(invoice.billing_framework))
 
 
 async def works_overdue(invoice_id: int) -> None:

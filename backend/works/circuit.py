@@ -316,10 +316,15 @@ async def cancel_deadlines(invoice_id: int, *, keep_overdue: bool = False) -> No
         await deadlines.cancel(OVERDUE_KIND, invoice_id)
 
 
+def moa_days(framework: str) -> int:
+    """The MOA's delay on a projet de décompte général: 30 days on the A17 (art. 12.4.2), 10 on the tacit A22 (art. 12.4.4)."""
+    return MOA_DAYS if framework == GENERAL_PROJECT else TACIT_DAYS
+
+
 def moa_due_at(since: datetime, framework: str) -> datetime:
-    """The MOA's deadline on a projet de décompte général: 30 days from the MOE's receipt of the projet
-    de décompte final (A17, art. 12.4.2), 10 days from its own receipt of the tacit one (A22, art. 12.4.4)."""
-    return since + timedelta(days=MOA_DAYS if framework == GENERAL_PROJECT else TACIT_DAYS)
+    """The MOA's deadline: from the MOE's receipt of the projet de décompte final (A17), from its own
+    receipt of the tacit projet (A22)."""
+    return since + timedelta(days=moa_days(framework))
 
 
 async def schedule_moa_deadline(invoice_id: int, due: datetime, framework: str) -> None:
